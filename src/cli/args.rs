@@ -1,0 +1,238 @@
+//! The command line, as clap derive types. Doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Declarative Azure Event Grid partner setups: validate, plan and apply YAML manifests.
+#[derive(Debug, Parser)]
+#[command(name = "gridform", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Options every command accepts.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More log output on stderr (repeat for more: -v info, -vv debug, -vvv trace).
+    #[arg(global = true, short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Less output on stderr (no progress).
+    #[arg(global = true, short, long, action = clap::ArgAction::Count)]
+    pub quiet: u8,
+    /// When to use color on stderr/stdout; `NO_COLOR` set means never unless `always`.
+    #[arg(global = true, long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// ARM endpoint to talk to instead of the cloud's (e.g. a running emulator).
+    #[arg(global = true, long, env = "GRIDFORM_ENDPOINT", value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Azure cloud whose ARM endpoint and authority to use.
+    #[arg(global = true, long, value_enum, env = "GRIDFORM_CLOUD", default_value_t = Cloud::AzureCloud)]
+    pub cloud: Cloud,
+    /// How to get Azure credentials.
+    #[arg(global = true, long, value_enum, env = "GRIDFORM_AUTH", default_value_t = AuthMethod::Auto)]
+    pub auth: AuthMethod,
+    /// Use a running emulator (ARM, token endpoint and Auth0 API) at this base URL.
+    #[arg(
+        global = true,
+        long,
+        env = "GRIDFORM_EMULATOR_URL",
+        value_name = "URL",
+        conflicts_with = "emulator"
+    )]
+    pub emulator_url: Option<String>,
+    /// Use the embedded emulator, with its state kept under `.gridform/`.
+    #[arg(global = true, long)]
+    pub emulator: bool,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Color when the output is a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always color.
+    Always,
+    /// Never color.
+    Never,
+}
+
+/// `--cloud`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "verbatim")]
+pub enum Cloud {
+    /// Azure public cloud (`https://management.azure.com`).
+    AzureCloud,
+    /// Azure US Government.
+    AzureUSGovernment,
+    /// Azure China (21Vianet).
+    AzureChinaCloud,
+}
+
+/// `--auth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMethod {
+    /// Client secret, workload identity, managed identity or the az CLI, from the environment.
+    Auto,
+    /// The az CLI's signed-in account.
+    Cli,
+    /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
+    ClientSecret,
+    /// `AZURE_FEDERATED_TOKEN_FILE` (GitHub Actions / Kubernetes OIDC).
+    WorkloadIdentity,
+    /// The managed identity of the machine or app service.
+    ManagedIdentity,
+}
+
+/// Output formats of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Terraform-like text.
+    Human,
+    /// Versioned JSON (see docs/plan-json.md).
+    Json,
+    /// Markdown for pull-request comments.
+    Markdown,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests offline and report every problem (no credentials needed).
+    Validate(PathsArgs),
+    /// Compare manifests with the live state and print what apply would change.
+    Plan(PlanArgs),
+    /// Apply manifests (plans first and asks), or apply a saved plan file.
+    Apply(ApplyArgs),
+    /// Delete everything this stack owns, in reverse dependency order.
+    Destroy(DestroyArgs),
+    /// Report differences between manifests and live state made outside gridform.
+    Drift(PathsArgs),
+    /// Write manifests for existing resources.
+    Export(ExportArgs),
+    /// Publish a test event to a topic.
+    Publish(PublishArgs),
+    /// Check end to end that events flow to each subscription.
+    Verify(PathsArgs),
+    /// Print the JSON Schema (draft 2020-12) of the manifest format.
+    Schema,
+    /// Run or drive the local emulator.
+    #[command(subcommand)]
+    Emulator(EmulatorCommand),
+}
+
+/// Manifest paths (files or directories); the current directory when none are given.
+#[derive(Debug, Args)]
+pub struct PathsArgs {
+    /// Manifest files or directories (every `*.yaml`/`*.yml` below them).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// `gridform plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Manifest files or directories.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Save the plan to this file for `gridform apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+    /// Exit 2 when there are changes, 0 when there are none.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Read webhook URLs and secret delivery attributes to catch out-of-band changes.
+    #[arg(long)]
+    pub refresh_secrets: bool,
+}
+
+/// `gridform apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Manifest files or directories, or one saved plan file.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How many operations run at once.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub parallelism: usize,
+}
+
+/// `gridform destroy`.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Manifest files or directories (they name the stack).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+/// `gridform export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Resource group to export.
+    #[arg(long)]
+    pub resource_group: Option<String>,
+    /// Azure subscription id.
+    #[arg(long)]
+    pub subscription: Option<String>,
+}
+
+/// `gridform publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Manifest files or directories.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The `Topic` document (metadata.name) to publish to.
+    #[arg(long)]
+    pub topic: Option<String>,
+}
+
+/// `gridform emulator ...`.
+#[derive(Debug, Subcommand)]
+pub enum EmulatorCommand {
+    /// Serve the emulator until SIGINT/SIGTERM; the first stdout line is its base URL.
+    Serve(EmulatorServeArgs),
+}
+
+/// `gridform emulator serve`.
+#[derive(Debug, Args)]
+pub struct EmulatorServeArgs {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
+    pub listen: String,
+    /// File that keeps the emulator's state between runs.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Latency added to every request (e.g. `50ms`, `1s`).
+    #[arg(long, value_name = "DUR")]
+    pub latency: Option<String>,
+    /// How long long-running operations take.
+    #[arg(long, value_name = "DUR")]
+    pub lro_delay: Option<String>,
+    /// ARM throttling: `arm` (ARM's limits), `off`, or `READS,WRITES,DELETES` per minute.
+    #[arg(long, value_name = "MODE")]
+    pub throttle: Option<String>,
+    /// Fault injection spec (see docs/emulator.md).
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
+    /// Seed for ids, keys and fault injection.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Serve HTTPS with a self-signed certificate.
+    #[arg(long)]
+    pub tls: bool,
+}

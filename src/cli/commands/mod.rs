@@ -1,0 +1,5 @@
+//! One file per subcommand: load, call the library, render.
+
+pub mod emulator;
+pub mod schema;
+pub mod validate;

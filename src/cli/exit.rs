@@ -1,0 +1,49 @@
+//! Exit codes, in one place (see README.md and docs/cli.md).
+
+use std::process::ExitCode;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: success, or no changes.
+    Success,
+    /// 1: an error (invalid manifests, API failure, failed apply).
+    Failure,
+    /// 2: `plan --detailed-exitcode` found changes.
+    Changes,
+    /// 64: the command line was wrong.
+    Usage,
+    /// 130: interrupted.
+    Interrupted,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        ExitCode::from(match status {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Changes => 2,
+            ExitStatus::Usage => 64,
+            ExitStatus::Interrupted => 130,
+        })
+    }
+}
+
+/// An error that carries a `hint:` line; `cli::output` finds it anywhere in a `Caused by:` chain.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Hinted {
+    /// What failed.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+/// A command that exists in the contract but arrives with a later issue.
+pub fn not_implemented(command: &str) -> anyhow::Error {
+    Hinted {
+        message: format!("`gridform {command}` is not implemented yet"),
+        hint: "this command is part of the contract and lands in a later release".into(),
+    }
+    .into()
+}

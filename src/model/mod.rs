@@ -1,0 +1,15 @@
+//! The typed desired-state model: resource ids, secrets, durations and the spec of every
+//! manifest kind (ARM property names verbatim).
+//!
+//! Plain data: no I/O, no tokio, no HTTP, no YAML positions (those belong to `manifest`).
+
+pub mod desired;
+pub mod duration;
+pub mod id;
+pub mod secret;
+pub mod spec;
+
+pub use desired::{DesiredResource, DesiredState, ResourceKind};
+pub use duration::Duration;
+pub use id::ResourceId;
+pub use secret::Sensitive;

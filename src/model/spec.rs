@@ -1,0 +1,1 @@
+//! The spec of every manifest kind (filled next).
