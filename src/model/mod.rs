@@ -8,8 +8,12 @@ pub mod duration;
 pub mod id;
 pub mod secret;
 pub mod spec;
+pub mod subscription;
+pub mod url;
 
-pub use desired::{DesiredResource, DesiredState, ResourceKind};
+pub use desired::{
+    DesiredResource, DesiredState, Metadata, Origin, ResourceKind, ResourceSpec, Stack,
+};
 pub use duration::Duration;
 pub use id::ResourceId;
 pub use secret::Sensitive;
