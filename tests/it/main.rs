@@ -1,0 +1,6 @@
+//! The one integration-test binary (one link step instead of one per file).
+
+mod schema;
+mod support;
+mod validate_cases;
+mod validate_cli;
