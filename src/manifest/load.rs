@@ -168,6 +168,7 @@ pub fn parse_sources(
         .collect();
     let mut interpolated = Interpolated::default();
     for raw in &mut raws {
+        mark_secret_fields(&mut raw.root);
         let before = interpolated.problems.len();
         interpolate(
             &mut raw.root,
@@ -300,6 +301,26 @@ fn check_stack_count(
             )
             .with_hint("a manifest set has exactly one Stack; apply separate stacks separately"),
         );
+    }
+}
+
+/// Marks values that are secret by position (webhook URLs, `isSecret: true` attribute values) so
+/// that no message ever quotes them.
+fn mark_secret_fields(node: &mut Node) {
+    match &mut node.value {
+        yaml::Value::Map(entries) => {
+            let secret_attr = entries
+                .iter()
+                .any(|e| e.key == "isSecret" && e.value.as_str() == Some("true"));
+            for e in entries.iter_mut() {
+                if e.key == "endpointUrl" || (secret_attr && e.key == "value") {
+                    e.value.secret = true;
+                }
+                mark_secret_fields(&mut e.value);
+            }
+        }
+        yaml::Value::Seq(items) => items.iter_mut().for_each(mark_secret_fields),
+        yaml::Value::Scalar { .. } => {}
     }
 }
 

@@ -137,8 +137,9 @@ pub struct Stack {
     pub origin: Origin,
 }
 
-/// Everything the manifests declare, validated.
-#[derive(Debug, Clone, PartialEq)]
+/// Everything the manifests declare, validated. Its `Debug` output is scrubbed of the values of
+/// secret variables (they may sit in plain fields such as tags).
+#[derive(Clone, PartialEq)]
 pub struct DesiredState {
     /// The stack.
     pub stack: Stack,
@@ -146,6 +147,18 @@ pub struct DesiredState {
     pub resources: Vec<DesiredResource>,
     /// Values of secret variables, to scrub from any output.
     pub secret_values: Vec<Sensitive<String>>,
+}
+
+impl fmt::Debug for DesiredState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let raw = format!(
+            "DesiredState {{ stack: {:#?}, resources: {:#?}, secret_values: {} }}",
+            self.stack,
+            self.resources,
+            self.secret_values.len()
+        );
+        f.write_str(&super::secret::scrub(&raw, &self.secret_values))
+    }
 }
 
 impl DesiredState {

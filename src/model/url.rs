@@ -80,7 +80,8 @@ impl schemars::JsonSchema for EndpointUrl {
         schemars::json_schema!({
             "type": "string",
             "pattern": "^[hH][tT][tT][pP][sS]?://",
-            "description": "https:// URL (http:// only for loopback hosts); the query string is secret"
+            "description": "https:// URL (http:// only for loopback hosts); the query string is secret",
+            "x-message": "an `https://` URL (`http://` only for loopback hosts)"
         })
     }
 }

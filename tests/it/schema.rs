@@ -25,8 +25,14 @@ fn committed_schema_file_matches_the_command() {
 #[test]
 fn schema_is_valid_draft_2020_12() {
     let schema = schema_output();
-    assert!(jsonschema::meta::is_valid(&schema), "not a valid JSON Schema");
-    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert!(
+        jsonschema::meta::is_valid(&schema),
+        "not a valid JSON Schema"
+    );
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
 }
 
 fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -63,8 +69,16 @@ fn every_manifest_in_the_repo_validates_against_the_schema() {
             "{} must start with the yaml-language-server schema line",
             file.display()
         );
-        let target = text.lines().next().unwrap().trim_start_matches("# yaml-language-server: $schema=");
-        assert!(file.parent().unwrap().join(target).exists(), "{}: {target} does not exist", file.display());
+        let target = text
+            .lines()
+            .next()
+            .unwrap()
+            .trim_start_matches("# yaml-language-server: $schema=");
+        assert!(
+            file.parent().unwrap().join(target).exists(),
+            "{}: {target} does not exist",
+            file.display()
+        );
         for doc in serde_yaml::Deserializer::from_str(&with_defaults(&text)) {
             let value: serde_json::Value = serde::Deserialize::deserialize(doc).unwrap();
             if value.is_null() {
@@ -72,7 +86,12 @@ fn every_manifest_in_the_repo_validates_against_the_schema() {
             }
             count += 1;
             for err in validator.iter_errors(&value) {
-                failures.push(format!("{}: {} at {}", file.display(), err, err.instance_path()));
+                failures.push(format!(
+                    "{}: {} at {}",
+                    file.display(),
+                    err,
+                    err.instance_path()
+                ));
             }
         }
     }

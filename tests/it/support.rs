@@ -11,7 +11,10 @@ pub fn repo() -> PathBuf {
 /// Runs `gridform` with `args` in `dir`, with a clean environment apart from PATH.
 pub fn gridform(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gridform"));
-    cmd.current_dir(dir).args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd.current_dir(dir)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -20,5 +23,8 @@ pub fn gridform(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 
 /// stdout and stderr as strings.
 pub fn texts(out: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

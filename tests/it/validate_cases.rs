@@ -18,12 +18,18 @@ struct Case {
 }
 
 fn parse_case(name: &str, text: &str) -> Case {
-    let mut case = Case { name: name.to_string(), expects: vec![], hints: vec![], env: vec![] };
+    let mut case = Case {
+        name: name.to_string(),
+        expects: vec![],
+        hints: vec![],
+        env: vec![],
+    };
     for line in text.lines().take_while(|l| l.starts_with('#')) {
         if let Some(rest) = line.strip_prefix("# expect: ") {
             let (loc, msg) = rest.split_once(' ').expect("expect: LINE:COL MESSAGE");
             let (l, c) = loc.split_once(':').expect("LINE:COL");
-            case.expects.push((l.parse().unwrap(), c.parse().unwrap(), msg.to_string()));
+            case.expects
+                .push((l.parse().unwrap(), c.parse().unwrap(), msg.to_string()));
         } else if let Some(rest) = line.strip_prefix("# hint: ") {
             case.hints.push(rest.to_string());
         } else if let Some(rest) = line.strip_prefix("# env: ") {
@@ -38,9 +44,16 @@ fn parse_case(name: &str, text: &str) -> Case {
 #[test]
 fn every_invalid_case_reports_exactly_its_errors() {
     let dir = repo().join("tests/cases/invalid");
-    let mut names: Vec<String> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     names.sort();
-    assert!(names.len() >= 40, "at least 40 invalid cases, found {}", names.len());
+    assert!(
+        names.len() >= 40,
+        "at least 40 invalid cases, found {}",
+        names.len()
+    );
     let mut failures = Vec::new();
     for name in &names {
         let text = fs::read_to_string(dir.join(name)).unwrap();
@@ -48,34 +61,64 @@ fn every_invalid_case_reports_exactly_its_errors() {
         let tmp = tempfile::tempdir().unwrap();
         fs::write(tmp.path().join(name), &text).unwrap();
         if !text.contains("kind: Stack") {
-            fs::copy(repo().join("tests/cases/stack.yaml"), tmp.path().join("0-stack.yaml")).unwrap();
+            fs::copy(
+                repo().join("tests/cases/stack.yaml"),
+                tmp.path().join("0-stack.yaml"),
+            )
+            .unwrap();
         }
-        let env: Vec<(&str, &str)> = case.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let env: Vec<(&str, &str)> = case
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let out = gridform(tmp.path(), &["validate", "."], &env);
         let (_, stderr) = texts(&out);
         let prefix = format!("./{name}:");
-        let errors: Vec<&str> = stderr.lines().filter(|l| l.contains(": error: ") && l.starts_with("./")).collect();
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains(": error: ") && l.starts_with("./"))
+            .collect();
         let mut problems = Vec::new();
         if out.status.code() != Some(1) {
             problems.push(format!("exit code {:?}, expected 1", out.status.code()));
         }
         for (l, c, msg) in &case.expects {
             let loc = format!("{prefix}{l}:{c}: error: ");
-            if !errors.iter().any(|e| e.starts_with(&loc) && e.contains(msg.as_str())) {
+            if !errors
+                .iter()
+                .any(|e| e.starts_with(&loc) && e.contains(msg.as_str()))
+            {
                 problems.push(format!("missing `{l}:{c} {msg}`"));
             }
         }
         if errors.len() != case.expects.len() {
-            problems.push(format!("{} errors printed, {} expected", errors.len(), case.expects.len()));
+            problems.push(format!(
+                "{} errors printed, {} expected",
+                errors.len(),
+                case.expects.len()
+            ));
         }
         for hint in &case.hints {
-            if !stderr.lines().any(|l| l.trim_start().starts_with("hint:") && l.contains(hint.as_str())) {
+            if !stderr
+                .lines()
+                .any(|l| l.trim_start().starts_with("hint:") && l.contains(hint.as_str()))
+            {
                 problems.push(format!("missing hint `{hint}`"));
             }
         }
         if !problems.is_empty() {
-            failures.push(format!("{}: {}\n--- stderr ---\n{stderr}", case.name, problems.join("; ")));
+            failures.push(format!(
+                "{}: {}\n--- stderr ---\n{stderr}",
+                case.name,
+                problems.join("; ")
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
