@@ -13,7 +13,7 @@ use super::check::{Checker, Problem};
 use super::diagnostic::Diagnostic;
 use super::interpolate::{Interpolated, interpolate};
 use super::schema::{Doc, DocDefault, manifest_schema};
-use super::semantic::{TypedDoc, check_all, locate};
+use super::semantic::{TypedDoc, check_all, check_references, locate};
 use super::yaml::{self, Node, Pos};
 use crate::model::spec::*;
 use crate::model::{
@@ -230,7 +230,11 @@ pub fn parse_sources(
         }
     }
     let stack_spec_ref = stacks.first().map(|(_, _, s)| s);
-    for (file, p) in check_all(&docs, stack_spec_ref) {
+    let raw_refs: Vec<(usize, &Node)> = raws.iter().map(|r| (r.file, &r.root)).collect();
+    for (file, p) in check_all(&docs, stack_spec_ref)
+        .into_iter()
+        .chain(check_references(&raw_refs))
+    {
         diags.push(to_diag(&sources[file].0, p));
     }
     check_stack_count(&stacks, &raws, sources, documents, &mut diags);

@@ -140,14 +140,13 @@ pub fn check_all<'a>(docs: &'a [TypedDoc<'a>], stack: Option<&StackSpec>) -> Vec
             );
         }
         let Some(spec) = &doc.spec else { continue };
-        check_spec(&mut sink, docs, doc, spec, stack);
+        check_spec(&mut sink, doc, spec, stack);
     }
     sink.out
 }
 
 fn check_spec<'a>(
     sink: &mut Sink<'a>,
-    docs: &[TypedDoc<'a>],
     doc: &TypedDoc<'a>,
     spec: &ResourceSpec,
     stack: Option<&StackSpec>,
@@ -190,22 +189,15 @@ fn check_spec<'a>(
             }
         }
         ResourceSpec::PartnerTopic(s) => {
-            if let Some(stream) = &s.from_auth0_log_stream {
-                check_reference(
-                    sink,
-                    docs,
-                    ResourceKind::Auth0LogStream,
-                    stream,
-                    "spec.fromAuth0LogStream",
-                );
-            } else if s.expected_source.is_none()
+            if s.from_auth0_log_stream.is_none()
+                && s.expected_source.is_none()
                 && s.activation_state == ActivationState::Activated
             {
                 sink.at("spec", format!("PartnerTopic `{}` would be activated without a source check", doc.name),
                     Some("set `spec.expectedSource` to the partner's source, or use `spec.fromAuth0LogStream`".into()));
             }
         }
-        ResourceSpec::EventSubscription(s) => check_subscription(sink, docs, s),
+        ResourceSpec::EventSubscription(s) => check_subscription(sink, s),
         _ => {}
     }
 }
@@ -215,27 +207,6 @@ fn location_error(sink: &mut Sink) {
         "spec",
         "no location".into(),
         Some("set `spec.location`, or `spec.location` on the Stack".into()),
-    );
-}
-
-fn check_reference(sink: &mut Sink, docs: &[TypedDoc], kind: ResourceKind, name: &str, path: &str) {
-    if docs.iter().any(|d| d.kind == kind && d.name == name) {
-        return;
-    }
-    let names: Vec<&str> = docs
-        .iter()
-        .filter(|d| d.kind == kind)
-        .map(|d| d.name.as_str())
-        .collect();
-    let hint = match did_you_mean(name, &names) {
-        Some(s) => format!("did you mean `{s}`?"),
-        None if names.is_empty() => format!("add a `{kind}` document named `{name}`"),
-        None => format!("{kind} documents: {}", names.join(", ")),
-    };
-    sink.at(
-        path,
-        format!("`{path}` names {kind} `{name}`, but no such document exists"),
-        Some(hint),
     );
 }
 
@@ -314,16 +285,9 @@ fn check_partner_configuration(sink: &mut Sink, s: &PartnerConfigurationSpec) {
     }
 }
 
-fn check_subscription(sink: &mut Sink, docs: &[TypedDoc], s: &EventSubscriptionSpec) {
+fn check_subscription(sink: &mut Sink, s: &EventSubscriptionSpec) {
     match (&s.topic, &s.scope) {
-        (Some(t), None) => {
-            let kind = match t.kind {
-                TopicKind::Topic => ResourceKind::Topic,
-                TopicKind::SystemTopic => ResourceKind::SystemTopic,
-                TopicKind::PartnerTopic => ResourceKind::PartnerTopic,
-            };
-            check_reference(sink, docs, kind, &t.name, "spec.topic.name");
-        }
+        (Some(_), None) => {} // checked on the raw tree by `check_references`
         (None, Some(scope)) => {
             if let Err(e) = ResourceId::parse(scope) {
                 sink.at("spec.scope", format!("invalid `spec.scope`: {e}"), None);
@@ -484,4 +448,72 @@ fn check_webhook_url(sink: &mut Sink, url: &EndpointUrl, path: &str) {
             None,
         ),
     }
+}
+
+/// Checks `spec.topic` and `spec.fromAuth0LogStream` on the raw trees of every document, so that
+/// a dangling reference is reported even when the document has other (schema) errors.
+pub fn check_references(docs: &[(usize, &Node)]) -> Vec<FileProblem> {
+    let text = |n: &Node, path: &[&str]| -> Option<String> {
+        let mut cur = n;
+        for p in path {
+            cur = cur.get(p)?;
+        }
+        cur.as_str().map(str::to_string)
+    };
+    let names: Vec<(String, String)> = docs
+        .iter()
+        .filter_map(|(_, n)| {
+            Some((
+                text(n, &["kind"])?,
+                text(n, &["metadata", "name"]).unwrap_or_else(|| "default".into()),
+            ))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (file, node) in docs {
+        let kind = text(node, &["kind"]);
+        let reference = match kind.as_deref() {
+            Some("EventSubscription") => text(node, &["spec", "topic", "kind"])
+                .zip(text(node, &["spec", "topic", "name"]))
+                .map(|(k, n)| (k, n, "spec.topic.name")),
+            Some("PartnerTopic") => text(node, &["spec", "fromAuth0LogStream"])
+                .map(|n| ("Auth0LogStream".to_string(), n, "spec.fromAuth0LogStream")),
+            _ => None,
+        };
+        let Some((target_kind, name, path)) = reference else {
+            continue;
+        };
+        if !matches!(
+            target_kind.as_str(),
+            "Topic" | "SystemTopic" | "PartnerTopic" | "Auth0LogStream"
+        ) {
+            continue; // the schema check reports the bad kind
+        }
+        if names.iter().any(|(k, n)| *k == target_kind && *n == name) {
+            continue;
+        }
+        let same_kind: Vec<&str> = names
+            .iter()
+            .filter(|(k, _)| *k == target_kind)
+            .map(|(_, n)| n.as_str())
+            .collect();
+        let hint = match did_you_mean(&name, &same_kind) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if same_kind.is_empty() => {
+                format!("add a `{target_kind}` document named `{name}`")
+            }
+            None => format!("{target_kind} documents: {}", same_kind.join(", ")),
+        };
+        out.push((
+            *file,
+            Problem {
+                pos: locate(node, path),
+                message: format!(
+                    "`{path}` names {target_kind} `{name}`, but no such document exists"
+                ),
+                hint: Some(hint),
+            },
+        ));
+    }
+    out
 }
