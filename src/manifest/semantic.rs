@@ -188,14 +188,13 @@ fn check_spec<'a>(
                 );
             }
         }
-        ResourceSpec::PartnerTopic(s) => {
+        ResourceSpec::PartnerTopic(s)
             if s.from_auth0_log_stream.is_none()
                 && s.expected_source.is_none()
-                && s.activation_state == ActivationState::Activated
-            {
-                sink.at("spec", format!("PartnerTopic `{}` would be activated without a source check", doc.name),
-                    Some("set `spec.expectedSource` to the partner's source, or use `spec.fromAuth0LogStream`".into()));
-            }
+                && s.activation_state == ActivationState::Activated =>
+        {
+            sink.at("spec", format!("PartnerTopic `{}` would be activated without a source check", doc.name),
+                Some("set `spec.expectedSource` to the partner's source, or use `spec.fromAuth0LogStream`".into()));
         }
         ResourceSpec::EventSubscription(s) => check_subscription(sink, s),
         _ => {}
