@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use super::schema::name_rule;
 use super::yaml::{Node, Plain, Pos, Value as Yaml, resolve_plain};
+use crate::model::ResourceKind;
 use crate::model::spec::GUID_PATTERN;
 
 /// A problem found by the checker, before it is tied to a file.
@@ -253,6 +255,9 @@ impl<'s> Checker<'s> {
         let props = schema.get("properties").and_then(Value::as_object);
         let additional = schema.get("additionalProperties");
         let mut result = Map::new();
+        // Fields that an unknown key was taken for: their "missing required field" would only
+        // repeat the "did you mean" of the unknown key (`values` on `BoolEquals`).
+        let mut suggested: Vec<&str> = Vec::new();
         for entry in entries {
             let child_path = join(ctx.path, &entry.key);
             let child_ctx = Ctx {
@@ -280,7 +285,10 @@ impl<'s> Checker<'s> {
                     hint: None,
                 };
                 problem.hint = Some(match did_you_mean(&entry.key, &known) {
-                    Some(s) => format!("did you mean `{s}`?"),
+                    Some(s) => {
+                        suggested.push(s);
+                        format!("did you mean `{s}`?")
+                    }
                     None => format!("expected one of: {}", known.join(", ")),
                 });
                 out.push(problem);
@@ -288,7 +296,7 @@ impl<'s> Checker<'s> {
         }
         if let Some(required) = schema.get("required").and_then(Value::as_array) {
             for name in required.iter().filter_map(Value::as_str) {
-                if node.entry(name).is_none() {
+                if node.entry(name).is_none() && !suggested.contains(&name) {
                     let place = if ctx.path.is_empty() {
                         "the document".to_string()
                     } else {
@@ -419,7 +427,17 @@ impl<'s> Checker<'s> {
                     None if pattern == GUID_PATTERN => {
                         "a GUID such as `00000000-0000-0000-0000-000000000000`".into()
                     }
-                    None => format!("text matching `{pattern}`"),
+                    None if pattern.starts_with("^[a-z0-9](?:[a-z0-9]|-[a-z0-9])") => {
+                        "3–63 lowercase letters, digits and single `-` between them".into()
+                    }
+                    None => match ResourceKind::ALL
+                        .into_iter()
+                        .map(name_rule)
+                        .find(|r| r.pattern == pattern)
+                    {
+                        Some(rule) => rule.message.to_string(),
+                        None => format!("text matching `{pattern}`"),
+                    },
                 };
                 out.push(Problem {
                     pos: node.pos,

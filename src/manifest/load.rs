@@ -128,11 +128,17 @@ pub fn parse_sources(
     let mut raws = Vec::new();
     for (i, (path, text)) in sources.iter().enumerate() {
         match yaml::parse(text) {
-            Err(p) => diags.push(Diagnostic::error(
-                path,
-                p.pos,
-                format!("invalid YAML: {}", p.message),
-            )),
+            Err(p) => {
+                let mut d = Diagnostic::error(path, p.pos, format!("invalid YAML: {}", p.message));
+                // `{name: ${env:X}}`: the `}` of the reference closes the flow mapping.
+                let line = text.lines().nth(p.pos.line.saturating_sub(1)).unwrap_or("");
+                if p.message.contains("flow") && line.contains("${") {
+                    d = d.with_hint(
+                        "inside `{…}` or `[…]`, quote a value that contains `${env:…}`, e.g. `{name: \"${env:NAME}\"}`",
+                    );
+                }
+                diags.push(d);
+            }
             Ok((docs, problems)) => {
                 diags.extend(
                     problems

@@ -300,6 +300,9 @@ impl MarkedEventReceiver for Builder {
             }
             Event::MappingEnd => {
                 if let Some(Frame::Map(p, anchor, entries, _)) = self.stack.pop() {
+                    // yaml-rust2 marks a block mapping's start at its first `:`; report it at its
+                    // first key instead (a flow mapping's `{` comes first and is kept).
+                    let p = entries.first().map_or(p, |e| p.min(e.key_pos));
                     let node = Node {
                         pos: p,
                         value: Value::Map(entries),

@@ -1,11 +1,12 @@
-//! The typed desired-state model: resource ids, secrets, durations and the spec of every
-//! manifest kind (ARM property names verbatim).
+//! The typed desired-state model: resource ids, secrets, durations, the spec of every manifest
+//! kind (ARM property names verbatim), and the live state as read.
 //!
 //! Plain data: no I/O, no tokio, no HTTP, no YAML positions (those belong to `manifest`).
 
 pub mod desired;
 pub mod duration;
 pub mod id;
+pub mod live;
 pub mod secret;
 pub mod spec;
 pub mod subscription;
@@ -16,4 +17,5 @@ pub use desired::{
 };
 pub use duration::Duration;
 pub use id::ResourceId;
+pub use live::LiveState;
 pub use secret::Sensitive;
