@@ -30,7 +30,11 @@ fn forbid(dir: &str, words: &[&str]) -> Vec<String> {
     let mut hits = Vec::new();
     for (file, text) in sources(dir) {
         // Comments may name what a module must not use.
-        let code: String = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+        let code: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
         for w in words {
             if code.contains(w) {
                 hits.push(format!("{file} mentions `{w}`"));

@@ -5,12 +5,17 @@ use crate::support::{gridform, repo, texts};
 
 #[test]
 fn reference_manifests_and_examples_validate_on_a_bare_environment() {
-    let mut dirs: Vec<String> = std::fs::read_dir(repo().join("manifests"))
-        .unwrap()
-        .map(|e| format!("manifests/{}", e.unwrap().file_name().to_string_lossy()))
-        .collect();
+    let mut dirs: Vec<String> = Vec::new();
+    for top in ["manifests", "examples"] {
+        for e in std::fs::read_dir(repo().join(top)).unwrap() {
+            let e = e.unwrap();
+            if e.path().is_dir() {
+                dirs.push(format!("{top}/{}", e.file_name().to_string_lossy()));
+            }
+        }
+    }
     dirs.sort();
-    assert!(dirs.len() >= 3, "{dirs:?}");
+    assert!(dirs.len() >= 3 + 8, "{dirs:?}");
     for dir in &dirs {
         let out = gridform(&repo(), &["validate", dir], &[]);
         let (_, stderr) = texts(&out);
