@@ -612,6 +612,7 @@ impl<'a> Builder<'a> {
         let at = match (&id, &s.from_auth0_log_stream) {
             (Some(i), _) => Locator::Id(i.clone()),
             (None, Some(stream)) => Locator::PartnerTopicOf {
+                subscription_id: self.desired.stack.spec.subscription_id.clone(),
                 stream: stream.clone(),
                 resource_group: rg.clone(),
                 child: None,
@@ -879,6 +880,7 @@ impl<'a> Builder<'a> {
                 Some(Locator::Id(id))
             }
             _ => Some(Locator::PartnerTopicOf {
+                subscription_id: self.desired.stack.spec.subscription_id.clone(),
                 stream,
                 resource_group: rg,
                 child: Some(format!("eventSubscriptions/{name}")),

@@ -18,6 +18,8 @@ use crate::model::{ResourceId, ResourceKind};
 pub use build::plan;
 
 #[cfg(test)]
+pub(crate) mod fake_azure;
+#[cfg(test)]
 mod tests;
 
 /// Inputs besides the two states.
@@ -103,6 +105,8 @@ pub enum Locator {
     /// The partner topic that this Auth0 stream's partner creates (name known after apply), and
     /// optionally a child path below it (`eventSubscriptions/{name}`).
     PartnerTopicOf {
+        /// Azure subscription id.
+        subscription_id: String,
         /// The Auth0 stream name.
         stream: String,
         /// Resource group the topic appears in.
@@ -187,6 +191,41 @@ pub enum Operation {
         /// Body.
         body: Value,
     },
+}
+
+impl Locator {
+    /// The id, once `partner_topic` (the name the partner chose) is known.
+    pub fn resolve(&self, partner_topic: Option<&str>) -> Option<ResourceId> {
+        match self {
+            Self::Id(id) => Some(id.clone()),
+            Self::PartnerTopicOf {
+                subscription_id,
+                resource_group,
+                child,
+                ..
+            } => {
+                let topic = ResourceId::resource_group(subscription_id, resource_group)
+                    .provider_resource("Microsoft.EventGrid", "partnerTopics", partner_topic?);
+                Some(
+                    match child
+                        .as_deref()
+                        .and_then(|c| c.strip_prefix("eventSubscriptions/"))
+                    {
+                        Some(name) => topic.child("eventSubscriptions", name),
+                        None => topic,
+                    },
+                )
+            }
+        }
+    }
+
+    /// The Auth0 stream whose partner topic this is, when the id is not known yet.
+    pub fn stream(&self) -> Option<&str> {
+        match self {
+            Self::Id(_) => None,
+            Self::PartnerTopicOf { stream, .. } => Some(stream),
+        }
+    }
 }
 
 impl std::fmt::Debug for Operation {
