@@ -337,3 +337,96 @@ async fn kill_9_loses_no_acknowledged_write() {
     signal(&child, "-TERM");
     child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn tls_serves_https_with_the_self_signed_certificate() {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+    let cert = emulator::tls::self_signed().unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert_der.clone()).unwrap();
+    let config = Config {
+        scheme: "https",
+        ca_pem: Some(cert.cert_pem.clone()),
+        ..Config::default()
+    };
+    let emu = Emulator::new(config, Clock::system());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        emulator::serve_tls_with_shutdown(listener, &cert, emu, async {
+            let _ = stop_rx.await;
+        })
+        .await
+    });
+    // A plain-text client gets no HTTP answer from the TLS port (and does not stall the server).
+    let mut plain = tokio::net::TcpStream::connect(addr).await.unwrap();
+    plain
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut junk = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        plain.read_to_end(&mut junk),
+    )
+    .await;
+    assert!(!String::from_utf8_lossy(&junk).starts_with("HTTP/1.1"));
+
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    for host in ["localhost", "127.0.0.1"] {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from(host).unwrap();
+        let mut tls = connector.connect(name, tcp).await.unwrap();
+        tls.write_all(
+            b"GET /_emulator/ca.pem HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let mut buf = Vec::new();
+        let _ = tls.read_to_end(&mut buf).await;
+        let text = String::from_utf8_lossy(&buf);
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+        assert!(text.contains("BEGIN CERTIFICATE"));
+    }
+    let _ = stop_tx.send(());
+    server.await.unwrap().unwrap();
+}
+
+#[test]
+fn binary_with_tls_prints_an_https_url_and_writes_the_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("emulator.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gridform"))
+        .args([
+            "emulator",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls",
+            "--state",
+        ])
+        .arg(&state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("https://127.0.0.1:"), "{line:?}");
+    let pem = std::fs::read_to_string(dir.path().join("emulator.ca.pem")).unwrap();
+    assert!(pem.contains("BEGIN CERTIFICATE"));
+    signal(&child, "-TERM");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

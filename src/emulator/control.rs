@@ -95,3 +95,21 @@ pub async fn clear_sink(State(emu): State<Emulator>) -> Response {
     }
     empty(StatusCode::NO_CONTENT)
 }
+
+/// `GET /_emulator/ca.pem`: the self-signed certificate when serving TLS (404 otherwise).
+pub async fn get_ca(State(emu): State<Emulator>) -> Response {
+    match &emu.config().ca_pem {
+        Some(pem) => {
+            let mut r = Response::new(axum::body::Body::from(pem.clone()));
+            r.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/x-pem-file"),
+            );
+            r
+        }
+        None => json_response(
+            StatusCode::NOT_FOUND,
+            json!({"error": {"code": "NotServingTls", "message": "the emulator was started without --tls"}}),
+        ),
+    }
+}

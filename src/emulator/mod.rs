@@ -19,6 +19,7 @@ pub mod ids;
 pub mod persist;
 pub mod store;
 pub mod throttle;
+pub mod tls;
 pub mod webhook;
 
 use std::path::PathBuf;
@@ -52,6 +53,8 @@ pub struct Config {
     pub scheme: &'static str,
     /// Whether ARM calls need a bearer token issued by this emulator.
     pub require_auth: bool,
+    /// The self-signed certificate (PEM) when serving TLS; served at `/_emulator/ca.pem`.
+    pub ca_pem: Option<String>,
 }
 
 impl Default for Config {
@@ -65,6 +68,7 @@ impl Default for Config {
             state_file: None,
             scheme: "http",
             require_auth: true,
+            ca_pem: None,
         }
     }
 }
@@ -159,6 +163,7 @@ pub fn router(state: Emulator) -> Router {
             "/_emulator/sink",
             get(control::get_sink).delete(control::clear_sink),
         )
+        .route("/_emulator/ca.pem", get(control::get_ca))
         .route("/_emulator/sink/{*rest}", any(webhook::sink_endpoint))
         .route("/auth0/oauth/token", post(auth0::token))
         .route(
@@ -205,6 +210,23 @@ pub async fn serve_with_shutdown<F>(
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
+    axum::serve(listener, router(state.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    state.flush().map_err(std::io::Error::other)
+}
+
+/// Serves HTTPS with `cert` until `shutdown` resolves, then flushes the state file.
+pub async fn serve_tls_with_shutdown<F>(
+    listener: tokio::net::TcpListener,
+    cert: &tls::SelfSigned,
+    state: Emulator,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = tls::TlsListener::new(listener, cert).map_err(std::io::Error::other)?;
     axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(shutdown)
         .await?;

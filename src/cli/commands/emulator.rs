@@ -79,29 +79,35 @@ pub fn config_from_args(args: &EmulatorServeArgs) -> anyhow::Result<Config> {
         state_file: args.state.clone(),
         scheme: "http",
         require_auth: true,
+        ca_pem: None,
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the SIGINT/SIGTERM handlers now (before the URL is printed, so a signal sent right
+/// after reading it is never lost) and returns a future that resolves on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term =
+            signal(SignalKind::terminate()).context("could not install the SIGTERM handler")?;
+        let mut int =
+            signal(SignalKind::interrupt()).context("could not install the SIGINT handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+            tracing::info!("emulator shutting down");
+        })
     }
-    tracing::info!("emulator shutting down");
+    #[cfg(not(unix))]
+    {
+        Ok(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("emulator shutting down");
+        })
+    }
 }
 
 /// Runs the emulator until SIGINT/SIGTERM.
@@ -110,19 +116,22 @@ pub fn serve(
     _global: &GlobalArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    if args.tls {
-        return Err(usage(
-            "--tls is not implemented yet".into(),
-            "serve plain http on a loopback address; TLS lands with emulator part 2",
-        ));
-    }
-    let config = config_from_args(args)?;
+    let mut config = config_from_args(args)?;
+    let cert = if args.tls {
+        let cert = emulator::tls::self_signed().context("could not set up --tls")?;
+        config.scheme = "https";
+        config.ca_pem = Some(cert.cert_pem.clone());
+        Some(cert)
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
     runtime.block_on(async {
         let state = config.state_file.clone();
+        let scheme = config.scheme;
         let emu = emulator::Emulator::open(config, Clock::system())?;
         if state.is_some() {
             emu.lock().touch();
@@ -131,13 +140,26 @@ pub fn serve(
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("could not listen on {}", args.listen))?;
-        let addr = listener
-            .local_addr()
-            .context("could not read the bound address")?;
-        printer.data(&format!("http://{addr}\n"));
-        emulator::serve_with_shutdown(listener, emu, shutdown_signal())
-            .await
-            .context("the emulator failed")?;
+        let addr = listener.local_addr().context("could not read the bound address")?;
+        let shutdown = shutdown_signal()?;
+        if let Some(cert) = &cert {
+            let pem_path = match &state {
+                Some(s) => s.with_extension("ca.pem"),
+                None => std::env::temp_dir().join(format!("gridform-emulator-{}.ca.pem", addr.port())),
+            };
+            std::fs::write(&pem_path, &cert.cert_pem)
+                .with_context(|| format!("could not write {}", pem_path.display()))?;
+            printer.status(&format!(
+                "emulator certificate: {} (trust it with SSL_CERT_FILE / REQUESTS_CA_BUNDLE; also at /_emulator/ca.pem)",
+                pem_path.display()
+            ));
+        }
+        printer.data(&format!("{scheme}://{addr}\n"));
+        match &cert {
+            Some(cert) => emulator::serve_tls_with_shutdown(listener, cert, emu, shutdown).await,
+            None => emulator::serve_with_shutdown(listener, emu, shutdown).await,
+        }
+        .context("the emulator failed")?;
         anyhow::Ok(())
     })?;
     Ok(ExitStatus::Success)
