@@ -9,6 +9,8 @@
 pub mod auth0;
 pub mod eventgrid;
 pub mod groups;
+pub mod partners;
+pub mod subscription_fields;
 pub mod subscriptions;
 
 use std::collections::BTreeMap;

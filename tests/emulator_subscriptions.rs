@@ -1,0 +1,169 @@
+//! Router tests (no socket) for system topics and event subscriptions: defaults, masking,
+//! nested vs extension-style addresses, full URL and delivery attributes.
+
+#[path = "emulator_helpers.rs"]
+mod helpers;
+
+use axum::http::{Method, StatusCode};
+use helpers::*;
+use serde_json::{Value, json};
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no error code>")
+}
+
+#[tokio::test]
+async fn system_topics_are_unique_per_source() {
+    let h = Harness::new().await;
+    h.setup().await;
+    let source = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.SignalRService/SignalR/chat"
+    );
+    let body = json!({"location": "westus2", "properties": {"source": source, "topicType": "Microsoft.SignalRService.SignalR"}});
+    let (s, _, b) = h
+        .put(
+            &format!("{}?{EG}", eg_path("rg", "systemTopics/st1")),
+            body.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert!(b["properties"]["metricResourceId"].is_string());
+    let (s, _, _) = h
+        .put(
+            &format!("{}?{EG}", eg_path("rg", "systemTopics/st1")),
+            body.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, b) = h
+        .put(&format!("{}?{EG}", eg_path("rg", "systemTopics/st2")), body)
+        .await;
+    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "InvalidRequest"));
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Only one system topic")
+    );
+    let (s, _, b) = h
+        .call(
+            Method::PATCH,
+            &format!("{}?{EG}", eg_path("rg", "systemTopics/st1")),
+            Some(json!({"tags": {"k": "v"}})),
+        )
+        .await;
+    assert_eq!((s, b["tags"]["k"].as_str()), (StatusCode::OK, Some("v")));
+}
+
+#[tokio::test]
+async fn event_subscriptions_on_topics_nested_and_extension_style() {
+    let h = Harness::new().await;
+    h.setup().await;
+    let topic = eg_path("rg", "topics/orders");
+    h.put(&format!("{topic}?{EG}"), json!({"location": "westus2"}))
+        .await;
+    let secret_url = "https://hooks.example.com/api/events?code=SECRET123";
+    let body = json!({"properties": {
+        "destination": {"endpointType": "WebHook", "properties": {"endpointUrl": secret_url,
+            "deliveryAttributeMappings": [
+                {"name": "h1", "type": "Static", "properties": {"value": "plain", "isSecret": false}},
+                {"name": "h2", "type": "Static", "properties": {"value": "hush", "isSecret": true}}]}},
+        "filter": {"includedEventTypes": ["a.b"]}}});
+    let (s, headers, b) = h
+        .put(&format!("{topic}/eventSubscriptions/sub1?{EG}"), body)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert!(headers.contains_key("azure-asyncoperation"));
+    assert_eq!(b["type"], "Microsoft.EventGrid/topics/eventSubscriptions");
+    let p = &b["properties"];
+    assert_eq!(
+        p["destination"]["properties"]["endpointBaseUrl"],
+        "https://hooks.example.com/api/events"
+    );
+    assert!(p["destination"]["properties"].get("endpointUrl").is_none());
+    assert!(!b.to_string().contains("SECRET123") && !b.to_string().contains("hush"));
+    assert_eq!(p["eventDeliverySchema"], "EventGridSchema");
+    assert_eq!(
+        p["retryPolicy"],
+        json!({"maxDeliveryAttempts": 30, "eventTimeToLiveInMinutes": 1440})
+    );
+    assert_eq!(p["filter"]["subjectBeginsWith"], "");
+    assert_eq!(p["destination"]["properties"]["maxEventsPerBatch"], 1);
+    assert_eq!(
+        p["topic"].as_str().unwrap().to_ascii_lowercase(),
+        topic.to_ascii_lowercase()
+    );
+
+    // The same subscription through the extension-style path.
+    let ext = format!("{topic}/providers/Microsoft.EventGrid/eventSubscriptions/sub1");
+    let (s, b) = h.get(&format!("{ext}?{EG}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["type"], "Microsoft.EventGrid/eventSubscriptions");
+    assert!(
+        b["id"]
+            .as_str()
+            .unwrap()
+            .ends_with("/providers/Microsoft.EventGrid/eventSubscriptions/sub1")
+    );
+    let (_, b) = h.post(&format!("{ext}/getFullUrl?{EG}"), None).await;
+    assert_eq!(b["endpointUrl"], secret_url);
+    let (_, b) = h
+        .post(
+            &format!("{topic}/eventSubscriptions/sub1/getDeliveryAttributes?{EG}"),
+            None,
+        )
+        .await;
+    assert_eq!(b["value"][1]["properties"]["value"], "hush");
+
+    // PATCH without a URL keeps it; fields at the top level.
+    let (s, _, b) = h
+        .call(
+            Method::PATCH,
+            &format!("{ext}?{EG}"),
+            Some(json!({"labels": ["x"], "retryPolicy": {"maxDeliveryAttempts": 5}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["properties"]["labels"], json!(["x"]));
+    assert_eq!(b["properties"]["retryPolicy"]["maxDeliveryAttempts"], 5);
+    let (_, b) = h.post(&format!("{ext}/getFullUrl?{EG}"), None).await;
+    assert_eq!(b["endpointUrl"], secret_url);
+
+    let (_, b) = h.get(&format!("{topic}/eventSubscriptions?{EG}")).await;
+    assert_eq!(b["value"].as_array().unwrap().len(), 1);
+    let (_, b) = h
+        .get(&format!(
+            "{topic}/providers/Microsoft.EventGrid/eventSubscriptions?{EG}"
+        ))
+        .await;
+    assert_eq!(b["value"].as_array().unwrap().len(), 1);
+
+    let (s, _, b) = h.put(&format!("{topic}/eventSubscriptions/sub2?{EG}"), json!({"properties": {"destination": {"endpointType": "WebHook", "properties": {"endpointUrl": "http://hooks.example.com/x"}}}})).await;
+    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "InvalidRequest"));
+    let (s, _, b) = h
+        .put(
+            &format!("{topic}/eventSubscriptions/sub2?{EG}"),
+            json!({"properties": {}}),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "InvalidRequest"));
+    let (s, _, b) = h.put(&format!("{}?{EG}", eg_path("rg", "topics/missing/eventSubscriptions/sub3")), json!({"properties": {"destination": {"endpointType": "WebHook", "properties": {"endpointUrl": secret_url}}}})).await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::NOT_FOUND, "ParentResourceNotFound")
+    );
+
+    let (s, _, _) = h
+        .call(
+            Method::DELETE,
+            &format!("{topic}/eventSubscriptions/sub1?{EG}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, _) = h.get(&format!("{ext}?{EG}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Sink recorded the validation handshake for the non-loopback endpoint.
+    let (_, _, b) = h.raw(Method::GET, "/_emulator/sink", &[], None).await;
+    assert_eq!(b["value"][0]["eventType"], "SubscriptionValidation");
+}
