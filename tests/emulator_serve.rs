@@ -430,3 +430,50 @@ fn binary_with_tls_prints_an_https_url_and_writes_the_certificate() {
     signal(&child, "-TERM");
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[tokio::test]
+async fn spawn_local_keeps_one_world_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || Config {
+        state_file: Some(dir.path().join(".gridform/emulator.json")),
+        ..Config::default()
+    };
+    let running = emulator::spawn_local(config()).await.unwrap();
+    let c = Client::connect(&running.base_url).await;
+    let (s, _) = c
+        .send(
+            reqwest::Method::PUT,
+            &format!("/subscriptions/{SUB}/resourcegroups/shared?{RS}"),
+            Some(json!({"location": "westus2"})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let resp = c
+        .http
+        .get(format!(
+            "{}/subscriptions/{SUB}/resourcegroups/shared?{RS}",
+            c.base
+        ))
+        .bearer_auth(&c.token)
+        .header("x-ms-client-request-id", "abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-ms-client-request-id"], "abc");
+    assert!(resp.headers().contains_key("x-ms-request-id"));
+    running.shutdown().await.unwrap();
+    let running = emulator::spawn_local(config()).await.unwrap();
+    let c = Client {
+        base: running.base_url.clone(),
+        ..c
+    };
+    let (s, _) = c
+        .send(
+            reqwest::Method::GET,
+            &format!("/subscriptions/{SUB}/resourcegroups/shared?{RS}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    running.shutdown().await.unwrap();
+}

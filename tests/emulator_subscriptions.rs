@@ -167,3 +167,90 @@ async fn event_subscriptions_on_topics_nested_and_extension_style() {
     let (_, _, b) = h.raw(Method::GET, "/_emulator/sink", &[], None).await;
     assert_eq!(b["value"][0]["eventType"], "SubscriptionValidation");
 }
+
+#[tokio::test]
+async fn publishing_to_a_topic_delivers_matching_events_to_the_sink() {
+    let h = Harness::new().await;
+    h.setup().await;
+    let topic = eg_path("rg", "topics/orders");
+    let (_, _, b) = h
+        .put(&format!("{topic}?{EG}"), json!({"location": "westus2"}))
+        .await;
+    let endpoint = b["properties"]["endpoint"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://emulator.test")
+        .to_string();
+    let (_, keys) = h.post(&format!("{topic}/listKeys?{EG}"), None).await;
+    let hook = json!({"properties": {"destination": {"endpointType": "WebHook", "properties": {"endpointUrl": "https://hooks.example.com/orders"}},
+        "filter": {"includedEventTypes": ["Order.Created"]}}});
+    let (s, _, _) = h
+        .put(&format!("{topic}/eventSubscriptions/created?{EG}"), hook)
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let queue = json!({"properties": {"destination": {"endpointType": "StorageQueue", "properties": {"resourceId": format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acc"), "queueName": "q"}}}});
+    let (s, _, _) = h
+        .put(
+            &format!("{topic}/eventSubscriptions/everything?{EG}"),
+            queue,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    h.raw(Method::DELETE, "/_emulator/sink", &[], None).await;
+
+    let events = json!([
+        {"id": "1", "subject": "/orders/1", "eventType": "Order.Created", "data": {}, "dataVersion": "1"},
+        {"id": "2", "subject": "/orders/2", "eventType": "Order.Deleted", "data": {}, "dataVersion": "1"}
+    ]);
+    let (s, _, _) = h
+        .raw(
+            Method::POST,
+            &endpoint,
+            &[("aeg-sas-key", "wrong")],
+            Some(events.to_string()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _, _) = h
+        .raw(
+            Method::POST,
+            "/eventgrid/topics/nope.westus2-1/api/events",
+            &[],
+            Some(events.to_string()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let key = keys["key2"].as_str().unwrap();
+    let (s, _, b) = h
+        .raw(
+            Method::POST,
+            &endpoint,
+            &[("aeg-sas-key", key)],
+            Some(events.to_string()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let mut records = Vec::new();
+    for _ in 0..50 {
+        let (_, _, b) = h.raw(Method::GET, "/_emulator/sink", &[], None).await;
+        records = b["value"].as_array().unwrap().clone();
+        if records.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(records.len(), 3, "{records:?}");
+    let to_hook: Vec<_> = records
+        .iter()
+        .filter(|r| r["url"] == "https://hooks.example.com/orders")
+        .collect();
+    assert_eq!(to_hook.len(), 1);
+    assert_eq!(to_hook[0]["body"][0]["eventType"], "Order.Created");
+    assert_eq!(to_hook[0]["eventType"], "Notification");
+    assert!(
+        to_hook[0]["body"][0]["topic"]
+            .as_str()
+            .unwrap()
+            .ends_with("/topics/orders")
+    );
+}

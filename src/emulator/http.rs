@@ -25,6 +25,7 @@ pub async fn common_layer(State(emu): State<Emulator>, request: Request, next: N
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let client_request = request.headers().get("x-ms-client-request-id").cloned();
     let latency = emu.config().latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -39,6 +40,9 @@ pub async fn common_layer(State(emu): State<Emulator>, request: Request, next: N
         if let Ok(v) = HeaderValue::from_str(&value) {
             headers.insert(HeaderName::from_static(name), v);
         }
+    }
+    if let Some(v) = client_request {
+        headers.insert(HeaderName::from_static("x-ms-client-request-id"), v);
     }
     response
 }

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod auth0;
 pub mod clock;
 pub mod control;
+pub mod dataplane;
 pub mod error;
 pub mod faults;
 pub mod http;
@@ -165,6 +166,10 @@ pub fn router(state: Emulator) -> Router {
         )
         .route("/_emulator/ca.pem", get(control::get_ca))
         .route("/_emulator/sink/{*rest}", any(webhook::sink_endpoint))
+        .route(
+            "/eventgrid/topics/{host}/api/events",
+            post(dataplane::publish),
+        )
         .route("/auth0/oauth/token", post(auth0::token))
         .route(
             "/auth0/api/v2/log-streams",
@@ -231,4 +236,48 @@ where
         .with_graceful_shutdown(shutdown)
         .await?;
     state.flush().map_err(std::io::Error::other)
+}
+
+/// An emulator running in this process on a loopback port (for `gridform <cmd> --emulator`).
+pub struct Running {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// The emulator handle (clock, store).
+    pub emulator: Emulator,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops serving and flushes the state file.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await.map_err(std::io::Error::other)?
+    }
+}
+
+/// Starts an emulator on `127.0.0.1:0` in the current tokio runtime (state from
+/// `config.state_file`, e.g. `.gridform/emulator.json`, so consecutive commands see one world).
+pub async fn spawn_local(config: Config) -> Result<Running, persist::PersistError> {
+    let emulator = Emulator::open(config, Clock::system())?;
+    let io = |source| persist::PersistError::Io {
+        path: PathBuf::from("127.0.0.1:0"),
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(io)?;
+    let addr = listener.local_addr().map_err(io)?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(serve_with_shutdown(listener, emulator.clone(), async {
+        let _ = stopped.await;
+    }));
+    Ok(Running {
+        base_url: format!("http://{addr}"),
+        emulator,
+        stop: Some(stop),
+        task,
+    })
 }

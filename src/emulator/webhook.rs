@@ -22,7 +22,7 @@ use super::store::{Ctx, SinkRecord};
 /// At most this many sink records are kept (oldest dropped first).
 const SINK_CAP: usize = 1000;
 
-fn record(emu: &Emulator, url: &str, event_type: &str, body: Value) {
+pub(crate) fn record(emu: &Emulator, url: &str, event_type: &str, body: Value) {
     let at = format_time(emu.clock.now());
     let mut store = emu.lock();
     store.sink.push(SinkRecord {
@@ -39,7 +39,7 @@ fn record(emu: &Emulator, url: &str, event_type: &str, body: Value) {
     }
 }
 
-fn is_loopback(url: &url::Url) -> bool {
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

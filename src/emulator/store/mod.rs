@@ -7,6 +7,7 @@
 //! This module must not know about statuses, headers or axum; it is serialised as the state file.
 
 pub mod auth0;
+pub mod delivery;
 pub mod eventgrid;
 pub mod groups;
 pub mod partners;
