@@ -545,3 +545,59 @@ async fn pagination_uses_top_and_next_link() {
         .await;
     assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "InvalidRequest"));
 }
+
+#[tokio::test]
+async fn lists_honour_name_filters_and_unregister_needs_an_empty_namespace() {
+    let h = Harness::new().await;
+    h.setup().await;
+    for name in ["orders-1", "orders-2", "billing"] {
+        let (s, _, _) = h
+            .put(
+                &format!("{}?{EG}", eg_path("rg", &format!("topics/{name}"))),
+                json!({"location": "westus2"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let filter = "contains(name,%20'ORDERS')%20and%20name%20ne%20'orders-1'";
+    let (s, b) = h
+        .get(&format!(
+            "{}?{EG}&$filter={filter}",
+            eg_path("rg", "topics")
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let names: Vec<&str> = b["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["orders-2"]);
+    let (s, b) = h
+        .get(&format!(
+            "{}?{EG}&$filter=location%20eq%20'westus'",
+            eg_path("rg", "topics")
+        ))
+        .await;
+    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "InvalidRequest"));
+
+    let unregister = format!("/subscriptions/{SUB}/providers/Microsoft.EventGrid/unregister?{RS}");
+    let (s, b) = h.post(&unregister, None).await;
+    assert_eq!((s, code(&b)), (StatusCode::CONFLICT, "Conflict"));
+    let (s, _, _) = h
+        .call(Method::DELETE, &format!("{}?{RS}", rg_path("rg")), None)
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, b) = h.post(&unregister, None).await;
+    assert_eq!(
+        (s, b["registrationState"].as_str()),
+        (StatusCode::OK, Some("Unregistering"))
+    );
+    let (_, b) = h
+        .get(&format!(
+            "/subscriptions/{SUB}/providers/Microsoft.EventGrid?{RS}"
+        ))
+        .await;
+    assert_eq!(b["registrationState"], "NotRegistered");
+}

@@ -403,6 +403,16 @@ fn page(
                 .into()),
             },
         };
+    let items = match super::arm::query(pairs, "$filter").filter(|f| !f.trim().is_empty()) {
+        None => items,
+        Some(text) => {
+            let filter = super::filter::NameFilter::parse(text)?;
+            items
+                .into_iter()
+                .filter(|i| filter.matches(i["name"].as_str().unwrap_or_default()))
+                .collect()
+        }
+    };
     let skip = super::arm::query(pairs, "$skiptoken")
         .and_then(|s| s.parse::<usize>().ok())
         .unwrap_or(0);

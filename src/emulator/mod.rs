@@ -15,6 +15,7 @@ pub mod control;
 pub mod dataplane;
 pub mod error;
 pub mod faults;
+pub mod filter;
 pub mod http;
 pub mod ids;
 pub mod persist;

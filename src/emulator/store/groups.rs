@@ -136,6 +136,32 @@ impl Store {
         namespace: &str,
         register: bool,
     ) -> Result<Value, StoreError> {
+        let canonical = self
+            .registration(subscription, namespace)
+            .ok_or_else(|| StoreError::InvalidNamespace(namespace.to_string()))?
+            .namespace
+            .clone();
+        if !register {
+            let sub = ResourceId::subscription(subscription);
+            let prefix = format!("{}/", canonical.to_ascii_lowercase());
+            let in_use = self
+                .resources
+                .values()
+                .filter(|r| r.kind != Kind::ResourceGroup)
+                .filter_map(|r| ResourceId::parse(&r.id).ok())
+                .any(|id| {
+                    id.is_within(&sub)
+                        && id.resource_type().to_ascii_lowercase().starts_with(&prefix)
+                });
+            if in_use {
+                return Err(StoreError::Conflict {
+                    code: "Conflict".into(),
+                    message: format!(
+                        "Unregistration of namespace '{canonical}' is not allowed while resources of this namespace exist in subscription '{subscription}'."
+                    ),
+                });
+            }
+        }
         let reg = self
             .registration(subscription, namespace)
             .ok_or_else(|| StoreError::InvalidNamespace(namespace.to_string()))?;
