@@ -254,3 +254,39 @@ async fn publishing_to_a_topic_delivers_matching_events_to_the_sink() {
             .ends_with("/topics/orders")
     );
 }
+
+#[tokio::test]
+async fn wrong_types_are_rejected_and_expired_subscriptions_disappear() {
+    let h = Harness::new().await;
+    h.setup().await;
+    let topic = eg_path("rg", "topics/orders");
+    h.put(&format!("{topic}?{EG}"), json!({"location": "westus2"}))
+        .await;
+    let dest = json!({"endpointType": "WebHook", "properties": {"endpointUrl": "https://hooks.example.com/x"}});
+    for bad in [
+        json!({"properties": {"destination": dest, "labels": "x"}}),
+        json!({"properties": {"destination": dest, "retryPolicy": "x"}}),
+        json!({"properties": {"destination": dest, "retryPolicy": {"maxDeliveryAttempts": "3"}}}),
+        json!({"properties": {"destination": dest, "filter": "x"}}),
+        json!({"properties": {"destination": "x"}}),
+        json!({"properties": "x"}),
+        json!({"properties": {"destination": dest, "eventDeliverySchema": "Nope"}}),
+        json!({"properties": {"destination": dest, "expirationTimeUtc": "2025-01-01T00:00:00Z"}}),
+    ] {
+        let (s, _, b) = h
+            .put(
+                &format!("{topic}/eventSubscriptions/sub1?{EG}"),
+                bad.clone(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad} -> {b}");
+        assert!(b["error"]["code"].is_string());
+    }
+    let (s, _, b) = h.put(&format!("{topic}/eventSubscriptions/sub1?{EG}"), json!({"properties": {"destination": dest, "expirationTimeUtc": "2026-01-01T00:10:00Z"}})).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    h.advance(600).await;
+    let (s, _) = h
+        .get(&format!("{topic}/eventSubscriptions/sub1?{EG}"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}

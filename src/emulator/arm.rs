@@ -278,7 +278,14 @@ async fn run(
         return Ok(connection_reset());
     }
     if let Some(err) = roll.error {
-        return Err(err);
+        return Err(match err {
+            ApiError::Throttled { retry_after, .. } => ApiError::Throttled {
+                subscription: sub,
+                class: class.word(),
+                retry_after,
+            },
+            other => other,
+        });
     }
     let mut response = super::arm_handlers::handle(
         emu,

@@ -31,7 +31,8 @@ impl Class {
         }
     }
 
-    fn word(self) -> &'static str {
+    /// `read`, `write` or `delete` (for messages).
+    pub fn word(self) -> &'static str {
         match self {
             Self::Read => "read",
             Self::Write => "write",

@@ -257,6 +257,7 @@ impl Store {
         }
         self.run_partner(now);
         self.expire_partner_topics(now);
+        self.expire_event_subscriptions(now);
     }
 
     fn complete_operation(&mut self, id: &str) {

@@ -161,6 +161,16 @@ pub(crate) fn normalise_retry(retry: Option<&Value>) -> Result<Value, StoreError
         .filter(|v| !v.is_null())
         .cloned()
         .unwrap_or_else(|| json!({}));
+    if !r.is_object() {
+        return Err(StoreError::invalid("retryPolicy must be an object."));
+    }
+    for field in ["maxDeliveryAttempts", "eventTimeToLiveInMinutes"] {
+        if r.get(field).is_some_and(|v| !v.is_null() && !v.is_i64()) {
+            return Err(StoreError::invalid(format!(
+                "retryPolicy.{field} must be an integer."
+            )));
+        }
+    }
     let attempts = r
         .get("maxDeliveryAttempts")
         .and_then(Value::as_i64)
@@ -180,4 +190,15 @@ pub(crate) fn normalise_retry(retry: Option<&Value>) -> Result<Value, StoreError
         ));
     }
     Ok(json!({"maxDeliveryAttempts": attempts, "eventTimeToLiveInMinutes": ttl}))
+}
+
+/// `labels`: an array of strings, or null.
+pub(crate) fn normalise_labels(labels: Option<&Value>) -> Result<Value, StoreError> {
+    match labels {
+        None | Some(Value::Null) => Ok(Value::Null),
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+            Ok(Value::Array(items.clone()))
+        }
+        Some(_) => Err(StoreError::invalid("labels must be an array of strings.")),
+    }
 }

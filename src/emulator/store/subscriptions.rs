@@ -10,7 +10,9 @@
 use serde_json::{Map, Value, json};
 
 use super::eventgrid::key;
-use super::subscription_fields::{normalise_destination, normalise_filter, normalise_retry};
+use super::subscription_fields::{
+    normalise_destination, normalise_filter, normalise_labels, normalise_retry,
+};
 use super::{Ctx, EVENT_GRID, Kind, OpAction, OpRef, Resource, Store};
 use crate::emulator::clock::parse_time;
 use crate::emulator::error::StoreError;
@@ -67,6 +69,22 @@ const PATCH_FIELDS: &[&str] = &[
 ];
 
 impl Store {
+    /// Deletes event subscriptions whose `expirationTimeUtc` has passed.
+    pub(crate) fn expire_event_subscriptions(&mut self, now: chrono::DateTime<chrono::Utc>) {
+        let expired: Vec<String> = self
+            .resources_of(Kind::EventSubscription, |r| {
+                r.body["expirationTimeUtc"]
+                    .as_str()
+                    .and_then(parse_time)
+                    .is_some_and(|t| t <= now)
+            })
+            .map(|r| r.id.to_ascii_lowercase())
+            .collect();
+        for k in expired {
+            self.remove_tree(&k);
+        }
+    }
+
     fn check_scope(&self, scope: &ResourceId, style: Style) -> Result<(), StoreError> {
         self.require_group(scope)?;
         let parent_kind = match style {
@@ -186,10 +204,7 @@ impl Store {
             }
         };
         props.insert("filter".into(), normalise_filter(request.get("filter"))?);
-        props.insert(
-            "labels".into(),
-            request.get("labels").cloned().unwrap_or(Value::Null),
-        );
+        props.insert("labels".into(), normalise_labels(request.get("labels"))?);
         let schema = match request.get("eventDeliverySchema") {
             None | Some(Value::Null) => "EventGridSchema".to_string(),
             Some(Value::String(s)) => SCHEMAS
