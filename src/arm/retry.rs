@@ -101,6 +101,9 @@ pub fn decide(
     jitter: f64,
 ) -> Decision {
     let retryable = match outcome {
+        // A non-idempotent request that got 500/502/504 may have been applied: only the
+        // statuses that say "not processed" (408, 429, 503) are resent.
+        Outcome::Status(s) if !idempotent => matches!(s, 408 | 429 | 503),
         Outcome::Status(s) => is_retryable_status(s),
         Outcome::ConnectFailed => true,
         Outcome::NoResponse => {
@@ -246,6 +249,26 @@ mod tests {
         let put = decide(&p, true, 0, Outcome::NoResponse, None, Duration::ZERO, 0.0);
         assert!(matches!(put, Decision::RetryAfter(_)));
         assert!(is_repeatable_action("getfullurl"));
+        let post_500 = decide(
+            &p,
+            false,
+            0,
+            Outcome::Status(500),
+            None,
+            Duration::ZERO,
+            0.0,
+        );
+        assert_eq!(post_500, Decision::Stop);
+        let post_429 = decide(
+            &p,
+            false,
+            0,
+            Outcome::Status(429),
+            None,
+            Duration::ZERO,
+            0.0,
+        );
+        assert!(matches!(post_429, Decision::RetryAfter(_)));
         assert!(!is_repeatable_action("authorizePartner"));
         assert!(!is_idempotent(&reqwest::Method::POST));
     }
