@@ -291,7 +291,7 @@ impl Auth0Client {
                 reqwest::Method::POST,
                 "oauth/token",
                 Some(&body),
-                false,
+                true,
                 None,
             )
             .await
