@@ -504,3 +504,123 @@ async fn pacing_keeps_a_burst_of_writes_inside_the_bucket() {
     assert!(took >= 0.9, "{took}");
     assert!(took < 3.0, "{took}");
 }
+
+#[tokio::test]
+async fn patch_answered_200_without_body_is_reread() {
+    // Topics_Update and PartnerTopics_Update may answer 200 with no body.
+    let srv = serve(|req, _| {
+        if req.method == "PATCH" {
+            Resp::new(200)
+        } else {
+            Resp::json(200, topic_body("t1", "Succeeded"))
+        }
+    })
+    .await;
+    let arm = client(&srv.base, fast_options());
+    let o = arm
+        .patch(&topic("t1"), &json!({"tags": {"a": "b"}}))
+        .await
+        .unwrap();
+    assert_eq!(o.id, topic("t1"));
+    let methods: Vec<String> = srv.requests().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(methods, ["PATCH", "GET"]);
+}
+
+#[tokio::test]
+async fn put_with_a_terminal_body_costs_one_request() {
+    let srv = serve(|_, _| Resp::json(201, topic_body("t1", "Succeeded"))).await;
+    let arm = client(&srv.base, fast_options());
+    arm.put(&topic("t1"), &json!({})).await.unwrap();
+    assert_eq!(srv.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn delete_follows_azure_async_operation() {
+    let srv = serve(|req, n| {
+        if req.method == "DELETE" {
+            return Resp::new(202)
+                .header("Azure-AsyncOperation", "/ops/d1")
+                .header("Location", "/results/d1");
+        }
+        assert_eq!(
+            req.path, "/ops/d1",
+            "Azure-AsyncOperation wins over Location"
+        );
+        let status = if n < 2 { "Running" } else { "Succeeded" };
+        Resp::json(200, json!({"status": status}))
+    })
+    .await;
+    let arm = client(&srv.base, fast_options());
+    assert_eq!(arm.delete(&topic("t1")).await.unwrap(), Deleted::Deleted);
+    assert_eq!(srv.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn typed_actions_and_waits() {
+    use gridform::arm::typed;
+    let registered = Arc::new(AtomicUsize::new(0));
+    let r = registered.clone();
+    let srv = serve(move |req, _| {
+        let p = req.path.as_str();
+        if p.ends_with("/getFullUrl") {
+            if p.contains("/broken/") {
+                return Resp::new(200)
+                    .with_body("{\"endpointUrl\": \"https://h/x?code=canary-secret");
+            }
+            return Resp::json(
+                200,
+                json!({"endpointUrl": "https://h/x?code=canary-secret"}),
+            );
+        }
+        if p.ends_with("/register") {
+            r.store(1, Ordering::SeqCst);
+            return Resp::json(200, json!({"registrationState": "Registering"}));
+        }
+        if p.ends_with("/providers/Microsoft.EventGrid") {
+            let polls = r.fetch_add(1, Ordering::SeqCst);
+            let state = match polls {
+                0 => "NotRegistered",
+                1 | 2 => "Registering",
+                _ => "Registered",
+            };
+            return Resp::json(
+                200,
+                json!({"namespace": "Microsoft.EventGrid", "registrationState": state}),
+            );
+        }
+        Resp::new(404)
+    })
+    .await;
+    let arm = client(&srv.base, fast_options());
+    let pt = typed::partner_topic_id(SUB, "rg", "auth0");
+    let sub = typed::event_subscription_id(&pt, "hook");
+    let url = typed::get_full_url(&arm, &sub).await.unwrap();
+    assert_eq!(format!("{url}"), "(sensitive)");
+    assert!(url.expose().ends_with("canary-secret"));
+    let broken =
+        typed::event_subscription_id(&typed::partner_topic_id(SUB, "rg", "broken"), "hook");
+    let err = typed::get_full_url(&arm, &broken).await.unwrap_err();
+    assert!(!err.to_string().contains("canary"), "{err}");
+
+    let info = typed::ensure_registered(
+        &arm,
+        SUB,
+        "Microsoft.EventGrid",
+        Duration::from_millis(2),
+        Duration::from_secs(2),
+    )
+    .await
+    .unwrap();
+    assert!(info.is_registered());
+    assert!(
+        typed::wait_for_resource(
+            &arm,
+            &pt,
+            Duration::from_millis(2),
+            Duration::from_millis(10)
+        )
+        .await
+        .unwrap()
+        .is_none()
+    );
+}

@@ -23,6 +23,7 @@ pub mod pacing;
 pub mod read;
 pub mod request;
 pub mod retry;
+pub mod typed;
 
 pub use auth::{AuthMethod, AzureCloud, Chosen, TokenSource};
 pub use client::{ArmClient, ArmClientOptions, RequestCounts, USER_AGENT};

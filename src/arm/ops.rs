@@ -444,7 +444,18 @@ impl ArmApi for ArmClient {
         if !(200..300).contains(&resp.status) {
             return Err(resp.to_error(&target));
         }
-        let initial = resp.json(&target)?;
+        let initial = resp.json(&target).map_err(|e| {
+            // The body of these actions holds secrets: never quote it in an error.
+            if retry::returns_secrets(action) {
+                malformed(
+                    &target,
+                    &resp,
+                    "invalid JSON (body withheld: it may hold secrets)",
+                )
+            } else {
+                e
+            }
+        })?;
         if resp.status == 202 {
             return self.follow(id, &target, resp, initial).await;
         }

@@ -170,6 +170,18 @@ pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a s
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// POST actions whose response body holds secrets (never quoted in errors or logs).
+pub fn returns_secrets(action: &str) -> bool {
+    [
+        "getFullUrl",
+        "getDeliveryAttributes",
+        "listKeys",
+        "regenerateKey",
+    ]
+    .iter()
+    .any(|a| a.eq_ignore_ascii_case(action))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,6 +62,10 @@ impl Resp {
             body: body.to_string(),
         }
     }
+    pub fn with_body(mut self, body: &str) -> Self {
+        self.body = body.into();
+        self
+    }
     pub fn header(mut self, k: &str, v: &str) -> Self {
         self.headers.push((k.into(), v.into()));
         self
