@@ -5,7 +5,9 @@
 
 mod arm_support;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use arm_support::{Req, Resp, SUB, client, fast_options, serve};
 use gridform::arm::connect::connect_with_env;
@@ -493,4 +495,74 @@ async fn auth0_log_stream_lifecycle() {
         .filter(|r| r.path == "/auth0/oauth/token")
         .count();
     assert_eq!(tokens, 1, "token cached");
+}
+
+#[tokio::test]
+async fn typed_actions_and_waits() {
+    use gridform::arm::typed;
+    let registered = Arc::new(AtomicUsize::new(0));
+    let r = registered.clone();
+    let srv = serve(move |req, _| {
+        let p = req.path.as_str();
+        if p.ends_with("/getFullUrl") {
+            if p.contains("/broken/") {
+                return Resp::new(200)
+                    .with_body("{\"endpointUrl\": \"https://h/x?code=canary-secret");
+            }
+            return Resp::json(
+                200,
+                json!({"endpointUrl": "https://h/x?code=canary-secret"}),
+            );
+        }
+        if p.ends_with("/register") {
+            r.store(1, Ordering::SeqCst);
+            return Resp::json(200, json!({"registrationState": "Registering"}));
+        }
+        if p.ends_with("/providers/Microsoft.EventGrid") {
+            let polls = r.fetch_add(1, Ordering::SeqCst);
+            let state = match polls {
+                0 => "NotRegistered",
+                1 | 2 => "Registering",
+                _ => "Registered",
+            };
+            return Resp::json(
+                200,
+                json!({"namespace": "Microsoft.EventGrid", "registrationState": state}),
+            );
+        }
+        Resp::new(404)
+    })
+    .await;
+    let arm = client(&srv.base, fast_options());
+    let pt = typed::partner_topic_id(SUB, "rg", "auth0");
+    let sub = typed::event_subscription_id(&pt, "hook");
+    let url = typed::get_full_url(&arm, &sub).await.unwrap();
+    assert_eq!(format!("{url}"), "(sensitive)");
+    assert!(url.expose().ends_with("canary-secret"));
+    let broken =
+        typed::event_subscription_id(&typed::partner_topic_id(SUB, "rg", "broken"), "hook");
+    let err = typed::get_full_url(&arm, &broken).await.unwrap_err();
+    assert!(!err.to_string().contains("canary"), "{err}");
+
+    let info = typed::ensure_registered(
+        &arm,
+        SUB,
+        "Microsoft.EventGrid",
+        Duration::from_millis(2),
+        Duration::from_secs(2),
+    )
+    .await
+    .unwrap();
+    assert!(info.is_registered());
+    assert!(
+        typed::wait_for_resource(
+            &arm,
+            &pt,
+            Duration::from_millis(2),
+            Duration::from_millis(10)
+        )
+        .await
+        .unwrap()
+        .is_none()
+    );
 }
