@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::{Secret, TokenCredential};
-use azure_core::http::{ClientOptions, Transport};
+use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions, Transport};
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredentialOptions,
     ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
@@ -115,6 +115,10 @@ pub fn connect_with_env(
             cloud: Some(Arc::new(CloudConfiguration::Custom(custom))),
             ..Default::default()
         };
+        // Fail a broken credential within seconds, not the SDK's default minute of retries.
+        let mut retry = ExponentialRetryOptions::default();
+        retry.max_retries = 3;
+        o.retry = RetryOptions::exponential(retry);
         if settings.extra_root_pem.is_some() {
             o.transport = Some(Transport::new(Arc::new(http.clone())));
         }

@@ -122,14 +122,20 @@ async fn handle(
     resp
 }
 
-/// Serves `handler(request, index)` on 127.0.0.1:0.
-pub async fn serve(handler: impl Fn(&Req, usize) -> Resp + Send + Sync + 'static) -> Server {
+fn app(
+    handler: impl Fn(&Req, usize) -> Resp + Send + Sync + 'static,
+) -> (axum::Router, Arc<Mutex<Vec<Req>>>) {
     let state = AppState {
         handler: Arc::new(handler),
         log: Arc::default(),
     };
     let log = state.log.clone();
-    let app = axum::Router::new().fallback(handle).with_state(state);
+    (axum::Router::new().fallback(handle).with_state(state), log)
+}
+
+/// Serves `handler(request, index)` on 127.0.0.1:0.
+pub async fn serve(handler: impl Fn(&Req, usize) -> Resp + Send + Sync + 'static) -> Server {
+    let (app, log) = app(handler);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -139,6 +145,63 @@ pub async fn serve(handler: impl Fn(&Req, usize) -> Resp + Send + Sync + 'static
         base: url::Url::parse(&format!("http://{addr}/")).unwrap(),
         log,
     }
+}
+
+/// Serves `handler` over HTTPS on 127.0.0.1:0 with the test-only certificate in
+/// `tests/fixtures/arm-tls` (trust `tls_ca_pem()` to talk to it).
+pub async fn serve_tls(handler: impl Fn(&Req, usize) -> Resp + Send + Sync + 'static) -> Server {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use tower::ServiceExt;
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/arm-tls");
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("server.pem"))
+        .unwrap()
+        .map(|c| c.unwrap())
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let (app, log) = app(handler);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            let app = app.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let svc = hyper::service::service_fn(move |req| app.clone().oneshot(req));
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    Server {
+        base: url::Url::parse(&format!("https://127.0.0.1:{}/", addr.port())).unwrap(),
+        log,
+    }
+}
+
+/// The PEM of the test CA that signed the TLS server's certificate.
+pub fn tls_ca_pem() -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/arm-tls/ca.pem"),
+    )
+    .unwrap()
 }
 
 /// Options with tiny waits and no pacing.
