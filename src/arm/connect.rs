@@ -116,9 +116,10 @@ pub fn connect_with_env(
             ..Default::default()
         };
         // Fail a broken credential within seconds, not the SDK's default minute of retries.
-        let mut retry = ExponentialRetryOptions::default();
-        retry.max_retries = 3;
-        o.retry = RetryOptions::exponential(retry);
+        o.retry = RetryOptions::exponential(ExponentialRetryOptions {
+            max_retries: 3,
+            ..Default::default()
+        });
         if settings.extra_root_pem.is_some() {
             o.transport = Some(Transport::new(Arc::new(http.clone())));
         }
