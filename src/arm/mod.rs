@@ -17,6 +17,7 @@ pub mod auth;
 pub mod client;
 pub mod connect;
 pub mod error;
+pub mod fake;
 pub mod lro;
 pub mod ops;
 pub mod pacing;

@@ -44,6 +44,47 @@ pub struct LiveScope {
     pub extra_scopes: Vec<ResourceId>,
 }
 
+impl LiveScope {
+    /// The scope that covers a set of desired resource ids: their resource groups, plus, for
+    /// extension event subscriptions on resources that are not Event Grid topics, the scope
+    /// they hang off (listed separately).
+    pub fn covering<'a>(
+        subscription_id: &str,
+        providers: &[&str],
+        ids: impl IntoIterator<Item = &'a ResourceId>,
+    ) -> Self {
+        let mut scope = Self {
+            subscription_id: subscription_id.into(),
+            providers: providers.iter().map(|p| p.to_string()).collect(),
+            ..Self::default()
+        };
+        for id in ids {
+            if let Some(rg) = id.resource_group_name() {
+                if !scope
+                    .resource_groups
+                    .iter()
+                    .any(|g| g.eq_ignore_ascii_case(rg))
+                {
+                    scope.resource_groups.push(rg.to_string());
+                }
+            }
+            let ty = id.resource_type();
+            if ty.eq_ignore_ascii_case("Microsoft.EventGrid/eventSubscriptions") {
+                if let Some(parent) = id.parent() {
+                    let parent_ty = parent.resource_type();
+                    let ours = TOPIC_TYPES.iter().any(|t| {
+                        parent_ty.eq_ignore_ascii_case(&format!("Microsoft.EventGrid/{t}"))
+                    });
+                    if !ours && !scope.extra_scopes.contains(&parent) {
+                        scope.extra_scopes.push(parent);
+                    }
+                }
+            }
+        }
+        scope
+    }
+}
+
 /// Everything that exists in the scope, plus the request cost of finding out.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LiveState {
@@ -174,4 +215,31 @@ async fn list_all<A: ArmApi>(
         .buffer_unordered(READ_CONCURRENCY)
         .try_collect()
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn covering_collects_groups_and_extension_scopes() {
+        let rg = ResourceId::resource_group("s", "Identity");
+        let topic = rg.provider_resource("Microsoft.EventGrid", "topics", "t");
+        let nested = topic.child("eventSubscriptions", "a");
+        let storage = ResourceId::resource_group("s", "data").provider_resource(
+            "Microsoft.Storage",
+            "storageAccounts",
+            "acct",
+        );
+        let ext = storage.provider_resource("Microsoft.EventGrid", "eventSubscriptions", "b");
+        let same_rg_other_case = ResourceId::resource_group("s", "identity");
+        let scope = LiveScope::covering(
+            "s",
+            &["Microsoft.EventGrid"],
+            [&topic, &nested, &ext, &same_rg_other_case],
+        );
+        assert_eq!(scope.resource_groups, vec!["Identity", "data"]);
+        assert_eq!(scope.extra_scopes, vec![storage]);
+        assert_eq!(scope.providers, vec!["Microsoft.EventGrid"]);
+    }
 }
