@@ -428,6 +428,7 @@ async fn connection_refused_is_a_transport_error() {
     let arm = client(&base, fast_options());
     let err = arm.get(&rg()).await.unwrap_err();
     assert!(matches!(err, ArmError::Transport { .. }), "{err}");
+    assert!(err.to_string().to_lowercase().contains("refused"), "{err}");
     assert_eq!(arm.request_counts().reads, 5);
 }
 

@@ -294,10 +294,18 @@ impl TokenSource {
                     .form(&pairs)
                     .send()
                     .await
-                    .map_err(|e| fail(format!("request failed: {}", e.without_url())))?;
+                    .map_err(|e| {
+                        fail(format!(
+                            "request failed: {}",
+                            super::error::transport_message(e)
+                        ))
+                    })?;
                 let status = resp.status().as_u16();
                 let body = resp.bytes().await.map_err(|e| {
-                    fail(format!("reading the response failed: {}", e.without_url()))
+                    fail(format!(
+                        "reading the response failed: {}",
+                        super::error::transport_message(e)
+                    ))
                 })?;
                 if status != 200 {
                     return Err(fail(format!(

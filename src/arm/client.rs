@@ -247,7 +247,7 @@ impl ArmClient {
                     let headers = resp.headers().clone();
                     match resp.bytes().await {
                         Ok(body) => Ok((status, headers, body.to_vec())),
-                        Err(e) => Err((Outcome::NoResponse, e.without_url().to_string())),
+                        Err(e) => Err((Outcome::NoResponse, super::error::transport_message(e))),
                     }
                 }
                 Err(e) => {
@@ -256,7 +256,7 @@ impl ArmClient {
                     } else {
                         Outcome::NoResponse
                     };
-                    Err((outcome, e.without_url().to_string()))
+                    Err((outcome, super::error::transport_message(e)))
                 }
             };
             let elapsed_ms = t0.elapsed().as_millis() as u64;

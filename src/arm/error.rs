@@ -260,6 +260,23 @@ pub fn excerpt(body: &[u8]) -> String {
     }
 }
 
+/// A transport error with its causes (`error sending request: connection refused`), without
+/// the URL (which could carry a query string).
+pub fn transport_message(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// A URL with its query string and fragment removed, for logs and errors.
 pub fn redact_url(url: &url::Url) -> String {
     let mut u = url.clone();

@@ -250,7 +250,9 @@ impl Auth0Client {
                     let headers = resp.headers().clone();
                     match resp.bytes().await {
                         Ok(b) => Ok((status, headers, b.to_vec())),
-                        Err(e) => Err((Outcome::NoResponse, e.without_url().to_string())),
+                        Err(e) => {
+                            Err((Outcome::NoResponse, crate::arm::error::transport_message(e)))
+                        }
                     }
                 }
                 Err(e) => Err((
@@ -259,7 +261,7 @@ impl Auth0Client {
                     } else {
                         Outcome::NoResponse
                     },
-                    e.without_url().to_string(),
+                    crate::arm::error::transport_message(e),
                 )),
             };
             let jitter = rand::random::<f64>();
