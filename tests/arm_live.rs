@@ -566,3 +566,92 @@ async fn typed_actions_and_waits() {
         .is_none()
     );
 }
+
+/// Captures everything logged (all targets, TRACE) into a buffer.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// Product bar: secrets (tokens, webhook query strings, client secrets) never appear in logs at
+// any verbosity.
+#[tokio::test]
+async fn secrets_never_reach_the_logs() {
+    let capture = Capture::default();
+    let c = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || c.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let srv = serve(|req, _| {
+        if req.path.ends_with("/oauth2/v2.0/token") {
+            return Resp::json(
+                200,
+                json!({"access_token": "canary-token", "expires_in": 3599}),
+            );
+        }
+        if req.path.ends_with("/getFullUrl") {
+            return Resp::json(200, json!({"endpointUrl": "https://h/x?code=canary-query"}));
+        }
+        Resp::json(
+            400,
+            json!({"error": {"code": "InvalidRequest", "message": "bad"}}),
+        )
+    })
+    .await;
+    let env = |k: &str| match k {
+        "AZURE_TENANT_ID" => Some("t".to_string()),
+        "AZURE_CLIENT_ID" => Some("c".to_string()),
+        "AZURE_CLIENT_SECRET" => Some("canary-secret".to_string()),
+        _ => None,
+    };
+    let conn = connect_with_env(
+        ConnectSettings {
+            emulator_url: Some(srv.base.to_string()),
+            options: fast_options(),
+            ..Default::default()
+        },
+        &env,
+    )
+    .unwrap();
+    let pt = gridform::arm::typed::partner_topic_id(SUB, "rg", "auth0");
+    let sub = gridform::arm::typed::event_subscription_id(&pt, "hook");
+    let url = gridform::arm::typed::get_full_url(&conn.arm, &sub)
+        .await
+        .unwrap();
+    let err = conn
+        .arm
+        .put(
+            &sub,
+            &json!({"properties": {"destination": {"endpointType": "WebHook",
+        "properties": {"endpointUrl": url.expose()}}}}),
+        )
+        .await
+        .unwrap_err();
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("ARM request"), "nothing logged?\n{logs}");
+    for canary in ["canary-token", "canary-query", "canary-secret"] {
+        assert!(
+            !logs.contains(canary),
+            "{canary} leaked into the logs:\n{logs}"
+        );
+        assert!(
+            !err.to_string().contains(canary),
+            "{canary} leaked into {err}"
+        );
+        assert!(
+            !format!("{err:?}").contains(canary),
+            "{canary} leaked into {err:?}"
+        );
+    }
+}

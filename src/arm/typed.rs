@@ -123,6 +123,21 @@ pub async fn get_delivery_attributes<A: ArmApi>(
         .ok_or_else(|| missing(subscription, "getDeliveryAttributes", "no `value` array"))
 }
 
+/// The two access keys of a custom topic (POST `listKeys`, write-class; for `gridform publish`).
+pub async fn list_topic_keys<A: ArmApi>(
+    api: &A,
+    topic: &ResourceId,
+) -> Result<(Sensitive<String>, Sensitive<String>), ArmError> {
+    let body = action_body(api, topic, "listKeys", None).await?;
+    let key = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .map(|s| Sensitive::new(s.to_string()))
+            .ok_or_else(|| missing(topic, "listKeys", "no `key1`/`key2`"))
+    };
+    Ok((key("key1")?, key("key2")?))
+}
+
 /// Registers a provider if needed and waits until it is `Registered` (polling every `interval`
 /// up to `timeout`).
 pub async fn ensure_registered<A: ArmApi>(
