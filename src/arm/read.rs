@@ -135,8 +135,10 @@ pub async fn read_live<A: ArmApi>(api: &A, scope: &LiveScope) -> Result<LiveStat
     let sub = scope.subscription_id.as_str();
     let mut live = LiveState::default();
 
-    let providers: Vec<ProviderInfo> = stream::iter(scope.providers.iter())
-        .map(|ns| api.get_provider(sub, ns))
+    // Owned items (not `iter()` over references): closures over borrowed items make the
+    // future non-`Send` ("FnOnce is not general enough").
+    let providers: Vec<ProviderInfo> = stream::iter(scope.providers.clone())
+        .map(|ns| async move { api.get_provider(sub, &ns).await })
         .buffer_unordered(READ_CONCURRENCY)
         .try_collect()
         .await?;
@@ -144,9 +146,9 @@ pub async fn read_live<A: ArmApi>(api: &A, scope: &LiveScope) -> Result<LiveStat
         live.providers.insert(p.namespace.to_ascii_lowercase(), p);
     }
 
-    let groups: Vec<(ResourceId, Option<Observed>)> = stream::iter(scope.resource_groups.iter())
+    let groups: Vec<(ResourceId, Option<Observed>)> = stream::iter(scope.resource_groups.clone())
         .map(|rg| {
-            let id = ResourceId::resource_group(sub, rg);
+            let id = ResourceId::resource_group(sub, &rg);
             async move { api.get(&id).await.map(|o| (id, o)) }
         })
         .buffer_unordered(READ_CONCURRENCY)
@@ -220,6 +222,29 @@ async fn list_all<A: ArmApi>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn assert_send<T: Send>(_: T) {}
+
+    // `apply` spawns these onto a multi-threaded runtime: the futures must be `Send`.
+    #[test]
+    fn client_futures_are_send() {
+        use crate::arm::{ArmApi, ArmClient, TokenSource};
+        let base = url::Url::parse("http://127.0.0.1:9").unwrap();
+        let arm = ArmClient::with_defaults(base, TokenSource::fixed("t")).unwrap();
+        let id = ResourceId::resource_group("s", "rg");
+        let body = serde_json::json!({});
+        assert_send(arm.get(&id));
+        assert_send(arm.put(&id, &body));
+        assert_send(arm.delete(&id));
+        assert_send(arm.post_action(&id, "x", None));
+        assert_send(read_live(&arm, &LiveScope::default()));
+        assert_send(crate::arm::typed::get_full_url(&arm, &id));
+        let d = std::time::Duration::ZERO;
+        assert_send(crate::arm::typed::ensure_registered(&arm, "s", "n", d, d));
+        assert_send(crate::arm::typed::wait_for_resource(&arm, &id, d, d));
+        let fake = crate::arm::fake::FakeArm::new();
+        assert_send(read_live(&fake, &LiveScope::default()));
+    }
 
     #[test]
     fn covering_collects_groups_and_extension_scopes() {
