@@ -33,6 +33,9 @@ pub struct ConnectSettings {
     /// `--emulator-url` (or the URL of the embedded emulator the CLI started for `--emulator`):
     /// ARM at its root, token endpoint at `/{tenant}/oauth2/v2.0/token`, Auth0 at `/auth0`.
     pub emulator_url: Option<String>,
+    /// Entra ID authority host for `--endpoint` clouds (overrides `AZURE_AUTHORITY_HOST` and
+    /// the cloud's default).
+    pub authority_host: Option<String>,
     /// An extra trusted root certificate (PEM), e.g. the emulator's `--tls` certificate.
     pub extra_root_pem: Option<Vec<u8>>,
     /// Client tunables.
