@@ -1,0 +1,378 @@
+//! `ArmClient`: one reqwest client, the retry loop, pacing, request counting and logging.
+//!
+//! Every request goes through `ArmClient::send`: pace (per subscription and class), attach the
+//! bearer token, `x-ms-client-request-id` and User-Agent, send, count, log (method, path, status,
+//! duration — never headers, tokens or query strings), retry per `retry::decide`. Typed
+//! operations and LRO polling live in `ops`. This module must not decide what to change.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde::Serialize;
+
+use super::auth::TokenSource;
+use super::error::{ArmError, RequestIds, Target, redact_url};
+use super::lro::LroConfig;
+use super::pacing::{Pacer, PacingConfig};
+use super::request::OpClass;
+use super::retry::{self, Decision, Outcome, RetryPolicy};
+
+/// The User-Agent every request carries.
+pub const USER_AGENT: &str = concat!("gridform/", env!("CARGO_PKG_VERSION"));
+
+/// Tunables of an `ArmClient`.
+#[derive(Debug, Clone)]
+pub struct ArmClientOptions {
+    /// HTTP retry policy.
+    pub retry: RetryPolicy,
+    /// Long-running-operation polling.
+    pub lro: LroConfig,
+    /// Client-side pacing.
+    pub pacing: PacingConfig,
+    /// Timeout of one HTTP attempt.
+    pub request_timeout: Duration,
+    /// Page size asked of Event Grid list operations (`$top`, 1–100).
+    pub page_size: u32,
+}
+
+impl Default for ArmClientOptions {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            lro: LroConfig::default(),
+            pacing: PacingConfig::default(),
+            request_timeout: Duration::from_secs(60),
+            page_size: 100,
+        }
+    }
+}
+
+/// Requests sent, per ARM throttling class (every attempt, retry and poll counts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RequestCounts {
+    /// GET/HEAD.
+    pub reads: u64,
+    /// PUT/PATCH/POST.
+    pub writes: u64,
+    /// DELETE.
+    pub deletes: u64,
+}
+
+impl RequestCounts {
+    /// All requests.
+    pub fn total(&self) -> u64 {
+        self.reads + self.writes + self.deletes
+    }
+
+    /// The requests made between `earlier` and `self`.
+    pub fn since(&self, earlier: &Self) -> Self {
+        Self {
+            reads: self.reads.saturating_sub(earlier.reads),
+            writes: self.writes.saturating_sub(earlier.writes),
+            deletes: self.deletes.saturating_sub(earlier.deletes),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    reads: AtomicU64,
+    writes: AtomicU64,
+    deletes: AtomicU64,
+}
+
+impl Counters {
+    fn add(&self, class: OpClass) {
+        let c = match class {
+            OpClass::Read => &self.reads,
+            OpClass::Write => &self.writes,
+            OpClass::Delete => &self.deletes,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> RequestCounts {
+        RequestCounts {
+            reads: self.reads.load(Ordering::Relaxed),
+            writes: self.writes.load(Ordering::Relaxed),
+            deletes: self.deletes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A response after retries: status, headers, the whole body, and its request ids.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Response body.
+    pub body: Vec<u8>,
+    /// Request identifiers.
+    pub ids: RequestIds,
+}
+
+impl Response {
+    /// The body as JSON; `None` for an empty body.
+    pub fn json(&self, target: &Target) -> Result<Option<serde_json::Value>, ArmError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(&self.body)
+            .map(Some)
+            .map_err(|e| ArmError::Malformed {
+                target: target.clone(),
+                status: self.status,
+                reason: format!("invalid JSON ({e}): {}", super::error::excerpt(&self.body)),
+                ids: self.ids.clone(),
+            })
+    }
+
+    /// The error this response represents (for non-success statuses).
+    pub fn to_error(&self, target: &Target) -> ArmError {
+        let env = super::error::parse_error_body(self.status, &self.body);
+        ArmError::Http {
+            target: target.clone(),
+            status: self.status,
+            code: env.code,
+            message: env.message,
+            ids: self.ids.clone(),
+        }
+    }
+}
+
+/// One request to send.
+#[derive(Debug, Clone)]
+pub(crate) struct Call<'a> {
+    pub method: reqwest::Method,
+    pub url: url::Url,
+    pub subscription: &'a str,
+    pub target: Target,
+    pub body: Option<&'a serde_json::Value>,
+    /// Whether the request may be resent when its outcome is unknown.
+    pub idempotent: bool,
+}
+
+/// The ARM client (cheap to clone; clones share pacing and counters).
+#[derive(Clone, Debug)]
+pub struct ArmClient {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: url::Url,
+    tokens: TokenSource,
+    pacer: Pacer,
+    pub(crate) options: Arc<ArmClientOptions>,
+    counters: Arc<Counters>,
+}
+
+/// A reqwest client with our User-Agent, optionally trusting an extra root certificate (PEM).
+pub fn http_client(
+    timeout: Duration,
+    extra_root_pem: Option<&[u8]>,
+) -> Result<reqwest::Client, ArmError> {
+    let mut b = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(timeout);
+    if let Some(pem) = extra_root_pem {
+        let cert = reqwest::Certificate::from_pem(pem)
+            .map_err(|e| ArmError::Config(format!("bad root certificate: {e}")))?;
+        b = b.add_root_certificate(cert);
+    }
+    b.build()
+        .map_err(|e| ArmError::Config(format!("cannot build the HTTP client: {e}")))
+}
+
+impl ArmClient {
+    /// A client for the ARM endpoint `base` (e.g. `https://management.azure.com`).
+    pub fn new(
+        http: reqwest::Client,
+        base: url::Url,
+        tokens: TokenSource,
+        options: ArmClientOptions,
+    ) -> Self {
+        Self {
+            http,
+            base,
+            tokens,
+            pacer: Pacer::new(options.pacing.clone()),
+            options: Arc::new(options),
+            counters: Arc::default(),
+        }
+    }
+
+    /// A client with default options and its own HTTP client.
+    pub fn with_defaults(base: url::Url, tokens: TokenSource) -> Result<Self, ArmError> {
+        let options = ArmClientOptions::default();
+        let http = http_client(options.request_timeout, None)?;
+        Ok(Self::new(http, base, tokens, options))
+    }
+
+    /// The ARM endpoint.
+    pub fn base(&self) -> &url::Url {
+        &self.base
+    }
+
+    /// Requests sent so far, per class.
+    pub fn request_counts(&self) -> RequestCounts {
+        self.counters.snapshot()
+    }
+
+    /// Sends one logical request with pacing and retries.
+    pub(crate) async fn send(&self, call: Call<'_>) -> Result<Response, ArmError> {
+        let class = OpClass::of(&call.method);
+        let client_request_id = uuid::Uuid::new_v4().to_string();
+        let path = redact_url(&call.url);
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            self.pacer.acquire(call.subscription, class).await;
+            let token = self.tokens.token().await?;
+            let mut req = self
+                .http
+                .request(call.method.clone(), call.url.clone())
+                .bearer_auth(token.expose())
+                .header("x-ms-client-request-id", &client_request_id)
+                .header("accept", "application/json");
+            if let Some(body) = call.body {
+                req = req.json(body);
+            }
+            let t0 = Instant::now();
+            self.counters.add(class);
+            let result = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    match resp.bytes().await {
+                        Ok(body) => Ok((status, headers, body.to_vec())),
+                        Err(e) => Err((Outcome::NoResponse, super::error::transport_message(e))),
+                    }
+                }
+                Err(e) => {
+                    let outcome = if e.is_connect() {
+                        Outcome::ConnectFailed
+                    } else {
+                        Outcome::NoResponse
+                    };
+                    Err((outcome, super::error::transport_message(e)))
+                }
+            };
+            let elapsed_ms = t0.elapsed().as_millis() as u64;
+            let ids = |headers: Option<&HeaderMap>| RequestIds {
+                client_request_id: client_request_id.clone(),
+                request_id: headers.and_then(|h| header(h, "x-ms-request-id")),
+                correlation_id: headers.and_then(|h| header(h, "x-ms-correlation-request-id")),
+            };
+            let jitter = rand::random::<f64>();
+            match result {
+                Ok((status, headers, body)) => {
+                    tracing::debug!(method = %call.method, path = %path, status, elapsed_ms, attempt, "ARM request");
+                    self.pacer.observe(call.subscription, class, &headers);
+                    let server = retry::server_delay(&headers, chrono::Utc::now());
+                    let decision = retry::decide(
+                        &self.options.retry,
+                        call.idempotent,
+                        attempt,
+                        Outcome::Status(status),
+                        server,
+                        started.elapsed(),
+                        jitter,
+                    );
+                    if status == 429 {
+                        let hold = server.unwrap_or_else(|| {
+                            retry::backoff(&self.options.retry, attempt, jitter)
+                        });
+                        self.pacer.hold(call.subscription, class, hold);
+                    }
+                    if let Decision::RetryAfter(delay) = decision {
+                        tracing::info!(method = %call.method, path = %path, status, ?delay, attempt, "retrying ARM request");
+                        tokio::time::sleep(delay).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Ok(Response {
+                        status,
+                        ids: ids(Some(&headers)),
+                        headers,
+                        body,
+                    });
+                }
+                Err((outcome, message)) => {
+                    tracing::debug!(method = %call.method, path = %path, error = %message, elapsed_ms, attempt, "ARM request failed");
+                    let decision = retry::decide(
+                        &self.options.retry,
+                        call.idempotent,
+                        attempt,
+                        outcome,
+                        None,
+                        started.elapsed(),
+                        jitter,
+                    );
+                    match decision {
+                        Decision::RetryAfter(delay) => {
+                            tracing::info!(method = %call.method, path = %path, ?delay, attempt, "retrying ARM request after a transport error");
+                            tokio::time::sleep(delay).await;
+                            attempt += 1;
+                        }
+                        Decision::Unknown => {
+                            return Err(ArmError::OutcomeUnknown {
+                                target: call.target,
+                                message,
+                                ids: ids(None),
+                            });
+                        }
+                        Decision::Stop => {
+                            return Err(ArmError::Transport {
+                                target: call.target,
+                                message: format!("{message} (after {} attempts)", attempt + 1),
+                                ids: ids(None),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v: &HeaderValue| v.to_str().ok())
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_subtract() {
+        let a = RequestCounts {
+            reads: 5,
+            writes: 2,
+            deletes: 1,
+        };
+        let b = RequestCounts {
+            reads: 7,
+            writes: 2,
+            deletes: 3,
+        };
+        assert_eq!(
+            b.since(&a),
+            RequestCounts {
+                reads: 2,
+                writes: 0,
+                deletes: 2
+            }
+        );
+        assert_eq!(b.total(), 12);
+    }
+
+    #[test]
+    fn user_agent_names_the_version() {
+        assert!(USER_AGENT.starts_with("gridform/"));
+    }
+}

@@ -1,0 +1,663 @@
+//! Live-state reading (request budget), the Auth0 client and the credential paths, against
+//! scripted loopback servers.
+
+#![allow(clippy::unwrap_used)]
+
+mod arm_support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arm_support::{Req, Resp, SUB, client, fast_options, serve};
+use gridform::arm::connect::connect_with_env;
+use gridform::arm::{ArmApi, AuthMethod, Chosen, ConnectSettings, LiveScope, read_live};
+use gridform::auth0::{
+    Auth0Client, EventGridSink, LogStreamFilter, LogStreamPatch, NewEventGridStream,
+};
+use gridform::model::ResourceId;
+use serde_json::{Value, json};
+
+/// Pages `items` the way Event Grid does: `$top` (default 20) and a `$skiptoken` offset.
+fn page(req: &Req, items: Vec<Value>) -> Resp {
+    let top: usize = req
+        .query_param("$top")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(20);
+    let skip: usize = req
+        .query_param("$skiptoken")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let chunk: Vec<Value> = items.iter().skip(skip).take(top).cloned().collect();
+    let mut body = json!({"value": chunk});
+    if skip + top < items.len() {
+        body["nextLink"] = json!(format!(
+            "http://{}{}?api-version=2025-02-15&$top={top}&$skiptoken={}",
+            req.header("host").unwrap(),
+            req.path,
+            skip + top
+        ));
+    }
+    Resp::json(200, body)
+}
+
+/// A fake ARM with one resource group holding `topics` custom topics of `subs` webhook
+/// subscriptions each.
+async fn stack_server(topics: usize, subs: usize) -> arm_support::Server {
+    serve(move |req, _| {
+        let rg = format!("/subscriptions/{SUB}/resourceGroups/rg");
+        let eg = format!("{rg}/providers/Microsoft.EventGrid");
+        if req.method != "GET" {
+            return Resp::new(405);
+        }
+        let p = req.path.as_str();
+        if p == format!("/subscriptions/{SUB}/providers/Microsoft.EventGrid") {
+            return Resp::json(200, json!({"namespace": "Microsoft.EventGrid", "registrationState": "Registered"}));
+        }
+        if p == rg {
+            return Resp::json(200, json!({"id": rg, "name": "rg", "location": "westeurope"}));
+        }
+        if p == format!("{eg}/topics") {
+            let items = (0..topics)
+                .map(|t| json!({"id": format!("{eg}/topics/t{t}"), "name": format!("t{t}"),
+                                "type": "Microsoft.EventGrid/topics", "properties": {"provisioningState": "Succeeded"}}))
+                .collect();
+            return page(req, items);
+        }
+        if let Some(rest) = p.strip_prefix(&format!("{eg}/topics/")) {
+            if let Some(t) = rest.strip_suffix("/eventSubscriptions") {
+                let items = (0..subs)
+                    .map(|s| json!({"id": format!("{eg}/topics/{t}/eventSubscriptions/s{s}"), "name": format!("s{s}"),
+                                    "type": "Microsoft.EventGrid/topics/eventSubscriptions",
+                                    "properties": {"destination": {"endpointType": "WebHook",
+                                        "properties": {"endpointBaseUrl": "https://hooks.example.com/x"}}}}))
+                    .collect();
+                return page(req, items);
+            }
+        }
+        if p.starts_with(&eg) {
+            return page(req, vec![]);
+        }
+        Resp::json(404, json!({"error": {"code": "NotFound", "message": p}}))
+    })
+    .await
+}
+
+// Issue acceptance: a refresh of 20 topics with 1,000 webhook subscriptions costs at most ~50
+// ARM requests and no write-class requests (Terraform calls getFullUrl per subscription).
+#[tokio::test]
+async fn refresh_of_a_thousand_subscriptions_stays_within_budget() {
+    let srv = stack_server(20, 50).await;
+    let arm = client(&srv.base, fast_options());
+    let scope = LiveScope {
+        subscription_id: SUB.into(),
+        providers: vec!["Microsoft.EventGrid".into()],
+        resource_groups: vec!["rg".into(), "absent".into()],
+        extra_scopes: vec![],
+    };
+    let live = read_live(&arm, &scope).await.unwrap();
+    let subs = live
+        .resources
+        .values()
+        .filter(|o| o.id.resource_type().ends_with("eventSubscriptions"))
+        .count();
+    assert_eq!(subs, 1000);
+    assert_eq!(live.resources.len(), 1020);
+    assert_eq!(live.requests.writes, 0);
+    assert_eq!(live.requests.deletes, 0);
+    assert!(live.requests.reads <= 50, "{:?}", live.requests);
+    assert!(srv.requests().iter().all(|r| r.method == "GET"));
+    assert!(live.providers["microsoft.eventgrid"].is_registered());
+    // Known-absent answers: a missing subscription under a listed topic, anything in a missing
+    // group; present ones are found case-insensitively.
+    let eg = ResourceId::resource_group(SUB, "rg");
+    let t0 = eg.provider_resource("Microsoft.EventGrid", "topics", "t0");
+    assert!(live.get(&t0.child("EVENTSUBSCRIPTIONS", "S7")).is_some());
+    assert!(live.known_absent(&t0.child("eventSubscriptions", "nope")));
+    let gone = ResourceId::resource_group(SUB, "absent").provider_resource(
+        "Microsoft.EventGrid",
+        "topics",
+        "x",
+    );
+    assert!(live.known_absent(&gone));
+    assert_eq!(live.subscriptions_of(&t0).count(), 50);
+}
+
+#[tokio::test]
+async fn emulator_token_endpoint_is_used_and_cached() {
+    let srv = serve(|req, _| {
+        if req.path.ends_with("/oauth2/v2.0/token") {
+            return Resp::json(
+                200,
+                json!({"access_token": "emu-token", "token_type": "Bearer", "expires_in": 3599}),
+            );
+        }
+        Resp::json(200, json!({"id": req.path, "name": "rg"}))
+    })
+    .await;
+    let conn = connect_with_env(
+        ConnectSettings {
+            emulator_url: Some(srv.base.to_string()),
+            options: fast_options(),
+            ..Default::default()
+        },
+        &|_| None,
+    )
+    .unwrap();
+    assert_eq!(conn.credential, Chosen::EmulatorToken);
+    let rg = ResourceId::resource_group(SUB, "rg");
+    conn.arm.get(&rg).await.unwrap();
+    conn.arm.get(&rg).await.unwrap();
+    let reqs = srv.requests();
+    assert_eq!(reqs.len(), 3, "one token request, two ARM requests");
+    assert_eq!(reqs[0].method, "POST");
+    assert_eq!(reqs[0].path, "/emulator/oauth2/v2.0/token");
+    assert!(
+        reqs[0].body.contains("grant_type=client_credentials"),
+        "{}",
+        reqs[0].body
+    );
+    assert!(
+        reqs[0]
+            .body
+            .contains("scope=https%3A%2F%2Fmanagement.azure.com%2F.default")
+    );
+    assert_eq!(reqs[2].header("authorization"), Some("Bearer emu-token"));
+}
+
+#[tokio::test]
+async fn client_secret_and_workload_identity_against_an_http_emulator() {
+    let srv = serve(|req, _| {
+        if req.path.ends_with("/oauth2/v2.0/token") {
+            return Resp::json(200, json!({"access_token": "tok", "expires_in": "60"}));
+        }
+        Resp::json(200, json!({"id": req.path}))
+    })
+    .await;
+    let rg = ResourceId::resource_group(SUB, "rg");
+    let env = |k: &str| match k {
+        "AZURE_TENANT_ID" => Some("tenant-1".to_string()),
+        "AZURE_CLIENT_ID" => Some("app-1".to_string()),
+        "AZURE_CLIENT_SECRET" => Some("canary-secret".to_string()),
+        _ => None,
+    };
+    let conn = connect_with_env(
+        ConnectSettings {
+            emulator_url: Some(srv.base.to_string()),
+            ..Default::default()
+        },
+        &env,
+    )
+    .unwrap();
+    assert_eq!(conn.credential, Chosen::ClientSecret);
+    conn.arm.get(&rg).await.unwrap();
+    let token_req = &srv.requests()[0];
+    assert_eq!(token_req.path, "/tenant-1/oauth2/v2.0/token");
+    assert!(token_req.body.contains("client_secret=canary-secret"));
+    assert!(token_req.body.contains("client_id=app-1"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "header.payload.sig\n").unwrap();
+    let file_s = file.to_string_lossy().to_string();
+    let env = move |k: &str| match k {
+        "AZURE_TENANT_ID" => Some("tenant-2".to_string()),
+        "AZURE_CLIENT_ID" => Some("app-2".to_string()),
+        "AZURE_FEDERATED_TOKEN_FILE" => Some(file_s.clone()),
+        _ => None,
+    };
+    let conn = connect_with_env(
+        ConnectSettings {
+            emulator_url: Some(srv.base.to_string()),
+            auth: AuthMethod::Auto,
+            ..Default::default()
+        },
+        &env,
+    )
+    .unwrap();
+    assert_eq!(conn.credential, Chosen::WorkloadIdentity);
+    conn.arm.get(&rg).await.unwrap();
+    let token_req = srv
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/tenant-2/oauth2/v2.0/token")
+        .unwrap();
+    assert!(
+        token_req
+            .body
+            .contains("client_assertion=header.payload.sig")
+    );
+    assert!(token_req.body.contains("jwt-bearer"));
+}
+
+#[tokio::test]
+async fn failed_token_says_which_credential_and_what_to_set() {
+    let srv = serve(|_, _| {
+        Resp::json(
+            401,
+            json!({"error": "invalid_client", "error_description": "bad"}),
+        )
+    })
+    .await;
+    let conn = connect_with_env(
+        ConnectSettings {
+            emulator_url: Some(srv.base.to_string()),
+            options: fast_options(),
+            ..Default::default()
+        },
+        &|_| None,
+    )
+    .unwrap();
+    let err = conn
+        .arm
+        .get(&ResourceId::resource_group(SUB, "rg"))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("emulator token endpoint could not get a token"),
+        "{text}"
+    );
+    assert!(text.contains("hint:"), "{text}");
+}
+
+// Credentials that read the process environment themselves (managed identity, az CLI) are
+// exercised in a child process, because this crate forbids `unsafe` (and so `set_var`).
+const CHILD: &str = "GRIDFORM_ARM_TEST_CHILD";
+
+async fn run_child(test: &str, envs: Vec<(&str, String)>) {
+    let out = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .envs(envs)
+        .output()
+        .await
+        .unwrap();
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "child failed:\n{text}");
+    assert!(
+        text.contains("1 passed"),
+        "child did not run the test:\n{text}"
+    );
+}
+
+async fn child_get(auth: AuthMethod) -> Result<(), String> {
+    let base = std::env::var("GRIDFORM_TEST_ARM").unwrap();
+    let conn = gridform::arm::connect(ConnectSettings {
+        emulator_url: Some(base),
+        auth,
+        options: fast_options(),
+        ..Default::default()
+    })
+    .map_err(|e| e.to_string())?;
+    conn.arm
+        .get(&ResourceId::resource_group(SUB, "rg"))
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn arm_or_token(token_path: &'static str, token: Value) -> impl Fn(&Req, usize) -> Resp {
+    move |req, _| {
+        if req.path == token_path {
+            Resp::json(200, token.clone())
+        } else {
+            Resp::json(
+                200,
+                json!({"id": req.path, "bearer": req.header("authorization")}),
+            )
+        }
+    }
+}
+
+#[tokio::test]
+async fn managed_identity_via_identity_endpoint() {
+    if std::env::var(CHILD).is_ok() {
+        child_get(AuthMethod::Auto).await.unwrap();
+        return;
+    }
+    let expires = (chrono::Utc::now().timestamp() + 3600).to_string();
+    let srv = serve(arm_or_token(
+        "/msi/token",
+        json!({"access_token": "mi-token", "expires_on": expires, "resource": "https://management.azure.com", "token_type": "Bearer"}),
+    ))
+    .await;
+    run_child(
+        "managed_identity_via_identity_endpoint",
+        vec![
+            ("GRIDFORM_TEST_ARM", srv.base.to_string()),
+            ("IDENTITY_ENDPOINT", format!("{}msi/token", srv.base)),
+            ("IDENTITY_HEADER", "id-header-1".into()),
+        ],
+    )
+    .await;
+    let reqs = srv.requests();
+    let token = reqs.iter().find(|r| r.path == "/msi/token").unwrap();
+    assert_eq!(token.header("x-identity-header"), Some("id-header-1"));
+    assert_eq!(
+        token.query_param("resource").as_deref(),
+        Some("https://management.azure.com")
+    );
+    let arm = reqs
+        .iter()
+        .find(|r| r.path.starts_with("/subscriptions"))
+        .unwrap();
+    assert_eq!(arm.header("authorization"), Some("Bearer mi-token"));
+}
+
+#[tokio::test]
+async fn azure_cli_via_a_fake_az_on_path() {
+    if std::env::var(CHILD).is_ok() {
+        child_get(AuthMethod::Cli).await.unwrap();
+        return;
+    }
+    let srv = serve(arm_or_token("/never", json!({}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let expires = chrono::Utc::now().timestamp() + 3600;
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" > '{}/args'\nprintf '%s' '{{\"accessToken\":\"cli-token\",\"expiresOn\":\"2099-01-01 00:00:00.000000\",\"expires_on\":{expires},\"subscription\":\"s\",\"tenant\":\"t\",\"tokenType\":\"Bearer\"}}'\n",
+        dir.path().display()
+    );
+    let az = dir.path().join("az");
+    std::fs::write(&az, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    run_child(
+        "azure_cli_via_a_fake_az_on_path",
+        vec![("GRIDFORM_TEST_ARM", srv.base.to_string()), ("PATH", path)],
+    )
+    .await;
+    let args = std::fs::read_to_string(dir.path().join("args")).unwrap();
+    assert!(args.contains("account get-access-token"), "{args}");
+    assert!(
+        args.contains("--scope https://management.azure.com/.default"),
+        "{args}"
+    );
+    let arm = srv
+        .requests()
+        .into_iter()
+        .find(|r| r.path.starts_with("/subscriptions"))
+        .unwrap();
+    assert_eq!(arm.header("authorization"), Some("Bearer cli-token"));
+}
+
+#[tokio::test]
+async fn auth0_log_stream_lifecycle() {
+    let streams: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let s = streams.clone();
+    let srv = serve(move |req, n| {
+        let mut streams = s.lock().unwrap();
+        match (req.method.as_str(), req.path.as_str()) {
+            ("POST", "/auth0/oauth/token") => {
+                let b = req.json();
+                assert_eq!(b["grant_type"], "client_credentials");
+                assert_eq!(b["audience"], "https://tenant.example.auth0.com/api/v2/");
+                assert_eq!(b["client_secret"], "auth0-secret");
+                Resp::json(200, json!({"access_token": "a0", "expires_in": 86400, "token_type": "Bearer"}))
+            }
+            (_, p) if req.header("authorization") != Some("Bearer a0") => {
+                Resp::json(401, json!({"statusCode": 401, "error": "Unauthorized", "message": p}))
+            }
+            ("GET", "/auth0/api/v2/log-streams") if n == 1 => {
+                Resp::json(429, json!({"statusCode": 429, "error": "Too Many Requests", "message": "slow"}))
+                    .header("retry-after", "0")
+            }
+            ("GET", "/auth0/api/v2/log-streams") => Resp::json(200, Value::Array(streams.clone())),
+            ("POST", "/auth0/api/v2/log-streams") => {
+                let mut b = req.json();
+                b["id"] = json!("lst_1");
+                b["status"] = json!("active");
+                b["sink"]["azurePartnerTopic"] = json!("auth0-lst_1");
+                streams.push(b.clone());
+                Resp::json(201, b)
+            }
+            ("PATCH", "/auth0/api/v2/log-streams/lst_1") => {
+                let patch = req.json();
+                let s = &mut streams[0];
+                for (k, v) in patch.as_object().unwrap() {
+                    s[k] = v.clone();
+                }
+                Resp::json(200, s.clone())
+            }
+            ("GET", "/auth0/api/v2/log-streams/lst_1") if !streams.is_empty() => Resp::json(200, streams[0].clone()),
+            ("DELETE", "/auth0/api/v2/log-streams/lst_1") if !streams.is_empty() => {
+                streams.clear();
+                Resp::new(204)
+            }
+            _ => Resp::json(404, json!({"statusCode": 404, "error": "Not Found", "message": "The log stream does not exist", "errorCode": "inexistent_log_stream"})),
+        }
+    })
+    .await;
+    let env = |k: &str| match k {
+        "AUTH0_DOMAIN" => Some("tenant.example.auth0.com".to_string()),
+        "AUTH0_CLIENT_SECRET" => Some("auth0-secret".to_string()),
+        _ => None,
+    };
+    let a0 = Auth0Client::from_env(reqwest::Client::new(), &env, Some(&srv.base))
+        .unwrap()
+        .with_retry(fast_options().retry);
+    assert!(a0.list_log_streams().await.unwrap().is_empty());
+    let created = a0
+        .create_eventgrid_stream(&NewEventGridStream {
+            name: "azure-events".into(),
+            sink: EventGridSink {
+                azure_subscription_id: SUB.into(),
+                azure_resource_group: "rg".into(),
+                azure_region: "westeurope".into(),
+                azure_partner_topic: None,
+            },
+            filters: Some(vec![LogStreamFilter {
+                kind: "category".into(),
+                name: "auth.login.fail".into(),
+            }]),
+            is_priority: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.kind, "eventgrid");
+    assert_eq!(
+        created
+            .eventgrid_sink()
+            .unwrap()
+            .azure_partner_topic
+            .as_deref(),
+        Some("auth0-lst_1")
+    );
+    let found = a0.find_log_stream("azure-events").await.unwrap().unwrap();
+    assert_eq!(found.id, "lst_1");
+    let patched = a0
+        .patch_log_stream(
+            "lst_1",
+            &LogStreamPatch {
+                status: Some("paused".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.status.as_deref(), Some("paused"));
+    assert!(a0.get_log_stream("lst_1").await.unwrap().is_some());
+    assert!(a0.delete_log_stream("lst_1").await.unwrap());
+    assert!(!a0.delete_log_stream("lst_1").await.unwrap());
+    assert!(a0.get_log_stream("lst_1").await.unwrap().is_none());
+    let tokens = srv
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/auth0/oauth/token")
+        .count();
+    assert_eq!(tokens, 1, "token cached");
+}
+
+#[tokio::test]
+async fn typed_actions_and_waits() {
+    use gridform::arm::typed;
+    let registered = Arc::new(AtomicUsize::new(0));
+    let r = registered.clone();
+    let srv = serve(move |req, _| {
+        let p = req.path.as_str();
+        if p.ends_with("/getFullUrl") {
+            if p.contains("/broken/") {
+                return Resp::new(200)
+                    .with_body("{\"endpointUrl\": \"https://h/x?code=canary-secret");
+            }
+            return Resp::json(
+                200,
+                json!({"endpointUrl": "https://h/x?code=canary-secret"}),
+            );
+        }
+        if p.ends_with("/register") {
+            r.store(1, Ordering::SeqCst);
+            return Resp::json(200, json!({"registrationState": "Registering"}));
+        }
+        if p.ends_with("/providers/Microsoft.EventGrid") {
+            let polls = r.fetch_add(1, Ordering::SeqCst);
+            let state = match polls {
+                0 => "NotRegistered",
+                1 | 2 => "Registering",
+                _ => "Registered",
+            };
+            return Resp::json(
+                200,
+                json!({"namespace": "Microsoft.EventGrid", "registrationState": state}),
+            );
+        }
+        Resp::new(404)
+    })
+    .await;
+    let arm = client(&srv.base, fast_options());
+    let pt = typed::partner_topic_id(SUB, "rg", "auth0");
+    let sub = typed::event_subscription_id(&pt, "hook");
+    let url = typed::get_full_url(&arm, &sub).await.unwrap();
+    assert_eq!(format!("{url}"), "(sensitive)");
+    assert!(url.expose().ends_with("canary-secret"));
+    let broken =
+        typed::event_subscription_id(&typed::partner_topic_id(SUB, "rg", "broken"), "hook");
+    let err = typed::get_full_url(&arm, &broken).await.unwrap_err();
+    assert!(!err.to_string().contains("canary"), "{err}");
+
+    let info = typed::ensure_registered(
+        &arm,
+        SUB,
+        "Microsoft.EventGrid",
+        Duration::from_millis(2),
+        Duration::from_secs(2),
+    )
+    .await
+    .unwrap();
+    assert!(info.is_registered());
+    assert!(
+        typed::wait_for_resource(
+            &arm,
+            &pt,
+            Duration::from_millis(2),
+            Duration::from_millis(10)
+        )
+        .await
+        .unwrap()
+        .is_none()
+    );
+}
+
+/// Captures everything logged (all targets, TRACE) into a buffer.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// Product bar: secrets (tokens, webhook query strings, client secrets) never appear in logs at
+// any verbosity.
+// Runs in a child process with a global TRACE subscriber: a scoped one races with the other
+// tests' threads over tracing's callsite interest cache and misses events.
+#[tokio::test]
+async fn secrets_never_reach_the_logs() {
+    if std::env::var(CHILD).is_err() {
+        run_child("secrets_never_reach_the_logs", vec![]).await;
+        return;
+    }
+    let capture = Capture::default();
+    let c = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || c.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let srv = serve(|req, _| {
+        if req.path.ends_with("/oauth2/v2.0/token") {
+            return Resp::json(
+                200,
+                json!({"access_token": "canary-token", "expires_in": 3599}),
+            );
+        }
+        if req.path.ends_with("/getFullUrl") {
+            return Resp::json(200, json!({"endpointUrl": "https://h/x?code=canary-query"}));
+        }
+        Resp::json(
+            400,
+            json!({"error": {"code": "InvalidRequest", "message": "bad"}}),
+        )
+    })
+    .await;
+    let env = |k: &str| match k {
+        "AZURE_TENANT_ID" => Some("t".to_string()),
+        "AZURE_CLIENT_ID" => Some("c".to_string()),
+        "AZURE_CLIENT_SECRET" => Some("canary-secret".to_string()),
+        _ => None,
+    };
+    let conn = connect_with_env(
+        ConnectSettings {
+            emulator_url: Some(srv.base.to_string()),
+            options: fast_options(),
+            ..Default::default()
+        },
+        &env,
+    )
+    .unwrap();
+    let pt = gridform::arm::typed::partner_topic_id(SUB, "rg", "auth0");
+    let sub = gridform::arm::typed::event_subscription_id(&pt, "hook");
+    let url = gridform::arm::typed::get_full_url(&conn.arm, &sub)
+        .await
+        .unwrap();
+    let err = conn
+        .arm
+        .put(
+            &sub,
+            &json!({"properties": {"destination": {"endpointType": "WebHook",
+        "properties": {"endpointUrl": url.expose()}}}}),
+        )
+        .await
+        .unwrap_err();
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("ARM request"), "nothing logged?\n{logs}");
+    for canary in ["canary-token", "canary-query", "canary-secret"] {
+        assert!(
+            !logs.contains(canary),
+            "{canary} leaked into the logs:\n{logs}"
+        );
+        assert!(
+            !err.to_string().contains(canary),
+            "{canary} leaked into {err}"
+        );
+        assert!(
+            !format!("{err:?}").contains(canary),
+            "{canary} leaked into {err:?}"
+        );
+    }
+}
