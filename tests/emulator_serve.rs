@@ -477,3 +477,36 @@ async fn spawn_local_keeps_one_world_across_runs() {
     assert_eq!(s, 200);
     running.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn latency_and_connection_resets_are_applied_over_sockets() {
+    let config = Config {
+        latency: std::time::Duration::from_millis(50),
+        faults: gridform::emulator::FaultSpec::parse("reset=1").unwrap(),
+        ..Config::default()
+    };
+    let emu = Emulator::new(config, Clock::system());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(emulator::serve(listener, emu));
+    let started = std::time::Instant::now();
+    let c = Client::connect(&base).await;
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(50),
+        "latency applies to every request"
+    );
+    let result = async {
+        let resp = c
+            .http
+            .get(format!("{base}/subscriptions/{SUB}/resourcegroups?{RS}"))
+            .bearer_auth(&c.token)
+            .send()
+            .await?;
+        resp.bytes().await
+    }
+    .await;
+    assert!(
+        result.is_err(),
+        "an injected reset must break the response: {result:?}"
+    );
+}

@@ -243,6 +243,14 @@ impl Store {
         for id in due {
             self.complete_operation(&id);
         }
+        // Finished operations are kept for an hour so pollers can still read them.
+        let horizon = now - chrono::Duration::hours(1);
+        let before = self.operations.len();
+        self.operations
+            .retain(|_, op| op.status == "InProgress" || op.due > horizon);
+        if self.operations.len() != before {
+            self.dirty = true;
+        }
         for regs in self.registrations.values_mut() {
             for reg in regs.values_mut() {
                 if reg.settles_at.is_some_and(|t| t <= now) {
