@@ -601,3 +601,21 @@ async fn lists_honour_name_filters_and_unregister_needs_an_empty_namespace() {
         .await;
     assert_eq!(b["registrationState"], "NotRegistered");
 }
+
+#[tokio::test]
+async fn subscriptions_are_listed_and_malformed_ids_rejected() {
+    let h = Harness::new().await;
+    h.setup().await;
+    let (s, b) = h.get(&format!("/subscriptions?{RS}")).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["value"][0]["subscriptionId"], SUB);
+    let (s, b) = h.get(&format!("/subscriptions/{SUB}?{RS}")).await;
+    assert_eq!((s, b["state"].as_str()), (StatusCode::OK, Some("Enabled")));
+    let (s, b) = h
+        .get(&format!("/subscriptions/not-a-guid/resourcegroups?{RS}"))
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "InvalidSubscriptionId")
+    );
+}

@@ -107,12 +107,12 @@ fn execute(
         }
     };
     match (route, method.clone()) {
-        (Route::Subscription, Method::GET) => ok(json!({
-            "id": format!("/subscriptions/{sub}"), "subscriptionId": sub,
-            "displayName": "gridform emulator subscription", "state": "Enabled",
-            "tenantId": "00000000-0000-0000-0000-000000000000",
-            "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"},
-        })),
+        (Route::Subscriptions, Method::GET) => ok(json!({"value": store
+            .known_subscriptions()
+            .iter()
+            .map(|s| subscription_body(s))
+            .collect::<Vec<_>>()})),
+        (Route::Subscription, Method::GET) => ok(subscription_body(sub)),
         (Route::Providers, Method::GET) => ok(json!({"value": store.list_providers(sub)})),
         (Route::Provider(ns), Method::GET) => ok(store.get_provider(sub, &ns)?),
         (Route::ProviderAction(ns, register), Method::POST) => {
@@ -290,6 +290,16 @@ fn execute(
         }
         (_, m) => Err(not_allowed(&m)),
     }
+}
+
+fn subscription_body(sub: &str) -> Value {
+    json!({
+        "id": format!("/subscriptions/{sub}"), "subscriptionId": sub,
+        "displayName": "gridform emulator subscription", "state": "Enabled",
+        "tenantId": "00000000-0000-0000-0000-000000000000",
+        "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"},
+        "authorizationSource": "RoleBased",
+    })
 }
 
 fn collection(kind: Kind) -> &'static str {
