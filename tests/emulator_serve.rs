@@ -72,10 +72,22 @@ async fn receiver() -> String {
     async fn fail() -> axum::http::StatusCode {
         axum::http::StatusCode::INTERNAL_SERVER_ERROR
     }
+    async fn ce_ok(headers: axum::http::HeaderMap) -> impl axum::response::IntoResponse {
+        let origin = headers["webhook-request-origin"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        ([("webhook-allowed-origin", origin)], "")
+    }
+    async fn ce_refuse() -> &'static str {
+        ""
+    }
     let app = Router::new()
         .route("/ok", post(ok))
         .route("/wrong", post(wrong))
-        .route("/fail", post(fail));
+        .route("/fail", post(fail))
+        .route("/ce-ok", axum::routing::options(ce_ok))
+        .route("/ce-refuse", axum::routing::options(ce_refuse));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -161,6 +173,36 @@ async fn serve_runs_the_webhook_handshake_against_loopback_receivers() {
             .await;
         assert_eq!(s, 404, "a failed handshake creates nothing");
     }
+    // CloudEvents delivery uses the OPTIONS abuse-protection handshake instead.
+    let ce = |url: String| json!({"properties": {"eventDeliverySchema": "CloudEventSchemaV1_0", "destination": {"endpointType": "WebHook", "properties": {"endpointUrl": url}}}});
+    let (s, b) = c
+        .send(
+            reqwest::Method::PUT,
+            &format!("{topic}/eventSubscriptions/cloudevents?{EG}"),
+            Some(ce(format!("{hooks}/ce-ok"))),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = c
+        .send(
+            reqwest::Method::PUT,
+            &format!("{topic}/eventSubscriptions/cloudrefused?{EG}"),
+            Some(ce(format!("{hooks}/ce-refuse"))),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (400, Some("Url validation")),
+        "{b}"
+    );
+    let (s, b) = c
+        .send(
+            reqwest::Method::PUT,
+            &format!("{topic}/eventSubscriptions/cloudsink?{EG}"),
+            Some(ce(format!("{base}/_emulator/sink/ce"))),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
     // The emulator's own sink answers the handshake too.
     let (s, b) = c
         .send(

@@ -290,3 +290,20 @@ async fn wrong_types_are_rejected_and_expired_subscriptions_disappear() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_sink_grants_cloud_events_abuse_protection() {
+    let h = Harness::new().await;
+    let (s, headers, _) = h
+        .raw(
+            Method::OPTIONS,
+            "/_emulator/sink/ce",
+            &[("webhook-request-origin", "eventgrid.azure.net")],
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(headers["webhook-allowed-origin"], "eventgrid.azure.net");
+    let (_, _, b) = h.raw(Method::GET, "/_emulator/sink", &[], None).await;
+    assert_eq!(b["value"][0]["eventType"], "CloudEventsValidation");
+}

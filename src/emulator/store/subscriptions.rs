@@ -49,6 +49,9 @@ pub struct Handshake {
     pub subscription_name: String,
     /// The topic id placed in the validation event.
     pub topic: String,
+    /// CloudEvents delivery: the CloudEvents abuse-protection handshake (HTTP OPTIONS) is used
+    /// instead of the validation event.
+    pub cloud_events: bool,
 }
 
 const SCHEMAS: &[&str] = &[
@@ -270,6 +273,7 @@ impl Store {
                 url,
                 subscription_name: name.to_string(),
                 topic: scope.as_str().to_string(),
+                cloud_events: schema == "CloudEventSchemaV1_0",
             }),
         })
     }
