@@ -350,3 +350,64 @@ async fn suspended_streams_resume_once_authorized_and_expired_authorizations_do_
         .await;
     assert_eq!(b["status"], "suspended");
 }
+
+#[tokio::test]
+async fn auth0_publishes_to_activated_partner_topics_only() {
+    let h = Harness::with_config(Config {
+        require_auth: false,
+        ..Config::default()
+    })
+    .await;
+    h.setup().await;
+    let json_ct = [("content-type", "application/json")];
+    let cfg = eg_path("rg", "partnerConfigurations/default");
+    h.put(&format!("{cfg}?{EG}"), json!({"properties": {"partnerAuthorization": {"authorizedPartnersList": [{"partnerName": "Auth0"}]}}})).await;
+    let stream = json!({"name": "s", "type": "eventgrid", "sink": {"azureSubscriptionId": SUB, "azureResourceGroup": "rg", "azureRegion": "westus2"}});
+    let (_, _, b) = h
+        .raw(
+            Method::POST,
+            "/auth0/api/v2/log-streams",
+            &json_ct,
+            Some(stream.to_string()),
+        )
+        .await;
+    let id = b["id"].as_str().unwrap().to_string();
+    let pt = eg_path(
+        "rg",
+        &format!(
+            "partnerTopics/{}",
+            b["sink"]["azurePartnerTopic"].as_str().unwrap()
+        ),
+    );
+    let queue = json!({"properties": {"destination": {"endpointType": "StorageQueue", "properties": {"resourceId": format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acc"), "queueName": "q"}}}});
+    let (s, _, b) = h
+        .put(&format!("{pt}/eventSubscriptions/logs?{EG}"), queue)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let events = json!([{"specversion": "1.0", "id": "1", "source": "x", "type": "auth0.log.s", "data": {}}]).to_string();
+    let publish = format!("/_emulator/auth0/log-streams/{id}/events");
+    let (s, _, _) = h
+        .raw(Method::POST, &publish, &json_ct, Some(events.clone()))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "not activated yet");
+    h.post(&format!("{pt}/activate?{EG}"), None).await;
+    h.raw(Method::DELETE, "/_emulator/sink", &[], None).await;
+    let (s, _, b) = h.raw(Method::POST, &publish, &json_ct, Some(events)).await;
+    assert_eq!((s, b["deliveries"].as_u64()), (StatusCode::OK, Some(1)));
+    let mut got = Value::Null;
+    for _ in 0..50 {
+        let (_, _, b) = h.raw(Method::GET, "/_emulator/sink", &[], None).await;
+        if !b["value"].as_array().unwrap().is_empty() {
+            got = b;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(got["value"][0]["body"][0]["type"], "auth0.log.s");
+    assert!(
+        got["value"][0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("StorageQueue:")
+    );
+}
