@@ -3,8 +3,8 @@
 //! matching event subscriptions — loopback webhooks get a real POST (`aeg-event-type:
 //! Notification`), every other destination is recorded by the built-in sink.
 //!
-//! One attempt per event, no retries, no dead-lettering, no advanced filters. Keys, tokens and
-//! full webhook URLs are never logged.
+//! One attempt per event, no retries, no dead-lettering, no advanced filters. It must not change
+//! ARM resources. Keys, tokens and full webhook URLs are never logged.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
