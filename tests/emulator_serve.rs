@@ -552,3 +552,101 @@ async fn latency_and_connection_resets_are_applied_over_sockets() {
         "an injected reset must break the response: {result:?}"
     );
 }
+
+static MANUAL_URL: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+#[tokio::test]
+async fn a_200_without_the_code_waits_for_manual_validation() {
+    async fn manual(body: axum::body::Bytes) -> axum::Json<Value> {
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        MANUAL_URL
+            .lock()
+            .unwrap()
+            .push(v[0]["data"]["validationUrl"].as_str().unwrap().to_string());
+        axum::Json(json!({}))
+    }
+    let hooks_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hooks = format!("http://{}", hooks_listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(hooks_listener, Router::new().route("/manual", post(manual))).await
+    });
+
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let emu = Emulator::new(Config::default(), Clock::fixed(start));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(emulator::serve(listener, emu));
+    let c = Client::connect(&base).await;
+    c.send(
+        reqwest::Method::POST,
+        &format!("/subscriptions/{SUB}/providers/Microsoft.EventGrid/register?{RS}"),
+        None,
+    )
+    .await;
+    c.send(
+        reqwest::Method::PUT,
+        &format!("/subscriptions/{SUB}/resourcegroups/rg?{RS}"),
+        Some(json!({"location": "westus2"})),
+    )
+    .await;
+    let topic = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.EventGrid/topics/orders"
+    );
+    c.send(
+        reqwest::Method::PUT,
+        &format!("{topic}?{EG}"),
+        Some(json!({"location": "westus2"})),
+    )
+    .await;
+    let sub = json!({"properties": {"destination": {"endpointType": "WebHook", "properties": {"endpointUrl": format!("{hooks}/manual")}}}});
+    for name in ["manual1", "manual2"] {
+        let (s, b) = c
+            .send(
+                reqwest::Method::PUT,
+                &format!("{topic}/eventSubscriptions/{name}?{EG}"),
+                Some(sub.clone()),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        assert_eq!(b["properties"]["provisioningState"], "AwaitingManualAction");
+    }
+    let urls = MANUAL_URL.lock().unwrap().clone();
+    assert_eq!(urls.len(), 2);
+    assert!(
+        urls[0].starts_with(&format!("{base}/_emulator/validate?id=")),
+        "{urls:?}"
+    );
+    let resp = reqwest::get(&urls[0]).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let (_, b) = c
+        .send(
+            reqwest::Method::GET,
+            &format!("{topic}/eventSubscriptions/manual1?{EG}"),
+            None,
+        )
+        .await;
+    assert_eq!(b["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(
+        reqwest::get(&urls[0]).await.unwrap().status(),
+        400,
+        "a code works once"
+    );
+    // The second one is not validated within 10 minutes.
+    reqwest::Client::new()
+        .post(format!("{base}/_emulator/clock"))
+        .body(r#"{"advanceSeconds": 601}"#)
+        .send()
+        .await
+        .unwrap();
+    let (_, b) = c
+        .send(
+            reqwest::Method::GET,
+            &format!("{topic}/eventSubscriptions/manual2?{EG}"),
+            None,
+        )
+        .await;
+    assert_eq!(b["properties"]["provisioningState"], "Failed");
+    assert_eq!(reqwest::get(&urls[1]).await.unwrap().status(), 400);
+}

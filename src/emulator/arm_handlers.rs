@@ -468,8 +468,13 @@ async fn write_subscription(
         store.require_registered(scope.subscription_id(), EVENT_GRID)?;
         store.prepare_subscription(ctx, scope, style, name, body, patch)?
     };
-    if let Some(hs) = &prepared.handshake {
-        super::webhook::validate(emu, ctx, hs).await?;
+    let mut prepared = prepared;
+    if let Some(hs) = prepared.handshake.clone()
+        && let super::webhook::Validated::Manual(code) =
+            super::webhook::validate(emu, ctx, &hs).await?
+    {
+        // Azure's window for the manual handshake is 10 minutes.
+        prepared.await_manual_validation(&code, ctx.now + chrono::Duration::minutes(10));
     }
     let mut store = emu.lock();
     let result = store.commit_subscription(ctx, prepared, style);

@@ -62,11 +62,22 @@ fn failure(url: &url::Url, code: &str) -> ApiError {
 /// The origin Event Grid announces in the CloudEvents abuse-protection handshake.
 pub const WEBHOOK_ORIGIN: &str = "eventgrid.azure.net";
 
+/// How a handshake ended when it did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Validated {
+    /// The endpoint echoed the code.
+    Done,
+    /// The endpoint answered 200 without a code: manual validation with this code is pending.
+    Manual(String),
+}
+
 /// Runs the validation handshake against `hs.url`; an error fails the create/update.
-pub async fn validate(emu: &Emulator, ctx: &Ctx, hs: &Handshake) -> Result<(), ApiError> {
+pub async fn validate(emu: &Emulator, ctx: &Ctx, hs: &Handshake) -> Result<Validated, ApiError> {
     let url = url::Url::parse(&hs.url).map_err(|_| failure_text(&hs.url))?;
     if hs.cloud_events {
-        return validate_cloud_events(emu, ctx, &url).await;
+        return validate_cloud_events(emu, ctx, &url)
+            .await
+            .map(|()| Validated::Done);
     }
     let code = uuid::Uuid::new_v4().to_string().to_ascii_uppercase();
     let event = json!([{
@@ -87,7 +98,7 @@ pub async fn validate(emu: &Emulator, ctx: &Ctx, hs: &Handshake) -> Result<(), A
         .starts_with(&format!("{}/_emulator/sink", ctx.base));
     if !is_loopback(&url) || own_sink {
         record(emu, url.as_str(), "SubscriptionValidation", event);
-        return Ok(());
+        return Ok(Validated::Done);
     }
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
@@ -123,10 +134,12 @@ pub async fn validate(emu: &Emulator, ctx: &Ctx, hs: &Handshake) -> Result<(), A
         .unwrap_or(Value::Null);
     let echoed = body["validationResponse"]
         .as_str()
-        .or_else(|| body["ValidationResponse"].as_str())
-        .unwrap_or_default();
+        .or_else(|| body["ValidationResponse"].as_str());
+    let Some(echoed) = echoed else {
+        return Ok(Validated::Manual(code));
+    };
     if echoed.eq_ignore_ascii_case(&code) {
-        Ok(())
+        Ok(Validated::Done)
     } else {
         Err(failure(
             &url,

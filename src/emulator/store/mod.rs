@@ -131,6 +131,8 @@ pub enum OpAction {
     Provision,
     /// Remove the resource and everything below it.
     Delete,
+    /// Nothing to apply (the resource's state is driven elsewhere, e.g. a manual validation).
+    Track,
 }
 
 /// A long-running operation.
@@ -266,6 +268,7 @@ impl Store {
         self.run_partner(now);
         self.expire_partner_topics(now);
         self.expire_event_subscriptions(now);
+        self.expire_manual_validations(now);
     }
 
     fn complete_operation(&mut self, id: &str) {
@@ -281,6 +284,7 @@ impl Store {
                     set_state(res, if fail { "Failed" } else { "Succeeded" });
                 }
             }
+            OpAction::Track => {}
             OpAction::Delete => {
                 if fail {
                     if let Some(res) = self.resources.get_mut(&key) {
