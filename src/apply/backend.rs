@@ -15,14 +15,18 @@ pub struct BackendError {
     pub message: String,
     /// The service's error code (`InvalidRequest`, `MissingSubscriptionRegistration`, ...).
     pub code: Option<String>,
+    /// A transient failure (5xx or 429 after the client's retries, a failed or timed-out
+    /// long-running operation, a dropped connection): the whole action may be tried again.
+    pub retryable: bool,
 }
 
 impl BackendError {
-    /// An error without a code.
+    /// A permanent error without a code.
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             code: None,
+            retryable: false,
         }
     }
 }

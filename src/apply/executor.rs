@@ -24,6 +24,8 @@ pub struct ApplyOptions {
     pub poll_interval: Duration,
     /// Longest wait for a provider to become `Registered`.
     pub provider_timeout: Duration,
+    /// Attempts per action when it fails transiently (every action is idempotent).
+    pub attempts: u32,
 }
 
 impl Default for ApplyOptions {
@@ -32,6 +34,7 @@ impl Default for ApplyOptions {
             parallelism: 10,
             poll_interval: Duration::from_secs(5),
             provider_timeout: Duration::from_secs(600),
+            attempts: 3,
         }
     }
 }
@@ -43,6 +46,8 @@ pub struct Failure {
     pub message: String,
     /// How to fix it, when known.
     pub hint: Option<String>,
+    /// Transient: trying the action again may succeed.
+    pub retryable: bool,
 }
 
 /// How an action ended.
@@ -135,8 +140,18 @@ pub async fn execute<B: Backend>(
                 let action = plan.actions[i].clone();
                 let (backend, learned, opts) = (backend.clone(), learned.clone(), opts.clone());
                 running.spawn(async move {
-                    let t = Instant::now();
-                    let result = run_action(&action, backend.as_ref(), &learned, &opts).await;
+                                        let t = Instant::now();
+                    let mut attempt = 1;
+                    let result = loop {
+                        match run_action(&action, backend.as_ref(), &learned, &opts).await {
+                            Err(f) if f.retryable && attempt < opts.attempts.max(1) => {
+                                tracing::warn!(action = i, attempt, error = %f.message, "transient failure; trying the action again");
+                                tokio::time::sleep(opts.poll_interval * attempt).await;
+                                attempt += 1;
+                            }
+                            other => break other,
+                        }
+                    };
                     (i, result, t.elapsed())
                 });
             }
@@ -164,6 +179,7 @@ pub async fn execute<B: Backend>(
                     Err(Failure {
                         message: format!("internal error: {e}"),
                         hint: None,
+                        retryable: false,
                     }),
                     Duration::ZERO,
                 )
@@ -223,6 +239,7 @@ fn fail(e: BackendError) -> Failure {
     Failure {
         message: e.message,
         hint,
+        retryable: e.retryable,
     }
 }
 
@@ -288,6 +305,7 @@ async fn run_action<B: Backend>(
                             opts.provider_timeout.as_secs()
                         ),
                         hint: Some("registration can take minutes; run apply again later".into()),
+                        retryable: false,
                     });
                 }
                 tokio::time::sleep(opts.poll_interval).await;
@@ -308,8 +326,13 @@ async fn run_action<B: Backend>(
         }
         Operation::Delete { at } => {
             let id = resolve(at, backend, learned).await.map_err(fail)?;
+            if action.target.kind == crate::model::ResourceKind::PartnerTopic {
+                // Stop the partner's events first; a topic that is already gone or inactive is fine.
+                let _ = backend.post_action(&id, "deactivate").await;
+            }
             backend.delete(&id).await.map_err(fail)
         }
+        Operation::Auth0Delete { stream_id } => backend.auth0_delete(stream_id).await.map_err(fail),
         Operation::WaitForPartner {
             at,
             timeout_secs,
@@ -329,6 +352,7 @@ async fn run_action<B: Backend>(
                 .ok_or_else(|| Failure {
                     message: format!("partner topic `{id}` does not exist"),
                     hint: None,
+                    retryable: false,
                 })?;
             check_source(&id, &topic, expected_source)?;
             backend
@@ -366,6 +390,7 @@ fn check_source(id: &ResourceId, topic: &Value, expected: &str) -> Result<(), Fa
     Err(Failure {
         message: format!("partner topic `{}` has source `{source}`, expected `{expected}`; not activating it", id.name()),
         hint: Some("only a topic from the expected partner is activated; check `spec.expectedSource` and the Auth0 tenant".into()),
+        retryable: false,
     })
 }
 
@@ -406,6 +431,7 @@ async fn wait_for_partner<B: Backend>(
             return Err(Failure {
                 message: format!("the partner did not create the partner topic within {timeout_secs}s"),
                 hint: Some("check that the partner is authorized in the partner configuration and that the Auth0 stream is active; raise `spec.waitForPartner` if the partner is slow".into()),
+                retryable: false,
             });
         }
         tokio::time::sleep(opts.poll_interval).await;

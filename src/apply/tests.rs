@@ -20,6 +20,7 @@ use crate::plan::{ActionKind, Plan, PlanOptions, plan};
 struct Fake {
     live: Mutex<LiveState>,
     fail_put: Mutex<BTreeSet<String>>,
+    flaky_once: Mutex<BTreeSet<String>>,
     writes: AtomicUsize,
     running: AtomicUsize,
     max_running: AtomicUsize,
@@ -66,10 +67,18 @@ impl Backend for Fake {
     async fn put(&self, id: &ResourceId, body: &Value) -> BackendResult<Value> {
         self.work().await;
         self.writes.fetch_add(1, Ordering::SeqCst);
+        if self.flaky_once.lock().unwrap().remove(id.name()) {
+            return Err(BackendError {
+                message: format!("PUT `{id}`: long-running operation Failed `InternalServerError`"),
+                code: None,
+                retryable: true,
+            });
+        }
         if self.fail_put.lock().unwrap().contains(id.name()) {
             return Err(BackendError {
                 message: format!("PUT `{id}` returned 400 `InvalidRequest`"),
                 code: Some("InvalidRequest".into()),
+                retryable: false,
             });
         }
         if self.handshake_fails && id.resource_type().ends_with("eventSubscriptions") {
@@ -161,6 +170,7 @@ fn fast() -> ApplyOptions {
         parallelism: 10,
         poll_interval: Duration::from_millis(1),
         provider_timeout: Duration::from_secs(1),
+        attempts: 3,
     }
 }
 
@@ -381,4 +391,18 @@ async fn failed_webhook_handshake_says_what_the_endpoint_must_do() {
         _ => None,
     });
     assert!(hint.unwrap().contains("validationCode"));
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_and_permanent_ones_are_not() {
+    let d = load("manifests/custom-topic-webhooks");
+    let fake = Arc::new(Fake::default());
+    fake.flaky_once.lock().unwrap().insert("orders".into());
+    let p = plan(&d, &LiveState::default(), &opts());
+    let (report, _) = run(&p, fake.clone(), &fast()).await;
+    assert!(report.succeeded(), "{report:?}");
+    let fake = Arc::new(Fake::default());
+    fake.fail_put.lock().unwrap().insert("orders".into());
+    let (report, _) = run(&p, fake.clone(), &fast()).await;
+    assert!(!report.succeeded());
 }

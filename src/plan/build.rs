@@ -995,6 +995,22 @@ impl<'a> Builder<'a> {
                 }),
             }
         }
+        // Deleting a topic deletes every subscription on it: keep a topic that carries
+        // subscriptions we do not own, and say why.
+        let parents_of_unmanaged: BTreeSet<ResourceId> =
+            unmanaged.iter().filter_map(|u| u.id.parent()).collect();
+        deletes.retain(|(id, _)| {
+            let keep = parents_of_unmanaged.contains(id);
+            if keep {
+                unmanaged.push(Unmanaged {
+                    id: id.clone(),
+                    reason:
+                        "owned, but kept: it carries event subscriptions this stack does not manage"
+                            .into(),
+                });
+            }
+            !keep
+        });
         // Children first: a topic's delete waits for its subscriptions' deletes.
         deletes.sort_by_key(|(id, kind)| (*kind != ResourceKind::EventSubscription, id.clone()));
         let mut index_of: HashMap<ResourceId, usize> = HashMap::new();

@@ -185,6 +185,11 @@ pub enum Operation {
         body: Value,
     },
     /// Auth0: delete a stream by id, then create it again.
+    /// Auth0: delete a stream by id.
+    Auth0Delete {
+        /// Stream id.
+        stream_id: String,
+    },
     Auth0Replace {
         /// Stream id.
         stream_id: String,
@@ -242,6 +247,7 @@ impl std::fmt::Debug for Operation {
             Self::Auth0Create { .. } => "Auth0Create",
             Self::Auth0Patch { .. } => "Auth0Patch",
             Self::Auth0Replace { .. } => "Auth0Replace",
+            Self::Auth0Delete { .. } => "Auth0Delete",
         };
         write!(f, "Operation::{name}")
     }

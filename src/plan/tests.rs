@@ -79,6 +79,10 @@ fn fake_apply(plan: &Plan, live: &mut LiveState, d: &DesiredState) {
                 b["sink"]["azurePartnerTopic"] = json!(format!("auth0-logs-{name}"));
                 live.auth0_streams.insert(name, b);
             }
+            Operation::Auth0Delete { stream_id } => {
+                live.auth0_streams
+                    .retain(|_, s| s["id"] != json!(stream_id));
+            }
             Operation::Auth0Patch { stream_id, body } => {
                 let s = live
                     .auth0_streams
@@ -561,4 +565,23 @@ fn json_and_markdown_plan_snapshots_for_the_custom_topic_reference() {
     crate::render::markdown::write_plan(&p, &mut md).unwrap();
     insta::assert_snapshot!("custom_topic_markdown", String::from_utf8(md).unwrap());
     let _: BTreeMap<(), ()> = BTreeMap::new();
+}
+
+#[test]
+fn an_owned_topic_with_unmanaged_subscriptions_is_kept() {
+    let d = desired(&format!("{STACK}{TOPIC_AND_SUB}"));
+    let (_, mut live) = converge(&d);
+    let manual = topic_id().child("eventSubscriptions", "manual");
+    live.resources
+        .insert(manual, json!({"properties": {"labels": ["ops"]}}));
+    let p = plan(&desired(STACK.trim_end_matches("---\n")), &live, &opts());
+    let names: Vec<&str> = p.actions.iter().map(|a| a.target.name.as_str()).collect();
+    assert_eq!(names, vec!["hook"], "only our subscription goes");
+    assert!(
+        p.unmanaged
+            .iter()
+            .any(|u| u.id == topic_id() && u.reason.contains("kept")),
+        "{:?}",
+        p.unmanaged
+    );
 }

@@ -3,6 +3,7 @@
 
 mod architecture;
 mod e2e;
+mod guarantees;
 mod schema;
 mod secrets;
 mod support;

@@ -1,0 +1,257 @@
+//! The apply guarantees of issue 6, end to end against the emulator: re-runnable after SIGKILL,
+//! patient under 10% faults, safe for out-of-band resources through apply and destroy.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gridform::emulator::{Config, FaultSpec, Running, spawn_local};
+use serde_json::{Value, json};
+
+use crate::support::{gridform, repo, texts};
+
+struct World {
+    rt: tokio::runtime::Runtime,
+    emulator: Running,
+}
+
+fn world(config: Config) -> World {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let emulator = rt.block_on(spawn_local(config)).unwrap();
+    World { rt, emulator }
+}
+
+impl World {
+    fn env(&self) -> Vec<(&str, &str)> {
+        vec![
+            ("GRIDFORM_EMULATOR_URL", self.emulator.base_url.as_str()),
+            ("GRIDFORM_POLL_MS", "20"),
+        ]
+    }
+
+    /// GET on the emulator with a token (ARM or Auth0).
+    fn get(&self, path: &str, auth0: bool) -> Value {
+        let base = self.emulator.base_url.clone();
+        self.rt.block_on(async move {
+            let client = reqwest::Client::new();
+            let token: Value = if auth0 {
+                client.post(format!("{base}/auth0/oauth/token"))
+                    .json(&json!({"grant_type": "client_credentials", "client_id": "t", "client_secret": "t", "audience": format!("{base}/auth0/api/v2/")}))
+                    .send().await.unwrap().json().await.unwrap()
+            } else {
+                client.post(format!("{base}/t/oauth2/v2.0/token"))
+                    .form(&[("grant_type", "client_credentials"), ("client_id", "t"), ("client_secret", "t"), ("scope", "https://management.azure.com/.default")])
+                    .send().await.unwrap().json().await.unwrap()
+            };
+            client.get(format!("{base}{path}")).bearer_auth(token["access_token"].as_str().unwrap())
+                .send().await.unwrap().json().await.unwrap()
+        })
+    }
+}
+
+/// The Auth0 reference plus a topic with many subscriptions, so apply takes a while.
+fn large_stack(dir: &Path, subscriptions: usize) {
+    for f in [
+        "stack.yaml",
+        "azure.yaml",
+        "auth0.yaml",
+        "subscriptions.yaml",
+    ] {
+        std::fs::copy(repo().join("manifests/auth0-partner").join(f), dir.join(f)).unwrap();
+    }
+    let mut extra = String::from("apiVersion: gridform/v1\nkind: Topic\nmetadata: {name: audit}\n");
+    for i in 0..subscriptions {
+        extra.push_str(&format!(
+            "---\napiVersion: gridform/v1\nkind: EventSubscription\nmetadata: {{name: audit-{i}}}\nspec:\n  topic: {{kind: Topic, name: audit}}\n  destination: {{endpointType: WebHook, endpointUrl: 'https://audit.example.com/e?k={i}'}}\n"
+        ));
+    }
+    std::fs::write(dir.join("audit.yaml"), extra).unwrap();
+}
+
+fn assert_converged(w: &World, dir: &Path, what: &str) {
+    let plan = gridform(
+        dir,
+        &["plan", "--format", "json", "--detailed-exitcode", "."],
+        &w.env(),
+    );
+    let (out, err) = texts(&plan);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{what}: plan after the re-run is not empty\n{out}{err}"
+    );
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["unmanaged"], json!([]), "{what}: orphans left behind");
+    let streams = w.get("/auth0/api/v2/log-streams", true);
+    let named = streams
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"] == "azure-events")
+        .count();
+    assert_eq!(named, 1, "{what}: duplicate Auth0 streams: {streams}");
+    let topics = w.get("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/identity-events/providers/Microsoft.EventGrid/partnerTopics?api-version=2025-02-15", false);
+    assert_eq!(
+        topics["value"].as_array().unwrap().len(),
+        1,
+        "{what}: orphan partner topics: {topics}"
+    );
+}
+
+#[test]
+fn sigkill_at_ten_points_then_a_plain_rerun_converges() {
+    let latency = Config {
+        latency: Duration::from_millis(15),
+        ..Default::default()
+    };
+    // How long an uninterrupted apply takes, to spread the kills over it.
+    let w = world(latency.clone());
+    let dir = tempfile::tempdir().unwrap();
+    large_stack(dir.path(), 24);
+    let t = Instant::now();
+    let full = gridform(
+        dir.path(),
+        &["apply", "--auto-approve", "--parallelism", "4", "."],
+        &w.env(),
+    );
+    assert_eq!(full.status.code(), Some(0), "{:?}", texts(&full));
+    let total = t.elapsed();
+    for k in 1..=10u32 {
+        let w = world(latency.clone());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gridform"))
+            .current_dir(dir.path())
+            .args(["apply", "--auto-approve", "--parallelism", "4", "."])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(w.env())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(total * k / 11);
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let rerun = gridform(dir.path(), &["apply", "--auto-approve", "."], &w.env());
+        assert_eq!(
+            rerun.status.code(),
+            Some(0),
+            "kill point {k}: {:?}",
+            texts(&rerun)
+        );
+        assert_converged(&w, dir.path(), &format!("kill point {k}"));
+    }
+}
+
+#[test]
+fn ten_percent_faults_and_two_hundred_resources_converge_in_one_run() {
+    let faults = FaultSpec::parse("5xx=0.04,429=0.03,reset=0.02,lro-fail=0.01").unwrap();
+    let w = world(Config {
+        faults,
+        seed: 7,
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    large_stack(dir.path(), 190);
+    let apply = gridform(
+        dir.path(),
+        &["apply", "--auto-approve", "--parallelism", "10", "."],
+        &w.env(),
+    );
+    let (out, err) = texts(&apply);
+    assert_eq!(apply.status.code(), Some(0), "{out}{err}");
+    assert!(out.contains("0 failed, 0 skipped"), "{out}");
+    assert!(out.lines().next().unwrap().contains("succeeded"), "{out}");
+    let n: usize = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(n >= 198, "{n} actions");
+    // The plan reads through the same faults (the client retries them) and must be empty.
+    let plan = gridform(dir.path(), &["plan", "--detailed-exitcode", "."], &w.env());
+    assert_eq!(plan.status.code(), Some(0), "{:?}", texts(&plan));
+    // Then look at the world without faults.
+    let base = w.emulator.base_url.clone();
+    w.rt.block_on(async move {
+        let r = reqwest::Client::new()
+            .put(format!("{base}/_emulator/faults"))
+            .json(&json!({"spec": ""}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    });
+    assert_converged(&w, dir.path(), "after faults");
+}
+
+#[test]
+fn out_of_band_resources_survive_apply_and_destroy() {
+    let w = world(Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    large_stack(dir.path(), 2);
+    assert_eq!(
+        gridform(dir.path(), &["apply", "--auto-approve", "."], &w.env())
+            .status
+            .code(),
+        Some(0)
+    );
+    let base = w.emulator.base_url.clone();
+    let rg = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/identity-events/providers/Microsoft.EventGrid";
+    let manual_topic = format!("{rg}/topics/manual-topic");
+    let manual_sub = format!("{rg}/topics/audit/eventSubscriptions/manual-sub");
+    w.rt.block_on(async {
+        let client = reqwest::Client::new();
+        let token: Value = client.post(format!("{base}/t/oauth2/v2.0/token"))
+            .form(&[("grant_type", "client_credentials"), ("client_id", "t"), ("client_secret", "t"), ("scope", "https://management.azure.com/.default")])
+            .send().await.unwrap().json().await.unwrap();
+        let bearer = token["access_token"].as_str().unwrap().to_string();
+        for (path, body) in [
+            (&manual_topic, json!({"location": "westeurope"})),
+            (&manual_sub, json!({"properties": {"destination": {"endpointType": "WebHook", "properties": {"endpointUrl": "https://ops.example.com/x"}}}})),
+        ] {
+            let r = client.put(format!("{base}{path}?api-version=2025-02-15")).bearer_auth(&bearer).json(&body).send().await.unwrap();
+            assert!(r.status().is_success(), "{path}: {}", r.status());
+        }
+    });
+    let again = gridform(dir.path(), &["apply", "--auto-approve", "."], &w.env());
+    assert_eq!(again.status.code(), Some(0), "{:?}", texts(&again));
+    let destroy = gridform(dir.path(), &["destroy", "--auto-approve", "."], &w.env());
+    let (out, err) = texts(&destroy);
+    assert_eq!(destroy.status.code(), Some(0), "{out}{err}");
+    let exists = |path: &str| {
+        w.get(&format!("{path}?api-version=2025-02-15"), false)
+            .get("id")
+            .is_some()
+    };
+    assert!(
+        exists(&manual_topic),
+        "the unmanaged topic survives destroy"
+    );
+    assert!(
+        exists(&manual_sub),
+        "the unmanaged subscription survives destroy"
+    );
+    assert!(
+        exists(&format!("{rg}/topics/audit")),
+        "its owned topic is kept because of it"
+    );
+    assert!(
+        !exists(&format!("{rg}/topics/audit/eventSubscriptions/audit-0")),
+        "owned subscriptions are gone"
+    );
+    assert!(
+        !exists(&format!("{rg}/partnerConfigurations/default")),
+        "the partner configuration is gone"
+    );
+    let streams = w.get("/auth0/api/v2/log-streams", true);
+    assert!(
+        streams
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["name"] != "azure-events"),
+        "the stream is gone: {streams}"
+    );
+    let topics = w.get(&format!("{rg}/partnerTopics?api-version=2025-02-15"), false);
+    assert_eq!(topics["value"], json!([]), "the partner topic is gone");
+}
