@@ -7,6 +7,7 @@ pub mod args;
 mod commands;
 pub mod exit;
 pub mod output;
+pub mod progress;
 
 use std::process::ExitCode;
 

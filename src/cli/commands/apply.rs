@@ -62,19 +62,18 @@ pub fn execute_plan(
         ..Default::default()
     };
     let remote = Arc::new(session.remote.clone());
-    let quiet = printer.quiet;
+    let progress = crate::cli::progress::Progress::new(plan.actions.len(), printer);
     let report: ApplyReport = session
         .rt
-        .block_on(execute(plan, remote, &opts, stop_rx, |event| {
-            if quiet {
-                return;
+        .block_on(execute(plan, remote, &opts, stop_rx, |event| match event {
+            ApplyEvent::Started(index) => {
+                progress.started(&scrub(&render::address(&plan.actions[*index]), secrets))
             }
-            if let ApplyEvent::Finished {
+            ApplyEvent::Finished {
                 index,
                 outcome,
                 elapsed,
-            } = event
-            {
+            } => {
                 let a = &plan.actions[*index];
                 let (_, verb) = render::symbol(a.kind);
                 let line = match outcome {
@@ -100,9 +99,10 @@ pub fn execute_plan(
                         format!("skipped {verb} {} (interrupted)", render::address(a))
                     }
                 };
-                printer.status(&scrub(&line, secrets));
+                progress.finished(&scrub(&line, secrets));
             }
         }));
+    progress.done();
     drop(stop_tx);
     summarize(plan, &report, printer, secrets)
 }
