@@ -500,7 +500,8 @@ async fn burst(n: usize, size: u32, refill: u32) -> (f64, usize) {
     while let Some(r) = set.join_next().await {
         r.unwrap().unwrap();
     }
-    assert_eq!(arm.request_counts().writes as usize, n);
+    let writes = arm.request_counts().writes as usize;
+    assert!(writes >= n, "{writes} < {n}");
     (
         started.elapsed().as_secs_f64(),
         throttled.load(Ordering::SeqCst),

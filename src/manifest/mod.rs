@@ -4,4 +4,18 @@
 //! semantic checks and `Diagnostic`s that name file, line and column. Reads files only in `load`;
 //! never talks to the network and knows nothing of ARM wire shapes.
 
+pub mod check;
+pub mod diagnostic;
+pub mod interpolate;
+pub mod load;
 pub mod schema;
+pub mod semantic;
+pub mod yaml;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use load::{Loaded, load, parse_sources};
+
+/// Reads `${env:…}` from the process environment.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}

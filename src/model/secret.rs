@@ -61,6 +61,18 @@ impl<T: schemars::JsonSchema> schemars::JsonSchema for Sensitive<T> {
     }
 }
 
+/// Replaces every occurrence of each secret in `text` with `(sensitive)`: the last line of
+/// defence for text built from values that are secret only because of where they came from.
+pub fn scrub(text: &str, secrets: &[Sensitive<String>]) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        if !s.0.is_empty() {
+            out = out.replace(s.0.as_str(), REDACTED);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +87,17 @@ mod tests {
             format!("Some(\n    {REDACTED},\n)")
         );
         assert_eq!(s.expose(), "canary-7f3a");
+    }
+
+    #[test]
+    fn scrub_replaces_every_occurrence() {
+        let secrets = [
+            Sensitive::new("k3y".to_string()),
+            Sensitive::new(String::new()),
+        ];
+        assert_eq!(
+            scrub("a k3y and k3y", &secrets),
+            "a (sensitive) and (sensitive)"
+        );
     }
 }

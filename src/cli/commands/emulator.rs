@@ -1,14 +1,181 @@
-//! `gridform emulator serve`.
+//! `gridform emulator serve`: turns the flags into an `emulator::Config`, binds the listener,
+//! prints the base URL as the first stdout line, serves until SIGINT/SIGTERM, flushes state.
+
+use std::time::Duration;
+
+use anyhow::Context;
 
 use crate::cli::args::{EmulatorServeArgs, GlobalArgs};
-use crate::cli::exit::{self, ExitStatus};
+use crate::cli::exit::{ExitStatus, Hinted};
 use crate::cli::output::Printer;
+use crate::emulator::{self, Clock, Config, FaultSpec, ThrottleSpec};
+
+/// Parses `250ms`, `2s`, `1m`, `1h` (a bare number is seconds).
+pub fn parse_delay(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (e.g. `250ms`, `2s`, `1m`)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration (e.g. `250ms`, `2s`, `1m`)"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("`{text}`: {e}"))
+}
+
+fn usage(message: String, hint: &str) -> anyhow::Error {
+    Hinted {
+        message,
+        hint: hint.into(),
+    }
+    .into()
+}
+
+/// Builds the emulator configuration from the flags.
+pub fn config_from_args(args: &EmulatorServeArgs) -> anyhow::Result<Config> {
+    let delay = |flag: &str, v: &Option<String>| -> anyhow::Result<Duration> {
+        match v {
+            None => Ok(Duration::ZERO),
+            Some(text) => parse_delay(text)
+                .map_err(|e| usage(format!("--{flag}: {e}"), "write e.g. `250ms` or `2s`")),
+        }
+    };
+    let throttle = match &args.throttle {
+        None => ThrottleSpec::arm(),
+        Some(text) => ThrottleSpec::parse(text)
+            .map_err(|e| usage(e, "use `arm`, `off` or `READS,WRITES,DELETES`"))?,
+    };
+    let faults = match &args.faults {
+        None => FaultSpec::default(),
+        Some(text) => FaultSpec::parse(text).map_err(|e| {
+            usage(
+                e,
+                "e.g. `--faults 5xx=0.1,429=0.05,reset=0.02,lro-fail=0.05` (see docs/emulator.md)",
+            )
+        })?,
+    };
+    Ok(Config {
+        latency: delay("latency", &args.latency)?,
+        lro_delay: delay("lro-delay", &args.lro_delay)?,
+        throttle,
+        faults,
+        seed: args.seed.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        }),
+        state_file: args.state.clone(),
+        scheme: "http",
+        require_auth: true,
+        ca_pem: None,
+    })
+}
+
+/// Installs the SIGINT/SIGTERM handlers now (before the URL is printed, so a signal sent right
+/// after reading it is never lost) and returns a future that resolves on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term =
+            signal(SignalKind::terminate()).context("could not install the SIGTERM handler")?;
+        let mut int =
+            signal(SignalKind::interrupt()).context("could not install the SIGINT handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
+            }
+            tracing::info!("emulator shutting down");
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("emulator shutting down");
+        })
+    }
+}
 
 /// Runs the emulator until SIGINT/SIGTERM.
 pub fn serve(
-    _args: &EmulatorServeArgs,
+    args: &EmulatorServeArgs,
     _global: &GlobalArgs,
-    _printer: &Printer,
+    printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    Err(exit::not_implemented("emulator serve"))
+    let mut config = config_from_args(args)?;
+    let cert = if args.tls {
+        let cert = emulator::tls::self_signed().context("could not set up --tls")?;
+        config.scheme = "https";
+        config.ca_pem = Some(cert.cert_pem.clone());
+        Some(cert)
+    } else {
+        None
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    runtime.block_on(async {
+        let state = config.state_file.clone();
+        let scheme = config.scheme;
+        let emu = emulator::Emulator::open(config, Clock::system())?;
+        if state.is_some() {
+            emu.lock().touch();
+            emu.flush()?;
+        }
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("could not listen on {}", args.listen))?;
+        let addr = listener.local_addr().context("could not read the bound address")?;
+        let shutdown = shutdown_signal()?;
+        if let Some(cert) = &cert {
+            let pem_path = match &state {
+                Some(s) => s.with_extension("ca.pem"),
+                None => std::env::temp_dir().join(format!("gridform-emulator-{}.ca.pem", addr.port())),
+            };
+            std::fs::write(&pem_path, &cert.cert_pem)
+                .with_context(|| format!("could not write {}", pem_path.display()))?;
+            printer.status(&format!(
+                "emulator certificate: {} (trust it with SSL_CERT_FILE / REQUESTS_CA_BUNDLE; also at /_emulator/ca.pem)",
+                pem_path.display()
+            ));
+        }
+        printer.data(&format!("{scheme}://{addr}\n"));
+        match &cert {
+            Some(cert) => emulator::serve_tls_with_shutdown(listener, cert, emu, shutdown).await,
+            None => emulator::serve_with_shutdown(listener, emu, shutdown).await,
+        }
+        .context("the emulator failed")?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_parse() {
+        assert_eq!(parse_delay("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_delay("2s").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_delay("1m").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_delay("3").unwrap(), Duration::from_secs(3));
+        assert!(parse_delay("soon").is_err());
+        assert!(parse_delay("5y").is_err());
+    }
 }

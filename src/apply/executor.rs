@@ -1,0 +1,413 @@
+//! Runs a plan: every action starts as soon as its own dependencies succeeded, at most
+//! `parallelism` at once, never two on one resource; failures skip their dependents; an
+//! interruption stops new starts and lets running actions finish.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::backend::{Backend, BackendError, BackendResult};
+use super::scheduler::{NodeState, Scheduler};
+use crate::model::ResourceId;
+use crate::plan::{Action, Locator, Operation, Plan};
+
+/// Executor settings.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Actions running at once.
+    pub parallelism: usize,
+    /// Pause between polls of domain waits (provider registration, partner topic).
+    pub poll_interval: Duration,
+    /// Longest wait for a provider to become `Registered`.
+    pub provider_timeout: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        Self {
+            parallelism: 10,
+            poll_interval: Duration::from_secs(5),
+            provider_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Why an action failed, for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What failed.
+    pub message: String,
+    /// How to fix it, when known.
+    pub hint: Option<String>,
+}
+
+/// How an action ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done.
+    Succeeded,
+    /// Failed.
+    Failed(Failure),
+    /// Not run: blocked by a failed action, or interrupted (`None`).
+    Skipped {
+        /// The failed action that blocked it.
+        blocked_by: Option<usize>,
+    },
+}
+
+/// Progress, as the executor reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyEvent {
+    /// Action `index` started.
+    Started(usize),
+    /// Action `index` ended.
+    Finished {
+        /// Which.
+        index: usize,
+        /// How.
+        outcome: Outcome,
+        /// How long it ran.
+        elapsed: Duration,
+    },
+}
+
+/// The result of every action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// `outcomes[i]` is the outcome of action `i`.
+    pub outcomes: Vec<Outcome>,
+    /// Whether the run was interrupted.
+    pub interrupted: bool,
+}
+
+impl ApplyReport {
+    /// Whether every action succeeded.
+    pub fn succeeded(&self) -> bool {
+        self.outcomes.iter().all(|o| *o == Outcome::Succeeded)
+    }
+}
+
+/// Partner topic names learned during the run (stream name → topic name).
+type Learned = Arc<Mutex<HashMap<String, String>>>;
+
+/// Executes `plan` against `backend`. `stop` turning true stops new starts.
+pub async fn execute<B: Backend>(
+    plan: &Plan,
+    backend: Arc<B>,
+    opts: &ApplyOptions,
+    mut stop: watch::Receiver<bool>,
+    mut on_event: impl FnMut(&ApplyEvent),
+) -> ApplyReport {
+    let keys = plan.actions.iter().map(resource_key).collect();
+    let mut sched = Scheduler::new(
+        plan.actions.iter().map(|a| a.depends_on.clone()).collect(),
+        keys,
+    );
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.actions.len()];
+    let learned: Learned = Arc::default();
+    let mut running: JoinSet<(usize, Result<(), Failure>, Duration)> = JoinSet::new();
+    let mut interrupted = false;
+    // A dropped sender means nobody can interrupt any more; stop watching it.
+    let mut stop_closed = false;
+    loop {
+        if !interrupted && *stop.borrow() {
+            interrupted = true;
+            for i in sched.skip_pending() {
+                outcomes[i] = Some(Outcome::Skipped { blocked_by: None });
+                on_event(&ApplyEvent::Finished {
+                    index: i,
+                    outcome: Outcome::Skipped { blocked_by: None },
+                    elapsed: Duration::ZERO,
+                });
+            }
+        }
+        if !interrupted {
+            for i in sched.ready() {
+                if running.len() >= opts.parallelism.max(1) {
+                    break;
+                }
+                sched.start(i);
+                on_event(&ApplyEvent::Started(i));
+                let action = plan.actions[i].clone();
+                let (backend, learned, opts) = (backend.clone(), learned.clone(), opts.clone());
+                running.spawn(async move {
+                    let t = Instant::now();
+                    let result = run_action(&action, backend.as_ref(), &learned, &opts).await;
+                    (i, result, t.elapsed())
+                });
+            }
+        }
+        if sched.done() {
+            break;
+        }
+        let joined = tokio::select! {
+            j = running.join_next() => j,
+            changed = stop.changed(), if !interrupted && !stop_closed => {
+                stop_closed = changed.is_err();
+                continue;
+            }
+        };
+        let Some(joined) = joined else { break };
+        let (i, result, elapsed) = match joined {
+            Ok(r) => r,
+            Err(e) => {
+                // A panicking task is a bug; find which action it was by elimination.
+                let i = (0..outcomes.len())
+                    .find(|i| *sched.state(*i) == NodeState::Running)
+                    .unwrap_or(0);
+                (
+                    i,
+                    Err(Failure {
+                        message: format!("internal error: {e}"),
+                        hint: None,
+                    }),
+                    Duration::ZERO,
+                )
+            }
+        };
+        let outcome = match result {
+            Ok(()) => Outcome::Succeeded,
+            Err(f) => Outcome::Failed(f),
+        };
+        for j in sched.finish(i, outcome == Outcome::Succeeded) {
+            outcomes[j] = Some(Outcome::Skipped {
+                blocked_by: Some(i),
+            });
+            on_event(&ApplyEvent::Finished {
+                index: j,
+                outcome: Outcome::Skipped {
+                    blocked_by: Some(i),
+                },
+                elapsed: Duration::ZERO,
+            });
+        }
+        on_event(&ApplyEvent::Finished {
+            index: i,
+            outcome: outcome.clone(),
+            elapsed,
+        });
+        outcomes[i] = Some(outcome);
+    }
+    ApplyReport {
+        outcomes: outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(Outcome::Skipped { blocked_by: None }))
+            .collect(),
+        interrupted,
+    }
+}
+
+/// Actions on one resource never overlap: the key is the id, or the stream for deferred topics.
+fn resource_key(a: &Action) -> String {
+    match &a.target.id {
+        Some(id) => id.as_str().to_ascii_lowercase(),
+        None => format!("{}/{}", a.target.kind, a.target.name),
+    }
+}
+
+fn fail(e: BackendError) -> Failure {
+    let lower = e.message.to_ascii_lowercase();
+    let hint = if lower.contains("validation")
+        && (lower.contains("handshake") || lower.contains("webhook"))
+    {
+        Some("the webhook endpoint must answer Event Grid's SubscriptionValidationEvent by echoing `data.validationCode` as `{\"validationResponse\": ...}` within 30 seconds (or open the `validationUrl`)".into())
+    } else if e.code.as_deref() == Some("MissingSubscriptionRegistration") {
+        Some("add a `ProviderRegistration` document for `Microsoft.EventGrid`".into())
+    } else {
+        None
+    };
+    Failure {
+        message: e.message,
+        hint,
+    }
+}
+
+async fn resolve<B: Backend>(
+    at: &Locator,
+    backend: &B,
+    learned: &Learned,
+) -> BackendResult<ResourceId> {
+    let Some(stream) = at.stream() else {
+        return at
+            .resolve(None)
+            .ok_or_else(|| BackendError::new("unresolvable target"));
+    };
+    let known = learned.lock().ok().and_then(|m| m.get(stream).cloned());
+    let name = match known {
+        Some(n) => n,
+        None => backend
+            .auth0_stream(stream)
+            .await?
+            .and_then(|s| {
+                s.pointer("/sink/azurePartnerTopic")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .ok_or_else(|| {
+                BackendError::new(format!(
+                    "Auth0 stream `{stream}` has not named its partner topic yet"
+                ))
+            })?,
+    };
+    at.resolve(Some(&name))
+        .ok_or_else(|| BackendError::new("unresolvable target"))
+}
+
+async fn run_action<B: Backend>(
+    action: &Action,
+    backend: &B,
+    learned: &Learned,
+    opts: &ApplyOptions,
+) -> Result<(), Failure> {
+    match &action.operation {
+        Operation::RegisterProvider {
+            subscription_id,
+            namespace,
+        } => {
+            backend
+                .register_provider(subscription_id, namespace)
+                .await
+                .map_err(fail)?;
+            let deadline = Instant::now() + opts.provider_timeout;
+            loop {
+                let state = backend
+                    .provider_state(subscription_id, namespace)
+                    .await
+                    .map_err(fail)?;
+                if state.eq_ignore_ascii_case("Registered") {
+                    return Ok(());
+                }
+                if Instant::now() >= deadline {
+                    return Err(Failure {
+                        message: format!(
+                            "provider `{namespace}` is still `{state}` after {}s",
+                            opts.provider_timeout.as_secs()
+                        ),
+                        hint: Some("registration can take minutes; run apply again later".into()),
+                    });
+                }
+                tokio::time::sleep(opts.poll_interval).await;
+            }
+        }
+        Operation::Put { at, body } => {
+            let id = resolve(at, backend, learned).await.map_err(fail)?;
+            backend.put(&id, body).await.map(|_| ()).map_err(fail)
+        }
+        Operation::Patch { at, body } => {
+            let id = resolve(at, backend, learned).await.map_err(fail)?;
+            backend.patch(&id, body).await.map_err(fail)
+        }
+        Operation::Replace { at, body } => {
+            let id = resolve(at, backend, learned).await.map_err(fail)?;
+            backend.delete(&id).await.map_err(fail)?;
+            backend.put(&id, body).await.map(|_| ()).map_err(fail)
+        }
+        Operation::Delete { at } => {
+            let id = resolve(at, backend, learned).await.map_err(fail)?;
+            backend.delete(&id).await.map_err(fail)
+        }
+        Operation::WaitForPartner {
+            at,
+            timeout_secs,
+            expected_source,
+        } => wait_for_partner(at, *timeout_secs, expected_source, backend, learned, opts).await,
+        Operation::SetActivation {
+            at,
+            activate,
+            expected_source,
+            tags,
+        } => {
+            let id = resolve(at, backend, learned).await.map_err(fail)?;
+            let topic = backend
+                .get(&id)
+                .await
+                .map_err(fail)?
+                .ok_or_else(|| Failure {
+                    message: format!("partner topic `{id}` does not exist"),
+                    hint: None,
+                })?;
+            check_source(&id, &topic, expected_source)?;
+            backend
+                .post_action(&id, if *activate { "activate" } else { "deactivate" })
+                .await
+                .map_err(fail)?;
+            backend.patch(&id, tags).await.map_err(fail)
+        }
+        Operation::Auth0Create { body } => {
+            let name = body["name"].as_str().unwrap_or_default();
+            // Re-running after an interruption: the stream may already exist.
+            if backend.auth0_stream(name).await.map_err(fail)?.is_some() {
+                return Ok(());
+            }
+            backend.auth0_create(body).await.map(|_| ()).map_err(fail)
+        }
+        Operation::Auth0Patch { stream_id, body } => {
+            backend.auth0_patch(stream_id, body).await.map_err(fail)
+        }
+        Operation::Auth0Replace { stream_id, body } => {
+            backend.auth0_delete(stream_id).await.map_err(fail)?;
+            backend.auth0_create(body).await.map(|_| ()).map_err(fail)
+        }
+    }
+}
+
+fn check_source(id: &ResourceId, topic: &Value, expected: &str) -> Result<(), Failure> {
+    let source = topic
+        .pointer("/properties/source")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if source.eq_ignore_ascii_case(expected) {
+        return Ok(());
+    }
+    Err(Failure {
+        message: format!("partner topic `{}` has source `{source}`, expected `{expected}`; not activating it", id.name()),
+        hint: Some("only a topic from the expected partner is activated; check `spec.expectedSource` and the Auth0 tenant".into()),
+    })
+}
+
+async fn wait_for_partner<B: Backend>(
+    at: &Locator,
+    timeout_secs: u64,
+    expected: &str,
+    backend: &B,
+    learned: &Learned,
+    opts: &ApplyOptions,
+) -> Result<(), Failure> {
+    let deadline = Instant::now() + Duration::from_secs(timeout_secs);
+    loop {
+        let id = match at.stream() {
+            None => at.resolve(None),
+            Some(stream) => backend
+                .auth0_stream(stream)
+                .await
+                .map_err(fail)?
+                .and_then(|s| {
+                    s.pointer("/sink/azurePartnerTopic")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+                .and_then(|name| {
+                    if let Ok(mut m) = learned.lock() {
+                        m.insert(stream.to_string(), name.clone());
+                    }
+                    at.resolve(Some(&name))
+                }),
+        };
+        if let Some(id) = id {
+            if let Some(topic) = backend.get(&id).await.map_err(fail)? {
+                return check_source(&id, &topic, expected);
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(Failure {
+                message: format!("the partner did not create the partner topic within {timeout_secs}s"),
+                hint: Some("check that the partner is authorized in the partner configuration and that the Auth0 stream is active; raise `spec.waitForPartner` if the partner is slow".into()),
+            });
+        }
+        tokio::time::sleep(opts.poll_interval).await;
+    }
+}

@@ -1,0 +1,384 @@
+//! Executor tests against an in-memory backend that answers like Azure's examples and simulates
+//! the Auth0 partner.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::*;
+use crate::model::live::LiveState;
+use crate::model::{DesiredState, ResourceId};
+use crate::plan::fake_azure::azure_echo;
+use crate::plan::{ActionKind, Plan, PlanOptions, plan};
+
+#[derive(Default)]
+struct Fake {
+    live: Mutex<LiveState>,
+    fail_put: Mutex<BTreeSet<String>>,
+    writes: AtomicUsize,
+    running: AtomicUsize,
+    max_running: AtomicUsize,
+    delay: Duration,
+    source: String,
+    handshake_fails: bool,
+}
+
+impl Fake {
+    fn enter(&self) {
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_running.fetch_max(now, Ordering::SeqCst);
+    }
+    async fn work(&self) {
+        self.enter();
+        tokio::time::sleep(self.delay).await;
+        self.running.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Backend for Fake {
+    async fn provider_state(&self, _: &str, ns: &str) -> BackendResult<String> {
+        Ok(self
+            .live
+            .lock()
+            .unwrap()
+            .providers
+            .get(&ns.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or("NotRegistered".into()))
+    }
+    async fn register_provider(&self, _: &str, ns: &str) -> BackendResult<()> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.live
+            .lock()
+            .unwrap()
+            .providers
+            .insert(ns.to_ascii_lowercase(), "Registered".into());
+        Ok(())
+    }
+    async fn get(&self, id: &ResourceId) -> BackendResult<Option<Value>> {
+        Ok(self.live.lock().unwrap().resources.get(id).cloned())
+    }
+    async fn put(&self, id: &ResourceId, body: &Value) -> BackendResult<Value> {
+        self.work().await;
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        if self.fail_put.lock().unwrap().contains(id.name()) {
+            return Err(BackendError {
+                message: format!("PUT `{id}` returned 400 `InvalidRequest`"),
+                code: Some("InvalidRequest".into()),
+            });
+        }
+        if self.handshake_fails && id.resource_type().ends_with("eventSubscriptions") {
+            return Err(BackendError::new(format!(
+                "PUT `{id}` returned 400 `InvalidRequest`: Webhook validation handshake failed for https://h.example.com"
+            )));
+        }
+        let echo = azure_echo(id, body);
+        self.live
+            .lock()
+            .unwrap()
+            .resources
+            .insert(id.clone(), echo.clone());
+        Ok(echo)
+    }
+    async fn patch(&self, id: &ResourceId, body: &Value) -> BackendResult<()> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        let mut live = self.live.lock().unwrap();
+        let r = live
+            .resources
+            .get_mut(id)
+            .ok_or_else(|| BackendError::new("404"))?;
+        r["tags"] = body["tags"].clone();
+        Ok(())
+    }
+    async fn delete(&self, id: &ResourceId) -> BackendResult<()> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.live.lock().unwrap().resources.remove(id);
+        Ok(())
+    }
+    async fn post_action(&self, id: &ResourceId, action: &str) -> BackendResult<Value> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        let mut live = self.live.lock().unwrap();
+        let r = live
+            .resources
+            .get_mut(id)
+            .ok_or_else(|| BackendError::new("404"))?;
+        r["properties"]["activationState"] = json!(if action == "activate" {
+            "Activated"
+        } else {
+            "Deactivated"
+        });
+        Ok(r.clone())
+    }
+    async fn auth0_stream(&self, name: &str) -> BackendResult<Option<Value>> {
+        Ok(self.live.lock().unwrap().auth0_streams.get(name).cloned())
+    }
+    async fn auth0_create(&self, body: &Value) -> BackendResult<Value> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        let mut b = body.clone();
+        let name = b["name"].as_str().unwrap().to_string();
+        let topic = format!("auth0-{name}-7f3a");
+        b["id"] = json!(format!("lst_{name}"));
+        b["sink"]["azurePartnerTopic"] = json!(topic);
+        let mut live = self.live.lock().unwrap();
+        // The simulated partner creates the topic in the sink's resource group.
+        let id = ResourceId::resource_group(
+            b["sink"]["azureSubscriptionId"].as_str().unwrap(),
+            b["sink"]["azureResourceGroup"].as_str().unwrap(),
+        )
+        .provider_resource("Microsoft.EventGrid", "partnerTopics", &topic);
+        live.resources.insert(id, json!({"location": "westeurope", "properties": {"source": self.source, "activationState": "NeverActivated"}, "tags": null}));
+        live.auth0_streams.insert(name, b.clone());
+        Ok(b)
+    }
+    async fn auth0_patch(&self, _: &str, _: &Value) -> BackendResult<()> {
+        Ok(())
+    }
+    async fn auth0_delete(&self, _: &str) -> BackendResult<()> {
+        Ok(())
+    }
+}
+
+fn opts() -> PlanOptions {
+    PlanOptions {
+        now: Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap(),
+        salt: "s4lt".into(),
+        refresh_secrets: false,
+    }
+}
+
+fn load(dir: &str) -> DesiredState {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    crate::manifest::load(&[root], &|_| None).state.unwrap()
+}
+
+fn fast() -> ApplyOptions {
+    ApplyOptions {
+        parallelism: 10,
+        poll_interval: Duration::from_millis(1),
+        provider_timeout: Duration::from_secs(1),
+    }
+}
+
+async fn run(p: &Plan, fake: Arc<Fake>, o: &ApplyOptions) -> (ApplyReport, Vec<ApplyEvent>) {
+    let (_tx, rx) = watch::channel(false);
+    let mut events = Vec::new();
+    let report = execute(p, fake, o, rx, |e| events.push(e.clone())).await;
+    (report, events)
+}
+
+fn live_of(fake: &Fake, d: &DesiredState) -> LiveState {
+    let mut live = fake.live.lock().unwrap().clone();
+    live.listed_groups = d
+        .resources
+        .iter()
+        .filter_map(|r| r.resource_group.clone())
+        .collect();
+    live
+}
+
+#[tokio::test]
+async fn auth0_reference_converges_and_a_second_apply_writes_nothing() {
+    let d = load("manifests/auth0-partner");
+    let fake = Arc::new(Fake {
+        source: "example.eu.auth0.com".into(),
+        ..Default::default()
+    });
+    let p = plan(&d, &LiveState::default(), &opts());
+    let (report, events) = run(&p, fake.clone(), &fast()).await;
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, ApplyEvent::Started(_)))
+            .count(),
+        p.actions.len()
+    );
+    let again = plan(&d, &live_of(&fake, &d), &opts());
+    assert!(
+        again.errors.is_empty() && again.actions.is_empty(),
+        "{:#?}",
+        again.actions
+    );
+    let before = fake.writes.load(Ordering::SeqCst);
+    let (report, _) = run(&again, fake.clone(), &fast()).await;
+    assert!(report.succeeded());
+    assert_eq!(
+        fake.writes.load(Ordering::SeqCst),
+        before,
+        "no write on a converged stack"
+    );
+    // The activated partner topic carries our marker now.
+    let live = live_of(&fake, &d);
+    let topic = live
+        .resources
+        .iter()
+        .find(|(id, _)| id.resource_type().ends_with("partnerTopics"))
+        .unwrap()
+        .1;
+    assert_eq!(topic["properties"]["activationState"], "Activated");
+    assert_eq!(topic["tags"]["gridform-stack"], "identity-events");
+}
+
+#[tokio::test]
+async fn wrong_partner_source_is_never_activated() {
+    let d = load("manifests/auth0-partner");
+    let fake = Arc::new(Fake {
+        source: "attacker.example".into(),
+        ..Default::default()
+    });
+    let p = plan(&d, &LiveState::default(), &opts());
+    let (report, _) = run(&p, fake.clone(), &fast()).await;
+    let wait = p
+        .actions
+        .iter()
+        .position(|a| a.kind == ActionKind::WaitForPartner)
+        .unwrap();
+    let Outcome::Failed(f) = &report.outcomes[wait] else {
+        panic!("{:?}", report.outcomes[wait])
+    };
+    assert!(
+        f.message.contains("`attacker.example`") && f.message.contains("`example.eu.auth0.com`"),
+        "{}",
+        f.message
+    );
+    let activate = p
+        .actions
+        .iter()
+        .position(|a| a.kind == ActionKind::Activate)
+        .unwrap();
+    assert_eq!(
+        report.outcomes[activate],
+        Outcome::Skipped {
+            blocked_by: Some(wait)
+        }
+    );
+    assert!(
+        fake.live
+            .lock()
+            .unwrap()
+            .resources
+            .values()
+            .all(|r| r["properties"]["activationState"] != "Activated")
+    );
+}
+
+#[tokio::test]
+async fn a_failure_skips_dependents_and_independent_branches_continue() {
+    let d = load("manifests/custom-topic-webhooks");
+    let fake = Arc::new(Fake::default());
+    fake.fail_put.lock().unwrap().insert("orders".into());
+    let p = plan(&d, &LiveState::default(), &opts());
+    let (report, _) = run(&p, fake.clone(), &fast()).await;
+    let topic = p
+        .actions
+        .iter()
+        .position(|a| {
+            a.target.name == "orders"
+                && a.kind == ActionKind::Create
+                && a.target.kind == crate::model::ResourceKind::Topic
+        })
+        .unwrap();
+    assert!(
+        matches!(&report.outcomes[topic], Outcome::Failed(f) if f.message.contains("InvalidRequest"))
+    );
+    for (i, a) in p.actions.iter().enumerate() {
+        if a.target.kind == crate::model::ResourceKind::EventSubscription {
+            assert_eq!(
+                report.outcomes[i],
+                Outcome::Skipped {
+                    blocked_by: Some(topic)
+                },
+                "{}",
+                a.target.name
+            );
+        } else if i != topic {
+            assert_eq!(report.outcomes[i], Outcome::Succeeded, "{}", a.target.name);
+        }
+    }
+}
+
+#[tokio::test]
+async fn parallelism_bounds_concurrent_operations() {
+    let mut yaml = String::from(
+        "apiVersion: gridform/v1\nkind: Stack\nmetadata: {name: p}\nspec: {subscriptionId: 00000000-0000-0000-0000-000000000001, resourceGroup: rg, location: westeurope}\n",
+    );
+    for i in 0..12 {
+        yaml.push_str(&format!(
+            "---\napiVersion: gridform/v1\nkind: Topic\nmetadata: {{name: topic-{i}}}\n"
+        ));
+    }
+    let d = crate::manifest::parse_sources(&[("m.yaml".into(), yaml)], &|_| None)
+        .state
+        .unwrap();
+    let fake = Arc::new(Fake {
+        delay: Duration::from_millis(5),
+        ..Default::default()
+    });
+    let p = plan(&d, &LiveState::default(), &opts());
+    let (report, _) = run(
+        &p,
+        fake.clone(),
+        &ApplyOptions {
+            parallelism: 3,
+            ..fast()
+        },
+    )
+    .await;
+    assert!(report.succeeded());
+    let max = fake.max_running.load(Ordering::SeqCst);
+    assert!((2..=3).contains(&max), "max concurrent {max}");
+}
+
+#[tokio::test]
+async fn interruption_stops_new_starts_and_reports_the_rest_skipped() {
+    let d = load("manifests/custom-topic-webhooks");
+    let fake = Arc::new(Fake {
+        delay: Duration::from_millis(20),
+        ..Default::default()
+    });
+    let p = plan(&d, &LiveState::default(), &opts());
+    let (tx, rx) = watch::channel(false);
+    let mut started = 0;
+    let report = execute(&p, fake, &fast(), rx, |e| {
+        if matches!(e, ApplyEvent::Started(_)) {
+            started += 1;
+            let _ = tx.send(true);
+        }
+    })
+    .await;
+    assert!(report.interrupted);
+    assert_eq!(
+        report
+            .outcomes
+            .iter()
+            .filter(|o| **o == Outcome::Succeeded)
+            .count(),
+        started
+    );
+    assert!(
+        report
+            .outcomes
+            .contains(&Outcome::Skipped { blocked_by: None })
+    );
+}
+
+#[tokio::test]
+async fn failed_webhook_handshake_says_what_the_endpoint_must_do() {
+    let d = load("manifests/custom-topic-webhooks");
+    let fake = Arc::new(Fake {
+        handshake_fails: true,
+        ..Default::default()
+    });
+    let p = plan(&d, &LiveState::default(), &opts());
+    let (report, _) = run(&p, fake, &fast()).await;
+    let hint = report.outcomes.iter().find_map(|o| match o {
+        Outcome::Failed(f) => f.hint.clone(),
+        _ => None,
+    });
+    assert!(hint.unwrap().contains("validationCode"));
+}

@@ -1,0 +1,178 @@
+//! The Auth0 Management API surface: `POST /auth0/oauth/token` (client credentials with an
+//! `audience`) and `/auth0/api/v2/log-streams` list/get/create/patch/delete.
+//!
+//! HTTP only: token checks, JSON parsing and status choice for successes; log-stream semantics
+//! and the simulated partner live in `store::auth0`. Client secrets and tokens are never logged.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::Emulator;
+use super::error::{Auth0ApiError, oauth_error};
+use super::http::{base_url, empty, json as json_response};
+use super::store::Ctx;
+
+/// Scopes granted to every Management API token.
+const SCOPES: &str = "read:log_streams create:log_streams update:log_streams delete:log_streams";
+
+/// `POST /auth0/oauth/token` with JSON (or form) `{grant_type, client_id, client_secret, audience}`.
+pub async fn token(State(emu): State<Emulator>, headers: HeaderMap, body: Bytes) -> Response {
+    let params: Value = serde_json::from_slice(&body).unwrap_or_else(|_| {
+        let map: serde_json::Map<String, Value> = url::form_urlencoded::parse(&body)
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect();
+        Value::Object(map)
+    });
+    let get = |k: &str| params[k].as_str().unwrap_or_default().to_string();
+    if get("grant_type") != "client_credentials" {
+        return oauth_error(
+            StatusCode::FORBIDDEN,
+            "unauthorized_client",
+            "Grant type not allowed for the client.",
+        );
+    }
+    if get("client_id").is_empty()
+        || (get("client_secret").is_empty() && get("client_assertion").is_empty())
+    {
+        return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized");
+    }
+    let base = base_url(&emu, &headers);
+    let audience = match get("audience") {
+        a if a.is_empty() => format!("{base}/auth0/api/v2/"),
+        a if a.trim_end_matches('/').ends_with("/api/v2") => a,
+        a => {
+            return oauth_error(
+                StatusCode::FORBIDDEN,
+                "access_denied",
+                &format!("Service not found: {a}"),
+            );
+        }
+    };
+    match super::auth::mint(
+        &emu,
+        &format!("{base}/auth0/"),
+        &audience,
+        &get("client_id"),
+        "auth0",
+        "auth0",
+    ) {
+        Ok(token) => json_response(
+            StatusCode::OK,
+            json!({
+                "access_token": token, "token_type": "Bearer", "expires_in": 86400, "scope": SCOPES,
+            }),
+        ),
+        Err(e) => oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e),
+    }
+}
+
+fn check(emu: &Emulator, headers: &HeaderMap) -> Result<(), Auth0ApiError> {
+    if !emu.config().require_auth {
+        return Ok(());
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| Auth0ApiError::Unauthorized("Missing authentication".into()))?;
+    let key = emu.lock().signing_key.clone();
+    let claims = super::auth::verify(&key, token.trim(), emu.clock.now())
+        .map_err(|why| Auth0ApiError::Unauthorized(format!("Invalid token: {why}")))?;
+    if claims["gfe"] != "auth0" {
+        return Err(Auth0ApiError::Unauthorized(
+            "Bad audience: the token was not issued for the Management API".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn ctx(emu: &Emulator, headers: &HeaderMap) -> Ctx {
+    Ctx {
+        now: emu.clock.now(),
+        base: base_url(emu, headers),
+        delay: chrono::Duration::from_std(emu.config().lro_delay).unwrap_or_default(),
+        fail_lro: false,
+    }
+}
+
+fn parse(body: &Bytes) -> Result<Value, Auth0ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        Auth0ApiError::InvalidBody(format!("Invalid request payload JSON format: {e}"))
+    })
+}
+
+/// Runs `f` on the ticked store and writes the state file.
+fn with_store<T>(
+    emu: &Emulator,
+    now: chrono::DateTime<chrono::Utc>,
+    f: impl FnOnce(&mut super::Store) -> Result<T, super::store::auth0::Auth0Error>,
+) -> Result<T, Auth0ApiError> {
+    let mut store = emu.lock();
+    store.tick(now);
+    let out = f(&mut store);
+    emu.flush_locked(&mut store)
+        .map_err(|e| Auth0ApiError::Internal(e.to_string()))?;
+    Ok(out?)
+}
+
+/// `GET /auth0/api/v2/log-streams`.
+pub async fn list(
+    State(emu): State<Emulator>,
+    headers: HeaderMap,
+) -> Result<Response, Auth0ApiError> {
+    check(&emu, &headers)?;
+    let items = with_store(&emu, emu.clock.now(), |s| Ok(s.list_streams()))?;
+    Ok(json_response(StatusCode::OK, Value::Array(items)))
+}
+
+/// `GET /auth0/api/v2/log-streams/{id}`.
+pub async fn get_one(
+    State(emu): State<Emulator>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Auth0ApiError> {
+    check(&emu, &headers)?;
+    let v = with_store(&emu, emu.clock.now(), |s| s.get_stream(&id))?;
+    Ok(json_response(StatusCode::OK, v))
+}
+
+/// `POST /auth0/api/v2/log-streams`.
+pub async fn create(
+    State(emu): State<Emulator>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Auth0ApiError> {
+    check(&emu, &headers)?;
+    let body = parse(&body)?;
+    let c = ctx(&emu, &headers);
+    let v = with_store(&emu, c.now, |s| s.create_stream(&c, &body))?;
+    Ok(json_response(StatusCode::OK, v))
+}
+
+/// `PATCH /auth0/api/v2/log-streams/{id}`.
+pub async fn patch(
+    State(emu): State<Emulator>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Auth0ApiError> {
+    check(&emu, &headers)?;
+    let body = parse(&body)?;
+    let c = ctx(&emu, &headers);
+    let v = with_store(&emu, c.now, |s| s.patch_stream(&c, &id, &body))?;
+    Ok(json_response(StatusCode::OK, v))
+}
+
+/// `DELETE /auth0/api/v2/log-streams/{id}`.
+pub async fn delete(
+    State(emu): State<Emulator>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Auth0ApiError> {
+    check(&emu, &headers)?;
+    with_store(&emu, emu.clock.now(), |s| s.delete_stream(&id))?;
+    Ok(empty(StatusCode::NO_CONTENT).into_response())
+}

@@ -1,0 +1,115 @@
+//! Emulator-only controls under `/_emulator/...`: read and advance the clock, read and replace
+//! the fault spec, read and clear what the built-in webhook sink received. Documented in
+//! `docs/emulator.md`. They need no token and are not ARM (plain JSON errors).
+//!
+//! They must not change ARM resources directly: advancing the clock only ticks the store.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::Emulator;
+use super::clock::format_time;
+use super::faults::FaultSpec;
+use super::http::{empty, json as json_response};
+
+fn bad(message: String) -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        json!({"error": {"code": "InvalidControlRequest", "message": message}}),
+    )
+}
+
+/// `GET /_emulator/clock` → `{"now": ...}`.
+pub async fn get_clock(State(emu): State<Emulator>) -> Response {
+    json_response(StatusCode::OK, json!({"now": format_time(emu.clock.now())}))
+}
+
+/// `POST /_emulator/clock` with `{"advanceSeconds": N}`: moves the clock and applies what is due.
+pub async fn advance_clock(State(emu): State<Emulator>, body: Bytes) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let Some(secs) = body["advanceSeconds"]
+        .as_f64()
+        .filter(|s| *s >= 0.0 && s.is_finite())
+    else {
+        return bad("expected {\"advanceSeconds\": N} with N >= 0".into());
+    };
+    emu.clock
+        .advance(chrono::Duration::milliseconds((secs * 1000.0) as i64));
+    let now = emu.clock.now();
+    let mut store = emu.lock();
+    store.tick(now);
+    if let Err(e) = emu.flush_locked(&mut store) {
+        tracing::warn!(error = %e, "could not write the state file");
+    }
+    json_response(StatusCode::OK, json!({"now": format_time(now)}))
+}
+
+/// `GET /_emulator/faults`.
+pub async fn get_faults(State(emu): State<Emulator>) -> Response {
+    let spec = emu.faults().spec.clone();
+    json_response(
+        StatusCode::OK,
+        serde_json::to_value(spec).unwrap_or(Value::Null),
+    )
+}
+
+/// `PUT /_emulator/faults` with `{"spec": "5xx=0.1,..."}` (an empty spec turns faults off).
+pub async fn put_faults(State(emu): State<Emulator>, body: Bytes) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let Some(text) = body["spec"].as_str() else {
+        return bad("expected {\"spec\": \"5xx=0.1,429=0.05,...\"}".into());
+    };
+    match FaultSpec::parse(text) {
+        Ok(spec) => {
+            emu.faults().spec = spec.clone();
+            json_response(
+                StatusCode::OK,
+                serde_json::to_value(spec).unwrap_or(Value::Null),
+            )
+        }
+        Err(e) => bad(e),
+    }
+}
+
+/// `GET /_emulator/sink` → `{"value": [{at, url, eventType, body}]}`.
+pub async fn get_sink(State(emu): State<Emulator>) -> Response {
+    let records: Vec<Value> = emu
+        .lock()
+        .sink
+        .iter()
+        .map(|r| json!({"at": r.at, "url": r.url, "eventType": r.event_type, "body": r.body}))
+        .collect();
+    json_response(StatusCode::OK, json!({"value": records}))
+}
+
+/// `DELETE /_emulator/sink`.
+pub async fn clear_sink(State(emu): State<Emulator>) -> Response {
+    let mut store = emu.lock();
+    store.sink.clear();
+    store.touch();
+    if let Err(e) = emu.flush_locked(&mut store) {
+        tracing::warn!(error = %e, "could not write the state file");
+    }
+    empty(StatusCode::NO_CONTENT)
+}
+
+/// `GET /_emulator/ca.pem`: the self-signed certificate when serving TLS (404 otherwise).
+pub async fn get_ca(State(emu): State<Emulator>) -> Response {
+    match &emu.config().ca_pem {
+        Some(pem) => {
+            let mut r = Response::new(axum::body::Body::from(pem.clone()));
+            r.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/x-pem-file"),
+            );
+            r
+        }
+        None => json_response(
+            StatusCode::NOT_FOUND,
+            json!({"error": {"code": "NotServingTls", "message": "the emulator was started without --tls"}}),
+        ),
+    }
+}

@@ -1,0 +1,104 @@
+//! HTTP plumbing shared by every route: request ids and latency (the common layer), the base
+//! URL seen by the client, JSON body parsing into ARM-shaped errors, and response helpers.
+//!
+//! It must not implement any resource semantics.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::Emulator;
+use super::error::ApiError;
+
+const REQUEST_ID: &str = "x-ms-request-id";
+const CORRELATION_ID: &str = "x-ms-correlation-request-id";
+
+/// Adds `x-ms-request-id` / `x-ms-correlation-request-id` to every response and applies
+/// `--latency`.
+pub async fn common_layer(State(emu): State<Emulator>, request: Request, next: Next) -> Response {
+    let correlation = request
+        .headers()
+        .get(CORRELATION_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let client_request = request.headers().get("x-ms-client-request-id").cloned();
+    let latency = emu.config().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let mut response = next.run(request).await;
+    let request_id = uuid::Uuid::new_v4().to_string();
+    tracing::debug!(%method, %path, status = response.status().as_u16(), %request_id, "emulator request");
+    let headers = response.headers_mut();
+    for (name, value) in [(REQUEST_ID, request_id), (CORRELATION_ID, correlation)] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), v);
+        }
+    }
+    if let Some(v) = client_request {
+        headers.insert(HeaderName::from_static("x-ms-client-request-id"), v);
+    }
+    response
+}
+
+/// The base URL the client used (`{scheme}://{Host}`).
+pub fn base_url(emu: &Emulator, headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    format!("{}://{host}", emu.config().scheme)
+}
+
+/// Parses a JSON request body; empty means `null`. Bad JSON is an ARM-shaped 400.
+pub fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::InvalidBody(format!(
+            "The request content was invalid and could not be deserialized: '{e}'."
+        ))
+    })
+}
+
+/// A JSON response.
+pub fn json(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// A response with no body.
+pub fn empty(status: StatusCode) -> Response {
+    (status, Body::empty()).into_response()
+}
+
+/// Sets a header from a string, ignoring values that are not valid header text.
+pub fn set_header(response: &mut Response, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(name), v);
+    }
+}
+
+/// A response whose body fails mid-stream, so the client sees the connection drop.
+pub fn connection_reset() -> Response {
+    let stream = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected connection reset",
+        ))
+    });
+    let mut response = Response::new(Body::from_stream(stream));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

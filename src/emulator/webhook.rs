@@ -1,0 +1,164 @@
+//! The webhook side of Event Grid: the validation handshake run on event subscription create and
+//! update, and the built-in recording sink.
+//!
+//! Loopback endpoints get a real HTTP POST (`aeg-event-type: SubscriptionValidation`; the answer
+//! must echo `validationCode`). This machine has no internet, so non-loopback endpoints — and
+//! `{base}/_emulator/sink/...` — are answered by the built-in sink, which records what it got.
+//! Full URLs (they may carry secrets in the query) are never logged.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::Emulator;
+use super::clock::format_time;
+use super::error::{ApiError, StoreError};
+use super::http::{empty, json as json_response};
+use super::store::subscriptions::Handshake;
+use super::store::{Ctx, SinkRecord};
+
+/// At most this many sink records are kept (oldest dropped first).
+const SINK_CAP: usize = 1000;
+
+pub(crate) fn record(emu: &Emulator, url: &str, event_type: &str, body: Value) {
+    let at = format_time(emu.clock.now());
+    let mut store = emu.lock();
+    store.sink.push(SinkRecord {
+        at,
+        url: url.to_string(),
+        event_type: event_type.to_string(),
+        body,
+    });
+    let excess = store.sink.len().saturating_sub(SINK_CAP);
+    store.sink.drain(..excess);
+    store.touch();
+    if let Err(e) = emu.flush_locked(&mut store) {
+        tracing::warn!(error = %e, "could not write the state file");
+    }
+}
+
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn failure(url: &url::Url, code: &str) -> ApiError {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    StoreError::UrlValidation(format!(
+        "Webhook validation handshake failed for {shown}. Http POST request failed with response code {code}. For troublehooting, visit https://aka.ms/esvalidation. Activity id:{}, timestamp: {} (UTC).",
+        uuid::Uuid::new_v4(),
+        chrono::Utc::now().format("%-m/%-d/%Y %-I:%M:%S %p"),
+    ))
+    .into()
+}
+
+/// Runs the validation handshake against `hs.url`; an error fails the create/update.
+pub async fn validate(emu: &Emulator, ctx: &Ctx, hs: &Handshake) -> Result<(), ApiError> {
+    let url = url::Url::parse(&hs.url).map_err(|_| failure_text(&hs.url))?;
+    let code = uuid::Uuid::new_v4().to_string().to_ascii_uppercase();
+    let event = json!([{
+        "id": uuid::Uuid::new_v4().to_string(),
+        "topic": hs.topic,
+        "subject": "",
+        "data": {
+            "validationCode": code,
+            "validationUrl": format!("{}/_emulator/validate?id={code}", ctx.base),
+        },
+        "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
+        "eventTime": format_time(ctx.now),
+        "metadataVersion": "1",
+        "dataVersion": "2",
+    }]);
+    let own_sink = url
+        .as_str()
+        .starts_with(&format!("{}/_emulator/sink", ctx.base));
+    if !is_loopback(&url) || own_sink {
+        record(emu, url.as_str(), "SubscriptionValidation", event);
+        return Ok(());
+    }
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let response = client
+        .post(url.clone())
+        .header("content-type", "application/json")
+        .header("aeg-event-type", "SubscriptionValidation")
+        .header(
+            "aeg-subscription-name",
+            hs.subscription_name.to_ascii_uppercase(),
+        )
+        .header("aeg-delivery-count", "0")
+        .header("aeg-data-version", "2")
+        .header("aeg-metadata-version", "1")
+        .body(event.to_string())
+        .send()
+        .await;
+    let response = match response {
+        Ok(r) => r,
+        Err(_) => return Err(failure(&url, "Unknown")),
+    };
+    let status = response.status();
+    if status.as_u16() != 200 {
+        return Err(failure(&url, status.as_str()));
+    }
+    let body: Value = response
+        .bytes()
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    let echoed = body["validationResponse"]
+        .as_str()
+        .or_else(|| body["ValidationResponse"].as_str())
+        .unwrap_or_default();
+    if echoed.eq_ignore_ascii_case(&code) {
+        Ok(())
+    } else {
+        Err(failure(
+            &url,
+            "OK but the response did not echo the validationCode",
+        ))
+    }
+}
+
+fn failure_text(url: &str) -> ApiError {
+    let shown = url.split('?').next().unwrap_or_default();
+    StoreError::UrlValidation(format!(
+        "Webhook validation handshake failed for {shown}. For troublehooting, visit https://aka.ms/esvalidation."
+    ))
+    .into()
+}
+
+/// `{base}/_emulator/sink/...`: records anything posted and answers validation handshakes.
+pub async fn sink_endpoint(
+    State(emu): State<Emulator>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let event_type = headers
+        .get("aeg-event-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("Notification")
+        .to_string();
+    let json_body: Value =
+        serde_json::from_slice(&body).unwrap_or_else(|_| json!(String::from_utf8_lossy(&body)));
+    let code = json_body[0]["data"]["validationCode"]
+        .as_str()
+        .map(str::to_string);
+    record(&emu, &uri.to_string(), &event_type, json_body);
+    match code {
+        Some(code) if event_type.eq_ignore_ascii_case("SubscriptionValidation") => {
+            json_response(StatusCode::OK, json!({"validationResponse": code}))
+        }
+        _ => empty(StatusCode::OK),
+    }
+}

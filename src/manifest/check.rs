@@ -1,0 +1,616 @@
+//! Checks a positioned YAML node against the manifest JSON Schema and converts it to JSON.
+//!
+//! A small interpreter for the subset of JSON Schema that `manifest::schema` emits (`$ref`,
+//! `type`, `properties`, `additionalProperties`, `required`, `enum`, `const`, `anyOf`,
+//! `allOf` with `if`/`then`, ranges, lengths, `pattern`, `items`, `format: date-time`). It reports
+//! every problem at the key or value that causes it, with "did you mean" hints, instead of the
+//! first one (serde) or a bare JSON pointer (generic validators). Plain scalars are typed by the
+//! schema: `1.0` where a string is expected is the string `"1.0"`; quotes force a string.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::schema::name_rule;
+use super::yaml::{Node, Plain, Pos, Value as Yaml, resolve_plain};
+use crate::model::ResourceKind;
+use crate::model::spec::GUID_PATTERN;
+
+/// A problem found by the checker, before it is tied to a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// Where.
+    pub pos: Pos,
+    /// What.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+/// Checks nodes against one root schema.
+pub struct Checker<'s> {
+    root: &'s Value,
+    regexes: RefCell<HashMap<String, Option<Regex>>>,
+}
+
+struct Ctx<'a> {
+    path: &'a str,
+    key_pos: Pos,
+}
+
+impl<'s> Checker<'s> {
+    /// A checker for `root` (the output of `manifest_schema`).
+    pub fn new(root: &'s Value) -> Self {
+        Self {
+            root,
+            regexes: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Checks a document; returns the typed JSON and every problem.
+    pub fn check(&self, node: &Node) -> (Value, Vec<Problem>) {
+        let mut problems = Vec::new();
+        let ctx = Ctx {
+            path: "",
+            key_pos: node.pos,
+        };
+        let value = self.walk(self.root, node, &ctx, &mut problems);
+        (value, problems)
+    }
+
+    fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
+        match schema.get("$ref").and_then(Value::as_str) {
+            Some(r) => r
+                .strip_prefix('#')
+                .and_then(|p| self.root.pointer(p))
+                .map(|s| self.resolve(s))
+                .unwrap_or(&Value::Bool(true)),
+            None => schema,
+        }
+    }
+
+    fn walk(&self, schema: &Value, node: &Node, ctx: &Ctx, out: &mut Vec<Problem>) -> Value {
+        let schema = self.resolve(schema);
+        if let Some(branches) = schema.get("anyOf").and_then(Value::as_array) {
+            return self.walk_any_of(branches, node, ctx, out);
+        }
+        let mut value = match schema.get("type") {
+            Some(t) => self.check_type(schema, t, node, ctx, out),
+            None => self.convert_untyped(schema, node, ctx, out),
+        };
+        if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
+            self.check_enum(allowed, &value, node, ctx, out);
+        }
+        if let Some(expected) = schema.get("const") {
+            self.check_enum(std::slice::from_ref(expected), &value, node, ctx, out);
+        }
+        if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
+            for part in parts {
+                let part = self.resolve(part);
+                let sub = match (part.get("if"), part.get("then")) {
+                    (Some(cond), Some(then)) => {
+                        let mut scratch = Vec::new();
+                        self.walk(cond, node, ctx, &mut scratch);
+                        if !scratch.is_empty() {
+                            continue;
+                        }
+                        self.walk(then, node, ctx, out)
+                    }
+                    _ => self.walk(part, node, ctx, out),
+                };
+                merge(&mut value, sub);
+            }
+        }
+        value
+    }
+
+    fn walk_any_of(
+        &self,
+        branches: &[Value],
+        node: &Node,
+        ctx: &Ctx,
+        out: &mut Vec<Problem>,
+    ) -> Value {
+        let is_null_schema = |b: &Value| b.get("type").and_then(Value::as_str) == Some("null");
+        if is_null(node) && branches.iter().any(is_null_schema) {
+            return Value::Null;
+        }
+        let real: Vec<&Value> = branches.iter().filter(|b| !is_null_schema(b)).collect();
+        for branch in &real {
+            let mut scratch = Vec::new();
+            let value = self.walk(branch, node, ctx, &mut scratch);
+            if scratch.is_empty() {
+                return value;
+            }
+        }
+        match real.first() {
+            Some(first) => self.walk(first, node, ctx, out),
+            None => Value::Null,
+        }
+    }
+
+    /// Objects without `type` (the `if` of a branch, the name-rule overlay).
+    fn convert_untyped(
+        &self,
+        schema: &Value,
+        node: &Node,
+        ctx: &Ctx,
+        out: &mut Vec<Problem>,
+    ) -> Value {
+        if schema.get("properties").is_some() || schema.get("required").is_some() {
+            if let Yaml::Map(_) = node.value {
+                return self.check_object(schema, node, ctx, out);
+            }
+            return Value::Null;
+        }
+        if schema.get("enum").is_some() || schema.get("const").is_some() {
+            return scalar_as_json(node);
+        }
+        Value::Null
+    }
+
+    fn check_type(
+        &self,
+        schema: &Value,
+        t: &Value,
+        node: &Node,
+        ctx: &Ctx,
+        out: &mut Vec<Problem>,
+    ) -> Value {
+        let types: Vec<&str> = match t {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        if types.contains(&"null") && is_null(node) {
+            return Value::Null;
+        }
+        match &node.value {
+            Yaml::Map(_) if types.contains(&"object") => {
+                return self.check_object(schema, node, ctx, out);
+            }
+            Yaml::Seq(items) if types.contains(&"array") => {
+                return self.check_array(schema, items, node, ctx, out);
+            }
+            Yaml::Scalar { text, plain } => {
+                let resolved = if *plain {
+                    resolve_plain(text)
+                } else {
+                    Plain::Str
+                };
+                if types.contains(&"integer") {
+                    if let Plain::Int(n) = resolved {
+                        self.check_range(schema, n as f64, node, ctx, out);
+                        return Value::from(n);
+                    }
+                }
+                if types.contains(&"number") {
+                    let n = match resolved {
+                        Plain::Int(n) => Some(n as f64),
+                        Plain::Float(f) => Some(f),
+                        _ => None,
+                    };
+                    if let Some(n) = n {
+                        self.check_range(schema, n, node, ctx, out);
+                        return serde_json::Number::from_f64(n)
+                            .map(Value::Number)
+                            .unwrap_or(Value::Null);
+                    }
+                }
+                if types.contains(&"boolean") {
+                    if let Plain::Bool(b) = resolved {
+                        return Value::Bool(b);
+                    }
+                }
+                if types.contains(&"string") && resolved != Plain::Null {
+                    self.check_string(schema, text, node, ctx, out);
+                    return Value::String(text.clone());
+                }
+            }
+            _ => {}
+        }
+        let expected = types
+            .iter()
+            .filter(|t| **t != "null")
+            .map(|t| type_words(t))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let mut problem = Problem {
+            pos: node.pos,
+            message: format!(
+                "`{}` must be {expected}, found {}",
+                ctx.path,
+                describe(node)
+            ),
+            hint: None,
+        };
+        if let Yaml::Scalar { plain: false, text } = &node.value {
+            if (types.contains(&"integer")
+                || types.contains(&"number")
+                || types.contains(&"boolean"))
+                && resolve_plain(text) != Plain::Str
+            {
+                problem.hint = Some("remove the quotes".into());
+            }
+        }
+        if is_null(node) {
+            problem.message = format!("`{}` has no value; it must be {expected}", ctx.path);
+        }
+        out.push(problem);
+        Value::Null
+    }
+
+    fn check_object(
+        &self,
+        schema: &Value,
+        node: &Node,
+        ctx: &Ctx,
+        out: &mut Vec<Problem>,
+    ) -> Value {
+        let Some(entries) = node.entries() else {
+            return Value::Null;
+        };
+        let props = schema.get("properties").and_then(Value::as_object);
+        let additional = schema.get("additionalProperties");
+        let mut result = Map::new();
+        // Fields that an unknown key was taken for: their "missing required field" would only
+        // repeat the "did you mean" of the unknown key (`values` on `BoolEquals`).
+        let mut suggested: Vec<&str> = Vec::new();
+        for entry in entries {
+            let child_path = join(ctx.path, &entry.key);
+            let child_ctx = Ctx {
+                path: &child_path,
+                key_pos: entry.key_pos,
+            };
+            if let Some(sub) = props.and_then(|p| p.get(&entry.key)) {
+                let v = self.walk(sub, &entry.value, &child_ctx, out);
+                result.insert(entry.key.clone(), v);
+            } else if let Some(extra @ Value::Object(_)) = additional {
+                let v = self.walk(extra, &entry.value, &child_ctx, out);
+                result.insert(entry.key.clone(), v);
+            } else if additional == Some(&Value::Bool(false)) {
+                let known: Vec<&str> = props
+                    .map(|p| p.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                let place = if ctx.path.is_empty() {
+                    "the document".to_string()
+                } else {
+                    format!("`{}`", ctx.path)
+                };
+                let mut problem = Problem {
+                    pos: entry.key_pos,
+                    message: format!("unknown field `{}` in {place}", entry.key),
+                    hint: None,
+                };
+                problem.hint = Some(match did_you_mean(&entry.key, &known) {
+                    Some(s) => {
+                        suggested.push(s);
+                        format!("did you mean `{s}`?")
+                    }
+                    None => format!("expected one of: {}", known.join(", ")),
+                });
+                out.push(problem);
+            }
+        }
+        if let Some(required) = schema.get("required").and_then(Value::as_array) {
+            for name in required.iter().filter_map(Value::as_str) {
+                if node.entry(name).is_none() && !suggested.contains(&name) {
+                    let place = if ctx.path.is_empty() {
+                        "the document".to_string()
+                    } else {
+                        format!("`{}`", ctx.path)
+                    };
+                    out.push(Problem {
+                        pos: ctx.key_pos,
+                        message: format!("missing required field `{name}` in {place}"),
+                        hint: None,
+                    });
+                }
+            }
+        }
+        Value::Object(result)
+    }
+
+    fn check_array(
+        &self,
+        schema: &Value,
+        items: &[Node],
+        node: &Node,
+        ctx: &Ctx,
+        out: &mut Vec<Problem>,
+    ) -> Value {
+        let n = items.len() as u64;
+        if let Some(max) = schema.get("maxItems").and_then(Value::as_u64) {
+            if n > max {
+                out.push(Problem {
+                    pos: node.pos,
+                    message: format!("`{}` has {n} entries; at most {max} are allowed", ctx.path),
+                    hint: None,
+                });
+            }
+        }
+        if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
+            if n < min {
+                out.push(Problem {
+                    pos: node.pos,
+                    message: format!(
+                        "`{}` has {n} entries; at least {min} are required",
+                        ctx.path
+                    ),
+                    hint: None,
+                });
+            }
+        }
+        let item_schema = schema.get("items");
+        let values = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let path = format!("{}[{i}]", ctx.path);
+                let child = Ctx {
+                    path: &path,
+                    key_pos: item.pos,
+                };
+                match item_schema {
+                    Some(s) => self.walk(s, item, &child, out),
+                    None => scalar_as_json(item),
+                }
+            })
+            .collect();
+        Value::Array(values)
+    }
+
+    fn check_range(&self, schema: &Value, n: f64, node: &Node, ctx: &Ctx, out: &mut Vec<Problem>) {
+        let min = schema.get("minimum").and_then(Value::as_f64);
+        let max = schema.get("maximum").and_then(Value::as_f64);
+        let below = min.is_some_and(|m| n < m);
+        let above = max.is_some_and(|m| n > m);
+        if !(below || above) {
+            return;
+        }
+        let bound = match (min, max) {
+            (Some(lo), Some(hi)) => format!("between {lo} and {hi}"),
+            (Some(lo), None) => format!("at least {lo}"),
+            (None, Some(hi)) => format!("at most {hi}"),
+            (None, None) => return,
+        };
+        out.push(Problem {
+            pos: node.pos,
+            message: format!(
+                "`{}` must be {bound}, found {}",
+                ctx.path,
+                shown(node, &n.to_string())
+            ),
+            hint: None,
+        });
+    }
+
+    fn check_string(
+        &self,
+        schema: &Value,
+        text: &str,
+        node: &Node,
+        ctx: &Ctx,
+        out: &mut Vec<Problem>,
+    ) {
+        let len = text.chars().count() as u64;
+        if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
+            if len > max {
+                out.push(Problem {
+                    pos: node.pos,
+                    message: format!(
+                        "`{}` is {len} characters long; at most {max} are allowed",
+                        ctx.path
+                    ),
+                    hint: None,
+                });
+            }
+        }
+        if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
+            if len < min {
+                out.push(Problem {
+                    pos: node.pos,
+                    message: format!(
+                        "`{}` is {len} characters long; at least {min} are required",
+                        ctx.path
+                    ),
+                    hint: None,
+                });
+            }
+        }
+        if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
+            if !self.matches(pattern, text) {
+                let expected = match schema.get("x-message").and_then(Value::as_str) {
+                    Some(m) => m.to_string(),
+                    None if pattern == GUID_PATTERN => {
+                        "a GUID such as `00000000-0000-0000-0000-000000000000`".into()
+                    }
+                    None if pattern.starts_with("^[a-z0-9](?:[a-z0-9]|-[a-z0-9])") => {
+                        "3–63 lowercase letters, digits and single `-` between them".into()
+                    }
+                    None => match ResourceKind::ALL
+                        .into_iter()
+                        .map(name_rule)
+                        .find(|r| r.pattern == pattern)
+                    {
+                        Some(rule) => rule.message.to_string(),
+                        None => format!("text matching `{pattern}`"),
+                    },
+                };
+                out.push(Problem {
+                    pos: node.pos,
+                    message: format!(
+                        "invalid `{}` {}: expected {expected}",
+                        ctx.path,
+                        shown(node, &format!("`{text}`"))
+                    ),
+                    hint: None,
+                });
+            }
+        }
+        if schema.get("format").and_then(Value::as_str) == Some("date-time")
+            && chrono::DateTime::parse_from_rfc3339(text).is_err()
+        {
+            out.push(Problem {
+                pos: node.pos,
+                message: format!("`{}` is not an RFC 3339 date-time", ctx.path),
+                hint: Some("write it like `2027-01-31T00:00:00Z`".into()),
+            });
+        }
+    }
+
+    fn matches(&self, pattern: &str, text: &str) -> bool {
+        let mut cache = self.regexes.borrow_mut();
+        let re = cache
+            .entry(pattern.to_string())
+            .or_insert_with(|| Regex::new(pattern).ok());
+        re.as_ref().is_none_or(|re| re.is_match(text))
+    }
+
+    fn check_enum(
+        &self,
+        allowed: &[Value],
+        value: &Value,
+        node: &Node,
+        ctx: &Ctx,
+        out: &mut Vec<Problem>,
+    ) {
+        if value.is_null() || allowed.contains(value) {
+            return;
+        }
+        let names: Vec<String> = allowed
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .collect();
+        let got = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_string);
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let hint = match did_you_mean(&got, &refs) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("expected one of: {}", names.join(", ")),
+        };
+        let field = if ctx.path == "kind" {
+            "kind".to_string()
+        } else {
+            ctx.path.to_string()
+        };
+        out.push(Problem {
+            pos: node.pos,
+            message: format!(
+                "{} is not a valid `{field}`",
+                shown(node, &format!("`{got}`"))
+            ),
+            hint: Some(hint),
+        });
+    }
+}
+
+fn merge(into: &mut Value, from: Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(existing) if !v.is_null() => merge(existing, v),
+                    Some(_) => {}
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot @ Value::Null, from) => *slot = from,
+        (slot, from) if !from.is_null() && !from.is_object() => *slot = from,
+        _ => {}
+    }
+}
+
+fn is_null(node: &Node) -> bool {
+    matches!(&node.value, Yaml::Scalar { text, plain: true } if resolve_plain(text) == Plain::Null)
+}
+
+fn scalar_as_json(node: &Node) -> Value {
+    match &node.value {
+        Yaml::Scalar { text, plain: true } => match resolve_plain(text) {
+            Plain::Null => Value::Null,
+            Plain::Bool(b) => Value::Bool(b),
+            Plain::Int(n) => Value::from(n),
+            Plain::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+            Plain::Str => Value::String(text.clone()),
+        },
+        Yaml::Scalar { text, .. } => Value::String(text.clone()),
+        _ => Value::Null,
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn type_words(t: &str) -> &'static str {
+    match t {
+        "string" => "a string",
+        "integer" => "a whole number",
+        "number" => "a number",
+        "boolean" => "`true` or `false`",
+        "array" => "a list",
+        "object" => "a mapping",
+        _ => "null",
+    }
+}
+
+/// `string "abc"`, or `a string (sensitive)` for secret values; long values are shortened.
+fn describe(node: &Node) -> String {
+    match &node.value {
+        Yaml::Scalar { text, .. } if !is_null(node) => {
+            let kind = node.type_name();
+            if node.secret {
+                format!("{kind} (sensitive)")
+            } else {
+                format!("{kind} `{}`", shorten(text))
+            }
+        }
+        _ => node.type_name().to_string(),
+    }
+}
+
+fn shown(node: &Node, text: &str) -> String {
+    if node.secret {
+        "(sensitive)".to_string()
+    } else {
+        shorten(text)
+    }
+}
+
+fn shorten(text: &str) -> String {
+    if text.chars().count() > 60 {
+        format!("{}…", text.chars().take(57).collect::<String>())
+    } else {
+        text.to_string()
+    }
+}
+
+/// The closest candidate: same letters in another case, or a small edit distance.
+pub fn did_you_mean<'a>(got: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    if let Some(c) = candidates.iter().find(|c| c.eq_ignore_ascii_case(got)) {
+        return Some(c);
+    }
+    let limit = (got.chars().count() / 3).max(2);
+    candidates
+        .iter()
+        .map(|c| {
+            (
+                strsim::levenshtein(&got.to_lowercase(), &c.to_lowercase()),
+                *c,
+            )
+        })
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}

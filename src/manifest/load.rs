@@ -1,0 +1,502 @@
+//! Reading manifests: discover files, parse, interpolate, check, type, build the desired state.
+//!
+//! The only code in `manifest` that touches the file system is `discover` and `load`; `parse_sources`
+//! works on strings so that tests need no files.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde_json::Value as Json;
+
+use super::check::{Checker, Problem};
+use super::diagnostic::Diagnostic;
+use super::interpolate::{Interpolated, interpolate};
+use super::schema::{Doc, DocDefault, manifest_schema};
+use super::semantic::{TypedDoc, check_all, check_references, locate};
+use super::yaml::{self, Node, Pos};
+use crate::model::spec::*;
+use crate::model::{
+    DesiredResource, DesiredState, Metadata, Origin, ResourceId, ResourceKind, ResourceSpec,
+    Sensitive, Stack,
+};
+
+/// What loading produced: the state when there were no errors, and every diagnostic.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The desired state, when every document is valid.
+    pub state: Option<DesiredState>,
+    /// Every problem, in file and line order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// How many files were read.
+    pub files: usize,
+    /// How many non-empty documents they held.
+    pub documents: usize,
+}
+
+/// Every `*.yaml`/`*.yml` below the given paths (files are taken as given), sorted per directory.
+/// Hidden directories (`.git`, `.gridform`) are skipped.
+pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let before = files.len();
+            walk_dir(path, &mut files, &mut problems);
+            if files.len() == before {
+                problems.push(Diagnostic::error(
+                    path,
+                    Pos::default(),
+                    "no `*.yaml` or `*.yml` files in this directory",
+                ));
+            }
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            problems.push(Diagnostic::error(
+                path,
+                Pos::default(),
+                "no such file or directory",
+            ));
+        }
+    }
+    (files, problems)
+}
+
+fn walk_dir(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Diagnostic>) {
+    let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) => {
+            problems.push(Diagnostic::error(
+                dir,
+                Pos::default(),
+                format!("cannot read directory: {e}"),
+            ));
+            return;
+        }
+    };
+    entries.sort();
+    for p in entries {
+        let hidden = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if p.is_dir() && !hidden {
+            walk_dir(&p, files, problems);
+        } else if p.is_file()
+            && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+        {
+            files.push(p);
+        }
+    }
+}
+
+/// Loads manifests from files and directories, with `env` for `${env:…}`.
+pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
+    let (files, mut diagnostics) = discover(paths);
+    let mut sources = Vec::new();
+    for file in files {
+        match std::fs::read_to_string(&file) {
+            Ok(text) => sources.push((file, text)),
+            Err(e) => diagnostics.push(Diagnostic::error(
+                &file,
+                Pos::default(),
+                format!("cannot read file: {e}"),
+            )),
+        }
+    }
+    let mut loaded = parse_sources(&sources, env);
+    diagnostics.append(&mut loaded.diagnostics);
+    loaded.diagnostics = diagnostics;
+    if !loaded.diagnostics.is_empty() {
+        loaded.state = None;
+    }
+    loaded
+}
+
+struct RawDoc {
+    file: usize,
+    root: Node,
+}
+
+/// Parses and checks in-memory sources `(path, text)`.
+pub fn parse_sources(
+    sources: &[(PathBuf, String)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Loaded {
+    let mut diags = Vec::new();
+    let mut raws = Vec::new();
+    for (i, (path, text)) in sources.iter().enumerate() {
+        match yaml::parse(text) {
+            Err(p) => {
+                let mut d = Diagnostic::error(path, p.pos, format!("invalid YAML: {}", p.message));
+                // `{name: ${env:X}}`: the `}` of the reference closes the flow mapping.
+                let line = text.lines().nth(p.pos.line.saturating_sub(1)).unwrap_or("");
+                if p.message.contains("flow") && line.contains("${") {
+                    d = d.with_hint(
+                        "inside `{…}` or `[…]`, quote a value that contains `${env:…}`, e.g. `{name: \"${env:NAME}\"}`",
+                    );
+                }
+                diags.push(d);
+            }
+            Ok((docs, problems)) => {
+                diags.extend(
+                    problems
+                        .into_iter()
+                        .map(|p| Diagnostic::error(path, p.pos, p.message)),
+                );
+                for doc in docs {
+                    match doc.root {
+                        Some(root) if !is_empty_scalar(&root) => {
+                            raws.push(RawDoc { file: i, root })
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    let documents = raws.len();
+    // Secret variable names come from the Stack before interpolation, so they apply everywhere.
+    let secret_vars: BTreeSet<String> = raws
+        .iter()
+        .filter(|r| r.root.get("kind").and_then(Node::as_str) == Some("Stack"))
+        .filter_map(|r| match &r.root.get("spec")?.get("secrets")?.value {
+            yaml::Value::Seq(items) => Some(
+                items
+                    .iter()
+                    .filter_map(|n| n.as_str().map(str::to_string))
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let mut interpolated = Interpolated::default();
+    for raw in &mut raws {
+        mark_secret_fields(&mut raw.root);
+        let before = interpolated.problems.len();
+        interpolate(
+            &mut raw.root,
+            env,
+            &secret_vars,
+            &mut Vec::new(),
+            &mut interpolated,
+        );
+        for p in &interpolated.problems[before..] {
+            let mut d = Diagnostic::error(&sources[raw.file].0, p.pos, p.message.clone());
+            d.hint = p.hint.clone();
+            diags.push(d);
+        }
+    }
+    let schema = manifest_schema();
+    let checker = Checker::new(&schema);
+    let mut typed: Vec<(usize, Json)> = Vec::new();
+    for (i, raw) in raws.iter().enumerate() {
+        if !matches!(raw.root.value, yaml::Value::Map(_)) {
+            diags.push(Diagnostic::error(&sources[raw.file].0, raw.root.pos,
+                "a manifest document must be a mapping with `apiVersion`, `kind`, `metadata` and `spec`"));
+            continue;
+        }
+        let (json, problems) = checker.check(&raw.root);
+        if problems.is_empty() {
+            typed.push((i, json));
+        }
+        diags.extend(
+            problems
+                .into_iter()
+                .map(|p| to_diag(&sources[raw.file].0, p)),
+        );
+    }
+    let mut docs = Vec::new();
+    let mut stacks: Vec<(usize, String, StackSpec)> = Vec::new();
+    for (i, json) in typed {
+        let raw = &raws[i];
+        match to_typed(&json) {
+            Ok((kind, metadata, spec)) => {
+                let name = metadata.name.clone().unwrap_or_else(|| "default".into());
+                if let Some(Ok(stack)) = (kind == ResourceKind::Stack).then(|| stack_spec(&json)) {
+                    stacks.push((i, name.clone(), stack));
+                }
+                docs.push(TypedDoc {
+                    file: raw.file,
+                    root: &raw.root,
+                    name,
+                    kind,
+                    resource_group: metadata.resource_group.clone(),
+                    metadata,
+                    spec,
+                });
+            }
+            Err(e) => diags.push(Diagnostic::error(
+                &sources[raw.file].0,
+                raw.root.pos,
+                format!("invalid document: {e}"),
+            )),
+        }
+    }
+    let stack_spec_ref = stacks.first().map(|(_, _, s)| s);
+    let raw_refs: Vec<(usize, &Node)> = raws.iter().map(|r| (r.file, &r.root)).collect();
+    for (file, p) in check_all(&docs, stack_spec_ref)
+        .into_iter()
+        .chain(check_references(&raw_refs))
+    {
+        diags.push(to_diag(&sources[file].0, p));
+    }
+    check_stack_count(&stacks, &raws, sources, documents, &mut diags);
+    diags.sort_by(|a, b| a.file.cmp(&b.file).then(a.pos.cmp(&b.pos)));
+    diags.dedup();
+    let state = match (diags.is_empty(), stacks.into_iter().next()) {
+        (true, Some((i, name, spec))) => {
+            let raw = &raws[i];
+            let stack = Stack {
+                name,
+                spec,
+                origin: origin(sources, raw),
+            };
+            let resources = docs
+                .iter()
+                .filter(|d| d.kind != ResourceKind::Stack)
+                .filter_map(|d| build_resource(d, &raws, sources, &stack, &docs))
+                .collect();
+            let secret_values = interpolated
+                .secret_values
+                .into_iter()
+                .map(Sensitive::new)
+                .collect();
+            Some(DesiredState {
+                stack,
+                resources,
+                secret_values,
+            })
+        }
+        _ => None,
+    };
+    Loaded {
+        state,
+        diagnostics: diags,
+        files: sources.len(),
+        documents,
+    }
+}
+
+fn check_stack_count(
+    stacks: &[(usize, String, StackSpec)],
+    raws: &[RawDoc],
+    sources: &[(PathBuf, String)],
+    documents: usize,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let declared: Vec<&RawDoc> = raws
+        .iter()
+        .filter(|r| r.root.get("kind").and_then(Node::as_str) == Some("Stack"))
+        .collect();
+    if declared.is_empty() && documents > 0 && stacks.is_empty() {
+        if let Some((path, _)) = sources.first() {
+            diags.push(Diagnostic::error(path, Pos::default(), "no `Stack` document: exactly one is required")
+                .with_hint("add a document with `kind: Stack`, `metadata.name` (the ownership marker) and `spec.subscriptionId`"));
+        }
+    }
+    for extra in declared.iter().skip(1) {
+        let first = declared[0];
+        diags.push(
+            Diagnostic::error(
+                &sources[extra.file].0,
+                locate(&extra.root, "kind"),
+                format!(
+                    "a second `Stack` document; the first is at {}:{}",
+                    sources[first.file].0.display(),
+                    locate(&first.root, "kind").line
+                ),
+            )
+            .with_hint("a manifest set has exactly one Stack; apply separate stacks separately"),
+        );
+    }
+}
+
+/// Marks values that are secret by position (webhook URLs, `isSecret: true` attribute values) so
+/// that no message ever quotes them.
+fn mark_secret_fields(node: &mut Node) {
+    match &mut node.value {
+        yaml::Value::Map(entries) => {
+            let secret_attr = entries
+                .iter()
+                .any(|e| e.key == "isSecret" && e.value.as_str() == Some("true"));
+            for e in entries.iter_mut() {
+                if e.key == "endpointUrl" || (secret_attr && e.key == "value") {
+                    e.value.secret = true;
+                }
+                mark_secret_fields(&mut e.value);
+            }
+        }
+        yaml::Value::Seq(items) => items.iter_mut().for_each(mark_secret_fields),
+        yaml::Value::Scalar { .. } => {}
+    }
+}
+
+fn to_diag(path: &Path, p: Problem) -> Diagnostic {
+    let mut d = Diagnostic::error(path, p.pos, p.message);
+    d.hint = p.hint;
+    d
+}
+
+fn is_empty_scalar(node: &Node) -> bool {
+    matches!(&node.value, yaml::Value::Scalar { text, plain: true } if text.is_empty())
+}
+
+fn origin(sources: &[(PathBuf, String)], raw: &RawDoc) -> Origin {
+    Origin {
+        file: sources[raw.file].0.clone(),
+        line: locate(&raw.root, "kind").line,
+    }
+}
+
+fn stack_spec(json: &Json) -> Result<StackSpec, serde_json::Error> {
+    Ok(serde_json::from_value::<Doc<StackSpec>>(json.clone())?.spec)
+}
+
+fn doc<S: DeserializeOwned>(json: &Json) -> Result<(Metadata, S), serde_json::Error> {
+    let d: Doc<S> = serde_json::from_value(json.clone())?;
+    Ok((d.metadata, d.spec))
+}
+
+fn doc_default<S: DeserializeOwned + Default>(
+    json: &Json,
+) -> Result<(Metadata, S), serde_json::Error> {
+    let d: DocDefault<S> = serde_json::from_value(json.clone())?;
+    Ok((d.metadata, d.spec))
+}
+
+type Typed = (ResourceKind, Metadata, Option<ResourceSpec>);
+
+fn to_typed(json: &Json) -> Result<Typed, serde_json::Error> {
+    let kind: ResourceKind = serde_json::from_value(json["kind"].clone())?;
+    use ResourceKind as K;
+    let (metadata, spec) = match kind {
+        K::Stack => (doc::<StackSpec>(json)?.0, None),
+        K::ProviderRegistration => (
+            doc_default::<EmptySpec>(json)?.0,
+            Some(ResourceSpec::ProviderRegistration),
+        ),
+        K::ResourceGroup => wrap(doc_default(json)?, ResourceSpec::ResourceGroup),
+        K::PartnerConfiguration => wrap(doc(json)?, ResourceSpec::PartnerConfiguration),
+        K::Auth0LogStream => wrap(doc(json)?, ResourceSpec::Auth0LogStream),
+        K::PartnerTopic => wrap(doc_default(json)?, ResourceSpec::PartnerTopic),
+        K::Topic => wrap(doc_default(json)?, ResourceSpec::Topic),
+        K::SystemTopic => wrap(doc(json)?, ResourceSpec::SystemTopic),
+        K::EventSubscription => wrap(doc(json)?, ResourceSpec::EventSubscription),
+    };
+    Ok((kind, metadata, spec))
+}
+
+fn wrap<S>((m, s): (Metadata, S), f: fn(S) -> ResourceSpec) -> (Metadata, Option<ResourceSpec>) {
+    (m, Some(f(s)))
+}
+
+const EG: &str = "Microsoft.EventGrid";
+
+fn build_resource(
+    d: &TypedDoc,
+    raws: &[RawDoc],
+    sources: &[(PathBuf, String)],
+    stack: &Stack,
+    docs: &[TypedDoc],
+) -> Option<DesiredResource> {
+    let spec = d.spec.clone()?;
+    let raw = raws.iter().find(|r| std::ptr::eq(&r.root, d.root))?;
+    let sub = &stack.spec.subscription_id;
+    let rg = d
+        .resource_group
+        .clone()
+        .or_else(|| stack.spec.resource_group.clone());
+    let stack_loc = stack.spec.location.clone();
+    let rg_id = |rg: &Option<String>| rg.as_ref().map(|g| ResourceId::resource_group(sub, g));
+    let (resource_group, location, id) = match &spec {
+        ResourceSpec::ProviderRegistration => {
+            (None, None, Some(ResourceId::provider(sub, &d.name)))
+        }
+        ResourceSpec::ResourceGroup(s) => (
+            Some(d.name.clone()),
+            s.location.clone().or(stack_loc),
+            Some(ResourceId::resource_group(sub, &d.name)),
+        ),
+        ResourceSpec::PartnerConfiguration(_) => {
+            let id =
+                rg_id(&rg).map(|g| g.provider_resource(EG, "partnerConfigurations", "default"));
+            (rg, Some("global".into()), id)
+        }
+        ResourceSpec::Auth0LogStream(s) => (s.azure_resource_group.clone().or(rg), None, None),
+        ResourceSpec::PartnerTopic(s) => {
+            let id = if s.from_auth0_log_stream.is_some() {
+                None
+            } else {
+                rg_id(&rg).map(|g| g.provider_resource(EG, "partnerTopics", &d.name))
+            };
+            (rg, None, id)
+        }
+        ResourceSpec::Topic(s) => {
+            let id = rg_id(&rg).map(|g| g.provider_resource(EG, "topics", &d.name));
+            (rg, s.location.clone().or(stack_loc), id)
+        }
+        ResourceSpec::SystemTopic(s) => {
+            let id = rg_id(&rg).map(|g| g.provider_resource(EG, "systemTopics", &d.name));
+            (rg, s.location.clone().or(stack_loc), id)
+        }
+        ResourceSpec::EventSubscription(s) => subscription_placement(s, &d.name, sub, stack, docs),
+    };
+    Some(DesiredResource {
+        kind: d.kind,
+        name: d.name.clone(),
+        metadata: d.metadata.clone(),
+        resource_group,
+        location,
+        id,
+        spec,
+        origin: origin(sources, raw),
+    })
+}
+
+type Placement = (Option<String>, Option<String>, Option<ResourceId>);
+
+fn subscription_placement(
+    s: &EventSubscriptionSpec,
+    name: &str,
+    sub: &str,
+    stack: &Stack,
+    docs: &[TypedDoc],
+) -> Placement {
+    if let Some(scope) = &s.scope {
+        let id = ResourceId::parse(scope)
+            .ok()
+            .map(|p| p.provider_resource(EG, "eventSubscriptions", name));
+        let rg = id
+            .as_ref()
+            .and_then(|i| i.resource_group_name().map(str::to_string));
+        return (rg, None, id);
+    }
+    let Some(t) = &s.topic else {
+        return (None, None, None);
+    };
+    let (kind, segment) = match t.kind {
+        TopicKind::Topic => (ResourceKind::Topic, "topics"),
+        TopicKind::SystemTopic => (ResourceKind::SystemTopic, "systemTopics"),
+        TopicKind::PartnerTopic => (ResourceKind::PartnerTopic, "partnerTopics"),
+    };
+    let Some(parent) = docs.iter().find(|d| d.kind == kind && d.name == t.name) else {
+        return (None, None, None);
+    };
+    let rg = parent
+        .resource_group
+        .clone()
+        .or_else(|| stack.spec.resource_group.clone());
+    let from_stream = matches!(&parent.spec, Some(ResourceSpec::PartnerTopic(p)) if p.from_auth0_log_stream.is_some());
+    let id = match (&rg, from_stream) {
+        (Some(g), false) => Some(
+            ResourceId::resource_group(sub, g)
+                .provider_resource(EG, segment, &parent.name)
+                .child("eventSubscriptions", name),
+        ),
+        _ => None,
+    };
+    (rg, None, id)
+}

@@ -1,0 +1,534 @@
+//! Planner tests: normalization quirks (each named after the Azure behaviour it absorbs),
+//! ownership and safety rules, and "plan after apply is empty" against a fake that answers the
+//! way Azure's examples do.
+
+use std::collections::BTreeMap;
+
+use chrono::{TimeZone, Utc};
+use serde_json::{Value, json};
+
+use super::build::diff;
+use super::fake_azure::azure_echo;
+use super::*;
+use crate::manifest::parse_sources;
+use crate::model::live::LiveState;
+use crate::model::{DesiredState, ResourceKind};
+
+fn opts() -> PlanOptions {
+    PlanOptions {
+        now: Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap(),
+        salt: "s4lt".into(),
+        refresh_secrets: false,
+    }
+}
+
+fn desired(yaml: &str) -> DesiredState {
+    let loaded = parse_sources(&[("m.yaml".into(), yaml.to_string())], &|_| None);
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    loaded.state.unwrap()
+}
+
+fn repo_manifests(dir: &str) -> DesiredState {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let loaded = crate::manifest::load(&[root], &|_| None);
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    loaded.state.unwrap()
+}
+
+const STACK: &str = "apiVersion: gridform/v1
+kind: Stack
+metadata: {name: s1}
+spec: {subscriptionId: 00000000-0000-0000-0000-000000000001, resourceGroup: rg, location: westeurope}
+---
+";
+
+/// Applies a plan to a live state the way Azure and Auth0 would.
+fn fake_apply(plan: &Plan, live: &mut LiveState, d: &DesiredState) {
+    let _ = d;
+    let resolve = |at: &Locator, live: &LiveState| -> ResourceId {
+        let name = at.stream().map(|s| {
+            live.auth0_streams[s]["sink"]["azurePartnerTopic"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        });
+        at.resolve(name.as_deref()).unwrap()
+    };
+    for a in &plan.actions {
+        match &a.operation {
+            Operation::RegisterProvider { namespace, .. } => {
+                live.providers
+                    .insert(namespace.to_ascii_lowercase(), "Registered".into());
+            }
+            Operation::Put { at, body } | Operation::Replace { at, body } => {
+                let id = resolve(at, live);
+                live.resources.insert(id.clone(), azure_echo(&id, body));
+            }
+            Operation::Patch { at, body } => {
+                let id = resolve(at, live);
+                live.resources.get_mut(&id).unwrap()["tags"] = body["tags"].clone();
+            }
+            Operation::Delete { at } => {
+                let id = resolve(at, live);
+                live.resources.remove(&id);
+            }
+            Operation::Auth0Create { body } | Operation::Auth0Replace { body, .. } => {
+                let mut b = body.clone();
+                let name = b["name"].as_str().unwrap().to_string();
+                b["id"] = json!(format!("lst_{name}"));
+                b["sink"]["azurePartnerTopic"] = json!(format!("auth0-logs-{name}"));
+                live.auth0_streams.insert(name, b);
+            }
+            Operation::Auth0Patch { stream_id, body } => {
+                let s = live
+                    .auth0_streams
+                    .values_mut()
+                    .find(|s| s["id"] == json!(stream_id))
+                    .unwrap();
+                for (k, v) in body.as_object().unwrap() {
+                    s[k] = v.clone();
+                }
+            }
+            Operation::WaitForPartner {
+                at,
+                expected_source,
+                ..
+            } => {
+                let id = resolve(at, live);
+                live.resources.insert(id.clone(), json!({
+                    "id": id.to_string(), "name": id.name(), "type": "Microsoft.EventGrid/partnerTopics", "location": "westeurope",
+                    "properties": {"source": expected_source, "activationState": "NeverActivated", "provisioningState": "Succeeded"},
+                    "tags": null
+                }));
+            }
+            Operation::SetActivation {
+                at, activate, tags, ..
+            } => {
+                let id = resolve(at, live);
+                let t = live.resources.get_mut(&id).unwrap();
+                t["properties"]["activationState"] = json!(if *activate {
+                    "Activated"
+                } else {
+                    "Deactivated"
+                });
+                t["tags"] = tags["tags"].clone();
+            }
+        }
+    }
+}
+
+fn converge(d: &DesiredState) -> (Plan, LiveState) {
+    let mut live = LiveState {
+        listed_groups: vec!["rg".into()],
+        ..Default::default()
+    };
+    let first = plan(d, &live, &opts());
+    assert!(first.errors.is_empty(), "{:?}", first.errors);
+    fake_apply(&first, &mut live, d);
+    (first, live)
+}
+
+#[test]
+fn every_reference_manifest_plans_empty_after_apply() {
+    for dir in [
+        "manifests/auth0-partner",
+        "manifests/signalr-system-topic",
+        "manifests/custom-topic-webhooks",
+    ] {
+        let d = repo_manifests(dir);
+        let (first, mut live) = converge(&d);
+        assert!(first.has_changes(), "{dir}: the first plan creates things");
+        live.listed_groups = d
+            .resources
+            .iter()
+            .filter_map(|r| r.resource_group.clone())
+            .collect();
+        let second = plan(&d, &live, &opts());
+        assert!(second.errors.is_empty(), "{dir}: {:?}", second.errors);
+        assert!(
+            second.actions.is_empty(),
+            "{dir}: perpetual diff: {:#?}",
+            second
+                .actions
+                .iter()
+                .map(|a| (&a.kind, &a.target.name, &a.changes))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn auth0_flow_is_ordered_provider_config_stream_wait_activate_subscribe() {
+    let d = repo_manifests("manifests/auth0-partner");
+    let p = plan(&d, &LiveState::default(), &opts());
+    let kinds: Vec<(ActionKind, &str)> = p
+        .actions
+        .iter()
+        .map(|a| (a.kind, a.target.name.as_str()))
+        .collect();
+    let pos = |k: ActionKind, n: &str| {
+        kinds
+            .iter()
+            .position(|x| *x == (k, n))
+            .unwrap_or_else(|| panic!("{k:?} {n} in {kinds:?}"))
+    };
+    let register = pos(ActionKind::Register, "Microsoft.EventGrid");
+    let config = pos(ActionKind::Create, "default");
+    let stream = pos(ActionKind::CreateLogStream, "azure-events");
+    let wait = pos(ActionKind::WaitForPartner, "auth0");
+    let activate = pos(ActionKind::Activate, "auth0");
+    let sub = pos(ActionKind::Create, "failed-logins");
+    assert!(p.actions[config].depends_on.contains(&register));
+    assert!(p.actions[stream].depends_on.contains(&config));
+    assert!(p.actions[wait].depends_on.contains(&stream));
+    assert!(p.actions[activate].depends_on.contains(&wait));
+    assert!(p.actions[sub].depends_on.contains(&activate));
+    assert!(matches!(
+        &p.actions[sub].operation,
+        Operation::Put {
+            at: Locator::PartnerTopicOf { .. },
+            ..
+        }
+    ));
+}
+
+// --- normalization quirks -------------------------------------------------------------------
+
+fn sub_body() -> Value {
+    json!({"properties": {
+        "destination": {"endpointType": "WebHook", "properties": {"endpointUrl": "https://h.example.com/x?code=secret"}},
+        "filter": {"includedEventTypes": ["B", "A"], "advancedFilters": [{"operatorType": "StringIn", "key": "data.t", "values": ["y", "x"]}]},
+        "labels": ["gridform-stack=s1", "team"]
+    }})
+}
+
+#[track_caller]
+fn assert_same(kind: ResourceKind, desired: Value, live: Value) {
+    let changes = diff(kind, Some(&live), &desired);
+    assert!(changes.is_empty(), "{changes:#?}");
+}
+
+#[test]
+fn quirk_webhook_url_is_returned_as_endpoint_base_url_without_query() {
+    let live = json!({"properties": {
+        "destination": {"endpointType": "WebHook", "properties": {"endpointBaseUrl": "https://h.example.com/x", "maxEventsPerBatch": 1, "preferredBatchSizeInKilobytes": 64}},
+        "filter": {"includedEventTypes": ["A", "B"], "advancedFilters": [{"operatorType": "StringIn", "key": "data.t", "values": ["x", "y"]}]},
+        "labels": ["team", "gridform-stack=s1", "gridform-secrets=abc:123"]
+    }});
+    assert_same(ResourceKind::EventSubscription, sub_body(), live);
+}
+
+#[test]
+fn quirk_server_fills_defaults_and_read_only_fields() {
+    let live = json!({"id": "/x", "name": "n", "type": "Microsoft.EventGrid/topics/eventSubscriptions", "systemData": {},
+        "properties": {"topic": "/subscriptions/x", "provisioningState": "Succeeded", "eventDeliverySchema": "EventGridSchema",
+        "retryPolicy": {"maxDeliveryAttempts": 30, "eventTimeToLiveInMinutes": 1440}, "labels": null,
+        "destination": {"properties": {"endpointBaseUrl": "https://h.example.com/x"}, "endpointType": "WebHook"},
+        "filter": {"subjectBeginsWith": "", "subjectEndsWith": "", "isSubjectCaseSensitive": false,
+                   "includedEventTypes": ["A", "B"], "advancedFilters": [{"operatorType": "StringIn", "key": "data.t", "values": ["x", "y"]}]}}});
+    let mut desired = sub_body();
+    desired["properties"]["labels"] = json!([]);
+    assert_same(ResourceKind::EventSubscription, desired, live);
+}
+
+#[test]
+fn quirk_ids_locations_and_enums_compare_case_insensitively() {
+    let desired = json!({"location": "westeurope", "properties": {"source": "/subscriptions/S/resourceGroups/rg/providers/Microsoft.SignalRService/SignalR/chat", "topicType": "Microsoft.SignalRService.SignalR"}});
+    let live = json!({"location": "West Europe", "properties": {"source": "/subscriptions/s/resourcegroups/rg/providers/microsoft.signalrservice/signalr/chat", "topicType": "microsoft.signalrservice.signalr", "metricResourceId": "g"}});
+    assert_same(ResourceKind::SystemTopic, desired, live);
+}
+
+#[test]
+fn quirk_topic_get_is_sparse_and_omits_schema_defaults() {
+    let desired = json!({"location": "westeurope", "tags": {"gridform-stack": "s1"}, "properties": {"inputSchema": "EventGridSchema", "publicNetworkAccess": "Enabled"}});
+    let live = json!({"location": "westeurope", "tags": {"gridform-stack": "s1"}, "properties": {"endpoint": "https://t.eventgrid.azure.net/api/events", "provisioningState": "Succeeded"}});
+    assert_same(ResourceKind::Topic, desired, live);
+}
+
+#[test]
+fn quirk_secret_delivery_attribute_values_are_hidden_on_get() {
+    let attrs = |value: Value| {
+        json!({"properties": {"destination": {"endpointType": "EventHub", "properties": {"resourceId": "/subscriptions/s/rg/x",
+        "deliveryAttributeMappings": [{"name": "k", "type": "Static", "properties": {"value": value, "isSecret": true}},
+                                      {"name": "d", "type": "Dynamic", "properties": {"sourceField": "data.x"}}]}}}})
+    };
+    assert_same(
+        ResourceKind::EventSubscription,
+        attrs(json!("s3cret")),
+        attrs(Value::Null),
+    );
+}
+
+#[test]
+fn quirk_partner_configuration_days_default_to_seven_and_expiry_is_not_diffed() {
+    let desired = json!({"location": "global", "properties": {"partnerAuthorization": {"authorizedPartnersList": [{"partnerName": "Auth0", "partnerRegistrationImmutableId": "ABC", "authorizationExpirationTimeInUtc": "2026-12-01T00:00:00Z"}]}}});
+    let live = json!({"properties": {"partnerAuthorization": {"defaultMaximumExpirationTimeInDays": 7, "authorizedPartnersList": [{"partnerName": "Auth0", "partnerRegistrationImmutableId": "abc", "authorizationExpirationTimeInUtc": "2026-11-20T00:00:00Z"}]}}});
+    assert_same(ResourceKind::PartnerConfiguration, desired, live);
+}
+
+#[test]
+fn a_one_field_change_is_exactly_one_change() {
+    let mut live = sub_body();
+    live["properties"]["retryPolicy"] = json!({"maxDeliveryAttempts": 10});
+    let mut desired = sub_body();
+    desired["properties"]["retryPolicy"] = json!({"maxDeliveryAttempts": 5});
+    let changes = diff(ResourceKind::EventSubscription, Some(&live), &desired);
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    assert_eq!(
+        changes[0].path,
+        "properties.retryPolicy.maxDeliveryAttempts"
+    );
+    assert_eq!(
+        (changes[0].before.clone(), changes[0].after.clone()),
+        (Some(json!(10)), Some(json!(5)))
+    );
+}
+
+// --- ownership and safety -----------------------------------------------------------------------
+
+const TOPIC_AND_SUB: &str = "apiVersion: gridform/v1
+kind: Topic
+metadata: {name: orders}
+---
+apiVersion: gridform/v1
+kind: EventSubscription
+metadata: {name: hook}
+spec:
+  topic: {kind: Topic, name: orders}
+  destination: {endpointType: WebHook, endpointUrl: 'https://h.example.com/x?code=canary-k3y'}
+";
+
+fn topic_id() -> ResourceId {
+    ResourceId::resource_group("00000000-0000-0000-0000-000000000001", "rg").provider_resource(
+        "Microsoft.EventGrid",
+        "topics",
+        "orders",
+    )
+}
+
+#[test]
+fn removed_document_is_deleted_and_unmanaged_siblings_survive() {
+    let d = desired(&format!("{STACK}{TOPIC_AND_SUB}"));
+    let (_, mut live) = converge(&d);
+    let stray = topic_id().child("eventSubscriptions", "manual");
+    live.resources
+        .insert(stray.clone(), json!({"properties": {"labels": ["ops"]}}));
+    let other = topic_id().child("eventSubscriptions", "other-stack");
+    live.resources.insert(
+        other.clone(),
+        json!({"properties": {"labels": ["gridform-stack=s2"]}}),
+    );
+    let d2 = desired(&format!(
+        "{STACK}{}",
+        TOPIC_AND_SUB.split("---").next().unwrap()
+    ));
+    let p = plan(&d2, &live, &opts());
+    let deletes: Vec<&str> = p
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Delete)
+        .map(|a| a.target.name.as_str())
+        .collect();
+    assert_eq!(deletes, vec!["hook"], "{:#?}", p.actions);
+    assert_eq!(p.actions.len(), 1);
+    let unmanaged: Vec<&ResourceId> = p.unmanaged.iter().map(|u| &u.id).collect();
+    assert!(
+        unmanaged.contains(&&stray) && unmanaged.contains(&&other),
+        "{unmanaged:?}"
+    );
+}
+
+#[test]
+fn removed_topic_deletes_its_owned_subscriptions_first() {
+    let d = desired(&format!("{STACK}{TOPIC_AND_SUB}"));
+    let (_, live) = converge(&d);
+    let d2 = desired(STACK.trim_end_matches("---\n"));
+    let p = plan(&d2, &live, &opts());
+    let names: Vec<&str> = p.actions.iter().map(|a| a.target.name.as_str()).collect();
+    assert_eq!(names, vec!["hook", "orders"]);
+    assert_eq!(p.actions[1].depends_on, vec![0]);
+}
+
+#[test]
+fn name_taken_by_an_unmanaged_resource_is_an_error_unless_adopted() {
+    let mut live = LiveState {
+        listed_groups: vec!["rg".into()],
+        ..Default::default()
+    };
+    live.providers
+        .insert("microsoft.eventgrid".into(), "Registered".into());
+    live.resources.insert(
+        topic_id(),
+        json!({"location": "westeurope", "tags": {"owner": "ops"}, "properties": {}}),
+    );
+    let yaml = format!("{STACK}{}", TOPIC_AND_SUB.split("---").next().unwrap());
+    let p = plan(&desired(&yaml), &live, &opts());
+    assert_eq!(p.errors.len(), 1);
+    assert!(
+        p.errors[0]
+            .message
+            .contains("already exists and is not managed by stack `s1`"),
+        "{:?}",
+        p.errors
+    );
+    assert!(p.errors[0].hint.as_deref().unwrap().contains("adopt"));
+    let adopted = yaml.replace(
+        "metadata: {name: orders}",
+        "metadata: {name: orders, adopt: true}",
+    );
+    let p = plan(&desired(&adopted), &live, &opts());
+    assert!(p.errors.is_empty());
+    assert_eq!(p.actions[0].kind, ActionKind::Adopt);
+    assert!(
+        p.actions[0]
+            .changes
+            .iter()
+            .any(|c| c.path == "tags.gridform-stack")
+    );
+}
+
+#[test]
+fn protected_resource_refuses_replacement() {
+    let yaml = format!(
+        "{STACK}apiVersion: gridform/v1\nkind: Topic\nmetadata: {{name: orders, protect: true}}\nspec: {{inputSchema: CloudEventSchemaV1_0}}\n"
+    );
+    let d = desired(&yaml);
+    let (_, live) = converge(&desired(&format!(
+        "{STACK}{}",
+        TOPIC_AND_SUB.split("---").next().unwrap()
+    )));
+    let p = plan(&d, &live, &opts());
+    assert_eq!(p.errors.len(), 1, "{:?}", p.actions);
+    assert!(p.errors[0].message.contains("protected"));
+    let unprotected = desired(&yaml.replace(", protect: true", ""));
+    let p = plan(&unprotected, &live, &opts());
+    assert_eq!(p.actions.len(), 1);
+    assert_eq!(p.actions[0].kind, ActionKind::Replace);
+    assert!(
+        p.actions[0]
+            .changes
+            .iter()
+            .any(|c| c.forces_replacement && c.path == "properties.inputSchema")
+    );
+}
+
+#[test]
+fn partner_topic_with_wrong_source_is_an_error_naming_both() {
+    let d = repo_manifests("manifests/auth0-partner");
+    let (_, mut live) = converge(&d);
+    let topic = live
+        .resources
+        .keys()
+        .find(|id| id.resource_type().ends_with("partnerTopics"))
+        .unwrap()
+        .clone();
+    live.resources.get_mut(&topic).unwrap()["properties"]["activationState"] =
+        json!("NeverActivated");
+    live.resources.get_mut(&topic).unwrap()["properties"]["source"] = json!("evil.auth0.com");
+    let p = plan(&d, &live, &opts());
+    assert_eq!(p.errors.len(), 1);
+    let msg = &p.errors[0].message;
+    assert!(
+        msg.contains("`evil.auth0.com`") && msg.contains("`example.eu.auth0.com`"),
+        "{msg}"
+    );
+    assert!(!p.actions.iter().any(|a| a.kind == ActionKind::Activate));
+}
+
+#[test]
+fn authorization_is_renewed_within_renew_before() {
+    let d = repo_manifests("manifests/auth0-partner");
+    let (_, live) = converge(&d);
+    let mut later = opts();
+    later.now += chrono::Duration::days(22); // 30d validity, renew 7d before: 8 days left → fine
+    assert!(plan(&d, &live, &later).actions.is_empty());
+    later.now += chrono::Duration::days(2); // 6 days left → renew
+    let p = plan(&d, &live, &later);
+    assert_eq!(p.actions.len(), 1, "{:#?}", p.actions);
+    assert_eq!(p.actions[0].kind, ActionKind::Renew);
+    assert!(
+        p.actions[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("expires in 6d")
+    );
+}
+
+#[test]
+fn changed_secret_is_detected_by_digest_and_never_shown() {
+    let d = desired(&format!("{STACK}{TOPIC_AND_SUB}"));
+    let (_, live) = converge(&d);
+    let rotated = desired(&format!(
+        "{STACK}{}",
+        TOPIC_AND_SUB.replace("canary-k3y", "canary-n3w")
+    ));
+    let p = plan(&rotated, &live, &opts());
+    assert_eq!(p.actions.len(), 1);
+    assert_eq!(p.actions[0].changes.len(), 1);
+    assert!(p.actions[0].changes[0].sensitive);
+    let mut text = Vec::new();
+    crate::render::human::write_plan(&p, &Default::default(), &mut text).unwrap();
+    crate::render::json::write_plan(&p, &mut text).unwrap();
+    crate::render::markdown::write_plan(&p, &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap() + &format!("{p:?}");
+    assert!(!text.contains("canary"), "{text}");
+    let saved = serde_json::to_string(&saved::SavedPlan::from_plan(&p, &[])).unwrap();
+    assert!(!saved.contains("canary"));
+}
+
+#[test]
+fn saved_plan_is_refused_when_live_state_changes() {
+    let d = desired(&format!("{STACK}{TOPIC_AND_SUB}"));
+    let (_, mut live) = converge(&d);
+    let changed = desired(&format!(
+        "{STACK}{}",
+        TOPIC_AND_SUB.replace("x?code", "y?code")
+    ));
+    let p = plan(&changed, &live, &opts());
+    let saved = saved::SavedPlan::from_plan(&p, &[]);
+    assert!(saved.check(&plan(&changed, &live, &opts())).is_ok());
+    live.resources.get_mut(&topic_id()).unwrap()["tags"]["x"] = json!("y");
+    let err = saved.check(&plan(&changed, &live, &opts())).unwrap_err();
+    assert!(err.contains("live state changed"), "{err}");
+}
+
+#[test]
+fn human_plan_snapshot_for_the_auth0_reference() {
+    let d = repo_manifests("manifests/auth0-partner");
+    let p = plan(&d, &LiveState::default(), &opts());
+    let mut out = Vec::new();
+    crate::render::human::write_plan(&p, &Default::default(), &mut out).unwrap();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn json_and_markdown_plan_snapshots_for_the_custom_topic_reference() {
+    let d = repo_manifests("manifests/custom-topic-webhooks");
+    let (_, mut live) = converge(&d);
+    // One out-of-band change and one unmanaged subscription.
+    let topic = live
+        .resources
+        .keys()
+        .find(|id| {
+            id.resource_type()
+                .eq_ignore_ascii_case("Microsoft.EventGrid/topics")
+        })
+        .unwrap()
+        .clone();
+    live.resources.get_mut(&topic).unwrap()["properties"]["publicNetworkAccess"] =
+        json!("Disabled");
+    live.resources.insert(
+        topic.child("eventSubscriptions", "manual"),
+        json!({"properties": {}}),
+    );
+    live.listed_groups = vec!["orders-events".into()];
+    let p = plan(&d, &live, &opts());
+    let mut json_out = Vec::new();
+    crate::render::json::write_plan(&p, &mut json_out).unwrap();
+    insta::assert_snapshot!("custom_topic_json", String::from_utf8(json_out).unwrap());
+    let mut md = Vec::new();
+    crate::render::markdown::write_plan(&p, &mut md).unwrap();
+    insta::assert_snapshot!("custom_topic_markdown", String::from_utf8(md).unwrap());
+    let _: BTreeMap<(), ()> = BTreeMap::new();
+}

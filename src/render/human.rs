@@ -1,0 +1,143 @@
+//! The human plan: Terraform-like symbols, attribute-level changes, JSON blobs as unified diffs.
+
+use std::io::{self, Write};
+
+use serde_json::Value;
+use similar::TextDiff;
+
+use super::{RenderOptions, address, symbol};
+use crate::plan::{ActionKind, Change, Plan};
+
+fn paint(opts: &RenderOptions, code: &str, text: &str) -> String {
+    if opts.color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+fn color_of(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Create | ActionKind::CreateLogStream | ActionKind::Register => "32",
+        ActionKind::Delete => "31",
+        ActionKind::Replace => "35",
+        _ => "33",
+    }
+}
+
+fn show(v: &Option<Value>) -> String {
+    match v {
+        None => "(none)".into(),
+        Some(Value::String(s)) => format!("{s:?}"),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn is_blob(v: &Option<Value>) -> bool {
+    v.as_ref().is_some_and(|v| v.to_string().len() > 60)
+}
+
+fn write_change(out: &mut dyn Write, c: &Change, opts: &RenderOptions) -> io::Result<()> {
+    let mark = match (&c.before, &c.after) {
+        _ if c.sensitive => "~",
+        (None, Some(_)) => "+",
+        (Some(_), None) => "-",
+        _ => "~",
+    };
+    let replace = if c.forces_replacement {
+        paint(opts, "35", " # forces replacement")
+    } else {
+        String::new()
+    };
+    if c.sensitive {
+        return writeln!(out, "      {mark} {} = (sensitive){replace}", c.path);
+    }
+    match (&c.before, &c.after) {
+        (None, after) => writeln!(out, "      {mark} {} = {}{replace}", c.path, show(after)),
+        (before, None) => writeln!(out, "      {mark} {} = {}{replace}", c.path, show(before)),
+        (before, after) if is_blob(before) || is_blob(after) => {
+            writeln!(out, "      {mark} {}:{replace}", c.path)?;
+            let pretty = |v: &Option<Value>| {
+                v.as_ref()
+                    .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
+                    .unwrap_or_default()
+                    + "\n"
+            };
+            let (a, b) = (pretty(before), pretty(after));
+            let diff = TextDiff::from_lines(&a, &b);
+            for line in diff.unified_diff().context_radius(3).to_string().lines() {
+                writeln!(out, "          {line}")?;
+            }
+            Ok(())
+        }
+        (before, after) => writeln!(
+            out,
+            "      {mark} {}: {} -> {}{replace}",
+            c.path,
+            show(before),
+            show(after)
+        ),
+    }
+}
+
+/// Writes the human plan.
+pub fn write_plan(plan: &Plan, opts: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+    if plan.actions.is_empty() {
+        writeln!(
+            out,
+            "No changes. The live state matches the manifests of stack `{}`.",
+            plan.stack
+        )?;
+    } else {
+        writeln!(
+            out,
+            "gridform will perform these actions for stack `{}`:\n",
+            plan.stack
+        )?;
+        for a in &plan.actions {
+            let (sym, verb) = symbol(a.kind);
+            let head = format!("{sym} {verb}");
+            write!(
+                out,
+                "  {} {}",
+                paint(opts, color_of(a.kind), &head),
+                address(a)
+            )?;
+            if let Some(reason) = &a.reason {
+                write!(out, "  # {reason}")?;
+            }
+            writeln!(out)?;
+            for c in &a.changes {
+                write_change(out, c, opts)?;
+            }
+        }
+    }
+    if !plan.unmanaged.is_empty() {
+        writeln!(out, "\nNot managed by this stack (left alone):")?;
+        for u in &plan.unmanaged {
+            writeln!(out, "  {} ({})", u.id, u.reason)?;
+        }
+    }
+    if !plan.errors.is_empty() {
+        writeln!(out, "\nErrors:")?;
+        for e in &plan.errors {
+            writeln!(out, "  {}: {}", e.target, e.message)?;
+            if let Some(h) = &e.hint {
+                writeln!(out, "    hint: {h}")?;
+            }
+        }
+    }
+    let s = plan.summary();
+    let r = plan.refresh;
+    writeln!(
+        out,
+        "\nPlan: {} to add, {} to change, {} to replace, {} to destroy, {} other. Refresh: {} requests ({} reads).",
+        s.add,
+        s.change,
+        s.replace,
+        s.destroy,
+        s.other,
+        r.total(),
+        r.reads
+    )
+}

@@ -1,0 +1,114 @@
+//! The layering rules of docs/architecture.md, checked on the source text.
+
+use std::path::Path;
+
+use crate::support::repo;
+
+fn sources(dir: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    fn walk(p: &Path, out: &mut Vec<(String, String)>) {
+        for e in std::fs::read_dir(p).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push((
+                    p.display().to_string(),
+                    std::fs::read_to_string(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    let root = repo().join("src").join(dir);
+    if root.exists() {
+        walk(&root, &mut out);
+    }
+    out
+}
+
+fn forbid(dir: &str, words: &[&str]) -> Vec<String> {
+    let mut hits = Vec::new();
+    for (file, text) in sources(dir) {
+        // Comments may name what a module must not use.
+        let code: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for w in words {
+            if code.contains(w) {
+                hits.push(format!("{file} mentions `{w}`"));
+            }
+        }
+    }
+    hits
+}
+
+#[test]
+fn layers_keep_to_their_imports() {
+    let mut hits = Vec::new();
+    let io = [
+        "tokio",
+        "reqwest",
+        "axum",
+        "std::fs",
+        "crate::arm",
+        "crate::auth0",
+        "crate::apply",
+    ];
+    hits.extend(forbid("plan", &io));
+    hits.extend(forbid("model", &io));
+    hits.extend(forbid(
+        "render",
+        &[
+            "tokio",
+            "reqwest",
+            "axum",
+            "std::fs",
+            "crate::arm",
+            "crate::auth0",
+        ],
+    ));
+    hits.extend(forbid(
+        "emulator",
+        &[
+            "crate::arm",
+            "crate::auth0",
+            "crate::plan",
+            "crate::apply",
+            "crate::manifest",
+            "model::spec",
+        ],
+    ));
+    hits.extend(forbid(
+        "manifest",
+        &[
+            "reqwest",
+            "axum",
+            "crate::arm",
+            "crate::plan",
+            "crate::emulator",
+        ],
+    ));
+    assert!(hits.is_empty(), "{}", hits.join("\n"));
+}
+
+#[test]
+fn only_cli_output_prints_and_every_module_says_what_it_owns() {
+    let mut hits = Vec::new();
+    for dir in [
+        "model", "manifest", "plan", "render", "arm", "auth0", "apply", "emulator", "cli",
+    ] {
+        for (file, text) in sources(dir) {
+            if !file.ends_with("cli/output.rs")
+                && (text.contains("println!") || text.contains("eprintln!"))
+            {
+                hits.push(format!("{file} prints"));
+            }
+            if file.ends_with("mod.rs") && !text.starts_with("//!") {
+                hits.push(format!("{file} has no `//!` paragraph"));
+            }
+        }
+    }
+    assert!(hits.is_empty(), "{}", hits.join("\n"));
+}
