@@ -228,7 +228,7 @@ impl ArmClient {
         let started = Instant::now();
         let mut attempt = 0u32;
         loop {
-            self.pacer.acquire(call.subscription, class).await;
+            let permit = self.pacer.acquire(call.subscription, class).await;
             let token = self.tokens.token().await?;
             let mut req = self
                 .http
@@ -269,7 +269,8 @@ impl ArmClient {
             match result {
                 Ok((status, headers, body)) => {
                     tracing::debug!(method = %call.method, path = %path, status, elapsed_ms, attempt, "ARM request");
-                    self.pacer.observe(call.subscription, class, &headers);
+                    self.pacer.observe(&permit, class, &headers);
+                    drop(permit);
                     let server = retry::server_delay(&headers, chrono::Utc::now());
                     let decision = retry::decide(
                         &self.options.retry,

@@ -1,0 +1,360 @@
+//! The ARM and Auth0 clients against the real emulator (`gridform::emulator::spawn_local`, the
+//! same server as `gridform emulator serve`): the reference Auth0 scenario end to end, retries
+//! under fault injection, pacing under ARM-style throttling, and the refresh budget.
+
+#![allow(clippy::unwrap_used)]
+
+mod arm_support;
+
+use std::time::{Duration, Instant};
+
+use arm_support::{SUB, fast_options};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use gridform::arm::connect::{Connection, connect_with_env};
+use gridform::arm::pacing::PacingConfig;
+use gridform::arm::{
+    ArmApi, ArmClientOptions, Chosen, Collection, ConnectSettings, Deleted, LiveScope, read_live,
+    typed,
+};
+use gridform::auth0::{Auth0Client, EventGridSink, LogStreamPatch, NewEventGridStream};
+use gridform::emulator::{Config, FaultSpec, Running, ThrottleSpec, spawn_local};
+use gridform::model::ResourceId;
+use serde_json::json;
+
+const AUTH0_ID: &str = "804a11ca-ce9b-4158-8e94-3c8dc7a072ec";
+
+async fn emulator(config: Config) -> (Running, Connection) {
+    emulator_with(config, fast_options()).await
+}
+
+async fn emulator_with(config: Config, options: ArmClientOptions) -> (Running, Connection) {
+    let emu = spawn_local(config).await.unwrap();
+    let conn = connect_with_env(
+        ConnectSettings {
+            emulator_url: Some(emu.base_url.clone()),
+            options,
+            ..Default::default()
+        },
+        &|_| None,
+    )
+    .unwrap();
+    assert_eq!(conn.credential, Chosen::EmulatorToken);
+    (emu, conn)
+}
+
+fn rg_id() -> ResourceId {
+    ResourceId::resource_group(SUB, "identity-events")
+}
+
+async fn prepare(conn: &Connection) {
+    let info = typed::ensure_registered(
+        &conn.arm,
+        SUB,
+        "Microsoft.EventGrid",
+        Duration::from_millis(10),
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    assert!(info.is_registered());
+    conn.arm
+        .put(&rg_id(), &json!({"location": "westus2"}))
+        .await
+        .unwrap();
+}
+
+// The product's reference scenario: register, authorize Auth0, create the log stream, wait for
+// the partner topic, activate it, subscribe a webhook, read it all back, tear it down.
+#[tokio::test]
+async fn auth0_reference_scenario_end_to_end() {
+    let (emu, conn) = emulator(Config {
+        lro_delay: Duration::from_millis(100),
+        seed: 7,
+        ..Default::default()
+    })
+    .await;
+    let arm = &conn.arm;
+    prepare(&conn).await;
+    let pc = typed::partner_configuration_id(SUB, "identity-events");
+    let cfg = arm
+        .put(
+            &pc,
+            &json!({"properties": {"partnerAuthorization": {"defaultMaximumExpirationTimeInDays": 7,
+                "authorizedPartnersList": []}}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cfg.provisioning_state(), Some("Succeeded"));
+    let authorized = typed::authorize_partner(
+        arm,
+        &pc,
+        &json!({"partnerName": "Auth0", "partnerRegistrationImmutableId": AUTH0_ID}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        authorized["properties"]["partnerAuthorization"]["authorizedPartnersList"][0]["partnerName"],
+        "Auth0"
+    );
+
+    let a0 = Auth0Client::from_env(conn.http.clone(), &|_| None, conn.emulator.as_ref()).unwrap();
+    let stream = a0
+        .create_eventgrid_stream(&NewEventGridStream {
+            name: "azure-events".into(),
+            sink: EventGridSink {
+                azure_subscription_id: SUB.into(),
+                azure_resource_group: "identity-events".into(),
+                azure_region: "westus2".into(),
+                azure_partner_topic: None,
+            },
+            filters: None,
+            is_priority: None,
+        })
+        .await
+        .unwrap();
+    let topic_name = stream
+        .eventgrid_sink()
+        .unwrap()
+        .azure_partner_topic
+        .unwrap();
+    let pt = typed::partner_topic_id(SUB, "identity-events", &topic_name);
+    let topic =
+        typed::wait_for_resource(arm, &pt, Duration::from_millis(20), Duration::from_secs(10))
+            .await
+            .unwrap()
+            .expect("Auth0 created the partner topic");
+    assert_eq!(
+        topic.property_str("activationState"),
+        Some("NeverActivated")
+    );
+    assert!(
+        topic
+            .property_str("source")
+            .unwrap()
+            .ends_with(".auth0.com")
+    );
+    let activated = typed::activate_partner_topic(arm, &pt).await.unwrap();
+    assert_eq!(activated["properties"]["activationState"], "Activated");
+
+    let hook = typed::event_subscription_id(&pt, "failed-logins");
+    let url = format!("{}/_emulator/sink/auth0?code=canary-code", emu.base_url);
+    let created = arm
+        .put(
+            &hook,
+            &json!({"properties": {"destination": {"endpointType": "WebHook",
+                "properties": {"endpointUrl": url}},
+                "filter": {"includedEventTypes": ["f", "fp"]}}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.provisioning_state(), Some("Succeeded"));
+    assert!(!created.body.to_string().contains("canary-code"));
+    let full = typed::get_full_url(arm, &hook).await.unwrap();
+    assert!(full.expose().ends_with("code=canary-code"));
+
+    let patched = a0
+        .patch_log_stream(
+            &stream.id,
+            &LogStreamPatch {
+                status: Some("paused".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.status.as_deref(), Some("paused"));
+
+    let before = arm.request_counts();
+    let live = read_live(
+        arm,
+        &LiveScope::covering(SUB, &["Microsoft.EventGrid"], [&pc, &pt, &hook]),
+    )
+    .await
+    .unwrap();
+    assert!(live.get(&pc).is_some() && live.get(&pt).is_some() && live.get(&hook).is_some());
+    assert_eq!(live.requests.writes, 0);
+    assert_eq!(arm.request_counts().since(&before).writes, 0);
+
+    assert_eq!(arm.delete(&hook).await.unwrap(), Deleted::Deleted);
+    assert_eq!(arm.delete(&hook).await.unwrap(), Deleted::NotFound);
+    assert_eq!(arm.delete(&pt).await.unwrap(), Deleted::Deleted);
+    assert!(a0.delete_log_stream(&stream.id).await.unwrap());
+    // Resource group delete: 202 + Location, followed to the end.
+    assert_eq!(arm.delete(&rg_id()).await.unwrap(), Deleted::Deleted);
+    assert!(arm.get(&pc).await.unwrap().is_none());
+    emu.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn long_running_failure_carries_the_inner_error() {
+    let (emu, conn) = emulator(Config {
+        lro_delay: Duration::from_millis(50),
+        ..Default::default()
+    })
+    .await;
+    prepare(&conn).await;
+    let resp = conn
+        .http
+        .put(format!("{}/_emulator/faults", emu.base_url))
+        .json(&json!({"spec": "lro-fail=1"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    let t = typed::topic_id(SUB, "identity-events", "orders");
+    let err = conn
+        .arm
+        .put(&t, &json!({"location": "westus2"}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, gridform::arm::ArmError::OperationFailed { status, .. } if status == "Failed"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("long-running operation Failed"),
+        "{err}"
+    );
+    emu.shutdown().await.unwrap();
+}
+
+// Issue acceptance: every operation succeeds under injected 5xx, 429 and connection resets.
+#[tokio::test]
+async fn operations_succeed_under_fault_injection() {
+    let (emu, conn) = emulator(Config {
+        faults: FaultSpec::parse("5xx=0.2,429=0.05,reset=0.1").unwrap(),
+        seed: 42,
+        ..Default::default()
+    })
+    .await;
+    let arm = &conn.arm;
+    prepare(&conn).await;
+    let names: Vec<String> = (0..8).map(|i| format!("topic-{i}")).collect();
+    stream::iter(names.clone())
+        .map(|n| async move {
+            arm.put(
+                &typed::topic_id(SUB, "identity-events", &n),
+                &json!({"location": "westus2"}),
+            )
+            .await
+        })
+        .buffer_unordered(8)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    let listed = arm
+        .list(&Collection::eventgrid(&rg_id(), "topics"))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 8);
+    for n in &names {
+        let t = typed::topic_id(SUB, "identity-events", n);
+        assert!(arm.get(&t).await.unwrap().is_some());
+        let (k1, _) = typed::list_topic_keys(arm, &t).await.unwrap();
+        assert!(!k1.expose().is_empty());
+        // A reset after the delete may turn the retry into a 404: both mean "gone".
+        arm.delete(&t).await.unwrap();
+        assert!(arm.get(&t).await.unwrap().is_none());
+    }
+    let c = arm.request_counts();
+    assert!(
+        c.total() > 8 * 5,
+        "faults should have caused retries: {c:?}"
+    );
+    emu.shutdown().await.unwrap();
+}
+
+// Issue acceptance: under `--throttle arm` (writes: bucket 200, refill 10/s) a burst of 500
+// writes sees no 429 at all and proceeds at the bucket's rate (within 10%). Takes ~32 s: the
+// rate is ARM's. (The faster, more precise variant runs against the scripted server in
+// `arm_client.rs`; at 200/s this emulator's bucket under-refills, see docs/arm-client.md.)
+#[tokio::test]
+async fn burst_of_500_writes_under_arm_throttling() {
+    let (emu, conn) = emulator_with(
+        Config {
+            throttle: ThrottleSpec::arm(),
+            ..Default::default()
+        },
+        ArmClientOptions {
+            pacing: PacingConfig::default(),
+            ..fast_options()
+        },
+    )
+    .await;
+    prepare(&conn).await;
+    let arm = conn.arm.clone();
+    let before = arm.request_counts();
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..500 {
+        let arm = arm.clone();
+        set.spawn(async move {
+            arm.put(
+                &typed::topic_id(SUB, "identity-events", &format!("burst-{i}")),
+                &json!({"location": "westus2"}),
+            )
+            .await
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap().unwrap();
+    }
+    let took = started.elapsed().as_secs_f64();
+    let spent = arm.request_counts().since(&before);
+    assert_eq!(spent.writes, 500, "a retry means a 429: {spent:?}");
+    // 180 at once (90% of the bucket), then 10/s: 32 s.
+    let rate = 320.0 / took;
+    assert!(rate <= 10.0 * 1.1, "faster than the bucket: {rate:.2}/s");
+    assert!(rate >= 10.0 * 0.9, "slower than the bucket: {rate:.2}/s");
+    emu.shutdown().await.unwrap();
+}
+
+// Issue acceptance: refreshing 20 topics with 1,000 webhook subscriptions costs at most ~50 ARM
+// requests and no write-class request.
+#[tokio::test]
+async fn refresh_budget_against_the_emulator() {
+    let (emu, conn) = emulator(Config::default()).await;
+    let arm = &conn.arm;
+    prepare(&conn).await;
+    let topics: Vec<ResourceId> = (0..20)
+        .map(|i| typed::topic_id(SUB, "identity-events", &format!("topic-{i}")))
+        .collect();
+    stream::iter(topics.clone())
+        .map(|t| async move { arm.put(&t, &json!({"location": "westus2"})).await })
+        .buffer_unordered(16)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    let base = emu.base_url.clone();
+    let subs: Vec<ResourceId> = topics
+        .iter()
+        .flat_map(|t| (0..50).map(move |s| typed::event_subscription_id(t, &format!("sub-{s}"))))
+        .collect();
+    stream::iter(subs.clone())
+        .map(|s| {
+            let url = format!("{base}/_emulator/sink/{}?code=secret", s.name());
+            async move {
+                arm.put(
+                    &s,
+                    &json!({"properties": {"destination": {"endpointType": "WebHook",
+                        "properties": {"endpointUrl": url}}}}),
+                )
+                .await
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    let ids: Vec<&ResourceId> = topics.iter().chain(subs.iter()).collect();
+    let live = read_live(
+        arm,
+        &LiveScope::covering(SUB, &["Microsoft.EventGrid"], ids),
+    )
+    .await
+    .unwrap();
+    assert!(subs.iter().all(|s| live.get(s).is_some()));
+    assert_eq!(live.requests.writes, 0);
+    assert!(live.requests.total() <= 50, "{:?}", live.requests);
+    emu.shutdown().await.unwrap();
+}
