@@ -119,7 +119,9 @@ async fn error_envelope_and_malformed_bodies_are_errors_not_panics() {
             json!({"error": {"code": "MissingSubscriptionRegistration", "message": "register Microsoft.EventGrid"}}),
         )
         .header("x-ms-correlation-request-id", "corr-9"),
-        "html" => Resp::new(200).header("content-type", "text/html").body_html(),
+        "html" => Resp::new(200)
+            .header("content-type", "text/html")
+            .with_body("<html><body>Gateway error</body></html>"),
         "noid" => Resp::json(200, json!([1, 2])),
         _ => Resp::new(400),
     })
@@ -138,16 +140,6 @@ async fn error_envelope_and_malformed_bodies_are_errors_not_panics() {
     assert!(matches!(err, ArmError::Malformed { .. }), "{err}");
     let err = arm.get(&topic("x")).await.unwrap_err();
     assert_eq!(err.code(), Some("Http400"));
-}
-
-trait HtmlBody {
-    fn body_html(self) -> Self;
-}
-impl HtmlBody for Resp {
-    fn body_html(mut self) -> Self {
-        self.body = "<html><body>Gateway error</body></html>".into();
-        self
-    }
 }
 
 #[tokio::test]
