@@ -551,3 +551,26 @@ async fn secrets_never_reach_the_logs() {
         );
     }
 }
+
+// Managed identity against the real emulator: its `/msi/token` issues the token and its ARM
+// (which checks every bearer token) accepts it.
+#[tokio::test]
+async fn managed_identity_against_the_emulator() {
+    if std::env::var(CHILD).is_ok() {
+        child_get(AuthMethod::ManagedIdentity).await.unwrap();
+        return;
+    }
+    let emu = gridform::emulator::spawn_local(gridform::emulator::Config::default())
+        .await
+        .unwrap();
+    run_child(
+        "managed_identity_against_the_emulator",
+        vec![
+            ("GRIDFORM_TEST_ARM", emu.base_url.clone()),
+            ("IDENTITY_ENDPOINT", format!("{}/msi/token", emu.base_url)),
+            ("IDENTITY_HEADER", "emulator-header".into()),
+        ],
+    )
+    .await;
+    emu.shutdown().await.unwrap();
+}
