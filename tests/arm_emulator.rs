@@ -471,3 +471,103 @@ async fn auth0_log_stream_lifecycle() {
         .count();
     assert_eq!(tokens, 1, "token cached");
 }
+
+// The operations the scenario above does not touch: PATCH, deactivate, unauthorizePartner,
+// getDeliveryAttributes, system topics and extension-style subscriptions.
+#[tokio::test]
+async fn remaining_operations_against_the_emulator() {
+    let (emu, conn) = emulator(Config::default()).await;
+    let arm = &conn.arm;
+    prepare(&conn).await;
+
+    let topic = typed::topic_id(SUB, "identity-events", "orders");
+    arm.put(&topic, &json!({"location": "westus2"}))
+        .await
+        .unwrap();
+    let patched = arm
+        .patch(&topic, &json!({"tags": {"gridform-stack": "s1"}}))
+        .await
+        .unwrap();
+    assert_eq!(patched.body["tags"]["gridform-stack"], "s1");
+
+    let pc = typed::partner_configuration_id(SUB, "identity-events");
+    let partner = json!({"partnerName": "Auth0", "partnerRegistrationImmutableId": AUTH0_ID});
+    arm.put(
+        &pc,
+        &json!({"properties": {"partnerAuthorization": {"authorizedPartnersList": [partner]}}}),
+    )
+    .await
+    .unwrap();
+    let after = typed::unauthorize_partner(arm, &pc, &partner)
+        .await
+        .unwrap();
+    let list = &after["properties"]["partnerAuthorization"]["authorizedPartnersList"];
+    assert!(list.as_array().is_none_or(|l| l.is_empty()), "{after}");
+
+    // A partner topic as the partner would create it, then activate/deactivate.
+    let pt = typed::partner_topic_id(SUB, "identity-events", "partner");
+    arm.put(
+        &pt,
+        &json!({"location": "westus2", "properties": {"partnerRegistrationImmutableId": AUTH0_ID,
+            "source": "tenant.auth0.com"}}),
+    )
+    .await
+    .unwrap();
+    typed::activate_partner_topic(arm, &pt).await.unwrap();
+    let off = typed::deactivate_partner_topic(arm, &pt).await.unwrap();
+    assert_eq!(off["properties"]["activationState"], "Deactivated");
+
+    // Delivery attributes: a secret static header comes back only through the POST.
+    let sub = typed::event_subscription_id(&topic, "with-headers");
+    let url = format!("{}/_emulator/sink/h", emu.base_url);
+    let got = arm
+        .put(
+            &sub,
+            &json!({"properties": {"destination": {"endpointType": "WebHook", "properties": {
+                "endpointUrl": url,
+                "deliveryAttributeMappings": [{"name": "x-key", "type": "Static",
+                    "properties": {"value": "canary-header", "isSecret": true}}]}}}}),
+        )
+        .await
+        .unwrap();
+    assert!(!got.body.to_string().contains("canary-header"));
+    let attrs = typed::get_delivery_attributes(arm, &sub).await.unwrap();
+    assert!(attrs.expose()[0].to_string().contains("canary-header"));
+
+    // System topic, and an extension-style subscription on its source.
+    let source = ResourceId::resource_group(SUB, "identity-events").provider_resource(
+        "Microsoft.SignalRService",
+        "SignalR",
+        "hub",
+    );
+    let st = typed::system_topic_id(SUB, "identity-events", "signalr");
+    arm.put(
+        &st,
+        &json!({"location": "westus2", "properties": {"source": source.to_string(),
+            "topicType": "Microsoft.SignalRService.SignalR"}}),
+    )
+    .await
+    .unwrap();
+    let ext = typed::event_subscription_id(&source, "ext");
+    arm.put(
+        &ext,
+        &json!({"properties": {"destination": {"endpointType": "WebHook",
+            "properties": {"endpointUrl": format!("{}/_emulator/sink/e", emu.base_url)}}}}),
+    )
+    .await
+    .unwrap();
+    let listed = arm
+        .list(&Collection::extension_subscriptions(&source))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    let live = read_live(
+        arm,
+        &LiveScope::covering(SUB, &["Microsoft.EventGrid"], [&st, &ext, &sub]),
+    )
+    .await
+    .unwrap();
+    assert!(live.get(&st).is_some() && live.get(&ext).is_some() && live.get(&sub).is_some());
+    assert_eq!(live.requests.writes, 0);
+    emu.shutdown().await.unwrap();
+}
