@@ -601,3 +601,87 @@ async fn lists_honour_name_filters_and_unregister_needs_an_empty_namespace() {
         .await;
     assert_eq!(b["registrationState"], "NotRegistered");
 }
+
+#[tokio::test]
+async fn subscriptions_are_listed_and_malformed_ids_rejected() {
+    let h = Harness::new().await;
+    h.setup().await;
+    let (s, b) = h.get(&format!("/subscriptions?{RS}")).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["value"][0]["subscriptionId"], SUB);
+    let (s, b) = h.get(&format!("/subscriptions/{SUB}?{RS}")).await;
+    assert_eq!((s, b["state"].as_str()), (StatusCode::OK, Some("Enabled")));
+    let (s, b) = h
+        .get(&format!("/subscriptions/not-a-guid/resourcegroups?{RS}"))
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "InvalidSubscriptionId")
+    );
+}
+
+#[tokio::test]
+async fn hostile_requests_never_crash_the_router() {
+    let h = Harness::new().await;
+    h.setup().await;
+    let topic = eg_path("rg", "topics/orders");
+    h.put(&format!("{topic}?{EG}"), json!({"location": "westus2"}))
+        .await;
+    let paths = [
+        format!(
+            "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.EventGrid/topics/orders/eventSubscriptions/x/y/z?{EG}"
+        ),
+        format!("/subscriptions/{SUB}/providers/Microsoft.EventGrid/eventSubscriptions/a/b/c?{EG}"),
+        format!(
+            "/subscriptions/{SUB}/providers/Microsoft.EventGrid/locations/x/operationsStatus/nope?{EG}"
+        ),
+        format!("/subscriptions/{SUB}/operationresults/nope?{RS}"),
+        format!("{topic}?{EG}&$top=abc"),
+        format!(
+            "{}?{EG}&$filter=contains(name,%20'%C3%A9')",
+            eg_path("rg", "topics")
+        ),
+        format!("{}?{EG}&$filter=%27%27%27", eg_path("rg", "topics")),
+        format!(
+            "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.EventGrid/partnerConfigurations/notdefault?{EG}"
+        ),
+        format!("/subscriptions/{SUB}/resourcegroups/%F0%9F%92%A5?{RS}"),
+        "/subscriptions//resourcegroups".to_string(),
+        "/eventgrid/topics/x/api/events".to_string(),
+        "/auth0/api/v2/log-streams/%00".to_string(),
+    ];
+    let bodies = [
+        None,
+        Some("null"),
+        Some("[]"),
+        Some("\"x\""),
+        Some("{\"properties\": []}"),
+        Some("{\"location\": {}}"),
+        Some("\u{0}"),
+    ];
+    let auth = format!("Bearer {}", h.token);
+    for path in &paths {
+        for method in [
+            Method::GET,
+            Method::PUT,
+            Method::PATCH,
+            Method::POST,
+            Method::DELETE,
+        ] {
+            for body in bodies {
+                let (s, _, b) = h
+                    .raw(
+                        method.clone(),
+                        path,
+                        &[
+                            ("authorization", &auth),
+                            ("content-type", "application/json"),
+                        ],
+                        body.map(str::to_string),
+                    )
+                    .await;
+                assert!(s.as_u16() < 500, "{method} {path} {body:?} -> {s} {b}");
+            }
+        }
+    }
+}

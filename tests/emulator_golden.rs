@@ -451,6 +451,40 @@ async fn resources_examples_have_the_same_shape() {
     shape_diff(&example["responses"]["201"]["body"], &ours, "$", &mut diff);
     assert!(diff.is_empty(), "{diff:?}");
 
+    let example =
+        load(spec_dir().join("resources/2025-04-01/examples/ForceDeleteVMsInResourceGroup.json"));
+    let p = &example["parameters"];
+    let group = format!(
+        "/subscriptions/{}/resourcegroups/{}",
+        p["subscriptionId"].as_str().unwrap(),
+        p["resourceGroupName"].as_str().unwrap()
+    );
+    h.put(
+        &format!("{group}?api-version=2025-04-01"),
+        json!({"location": "westus2"}),
+    )
+    .await;
+    let (s, headers, _) = h
+        .call(
+            Method::DELETE,
+            &format!(
+                "{group}?api-version=2025-04-01&forceDeletionTypes={}",
+                p["forceDeletionTypes"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert!(example["responses"].get(s.as_str()).is_some(), "status {s}");
+    for name in example["responses"][s.as_str()]["headers"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+    {
+        let value = headers[name.as_str()].to_str().unwrap();
+        assert!(value.contains("/operationresults/"), "{name}: {value}");
+    }
+
     let example = load(spec_dir().join("resources/2025-03-01/examples/GetProvider.json"));
     let (s, ours) = h
         .get(&format!(

@@ -296,3 +296,118 @@ async fn never_activated_partner_topics_expire_on_the_emulator_clock() {
     let (s, _) = h.get(&format!("{pt}?{EG}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn suspended_streams_resume_once_authorized_and_expired_authorizations_do_not_count() {
+    let h = Harness::with_config(Config {
+        require_auth: false,
+        ..Config::default()
+    })
+    .await;
+    h.setup().await;
+    let json_ct = [("content-type", "application/json")];
+    let stream = json!({"name": "s", "type": "eventgrid", "sink": {"azureSubscriptionId": SUB, "azureResourceGroup": "rg", "azureRegion": "eastus"}});
+    let (_, _, b) = h
+        .raw(
+            Method::POST,
+            "/auth0/api/v2/log-streams",
+            &json_ct,
+            Some(stream.to_string()),
+        )
+        .await;
+    assert_eq!(b["status"], "suspended");
+    let id = b["id"].as_str().unwrap().to_string();
+    let topic = b["sink"]["azurePartnerTopic"].as_str().unwrap().to_string();
+    let cfg = eg_path("rg", "partnerConfigurations/default");
+    let (s, _, _) = h.put(&format!("{cfg}?{EG}"), json!({"properties": {"partnerAuthorization": {"defaultMaximumExpirationTimeInDays": 1, "authorizedPartnersList": [{"partnerRegistrationImmutableId": "804a11ca-ce9b-4158-8e94-3c8dc7a072ec"}]}}})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _, b) = h
+        .raw(
+            Method::PATCH,
+            &format!("/auth0/api/v2/log-streams/{id}"),
+            &json_ct,
+            Some(json!({"status": "active"}).to_string()),
+        )
+        .await;
+    assert_eq!((s, b["status"].as_str()), (StatusCode::OK, Some("active")));
+    let (s, b) = h
+        .get(&format!(
+            "{}?{EG}",
+            eg_path("rg", &format!("partnerTopics/{topic}"))
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["location"], "eastus");
+    // A day later the authorization has expired: a new stream is suspended.
+    h.advance(86_400).await;
+    let (_, _, b) = h
+        .raw(
+            Method::POST,
+            "/auth0/api/v2/log-streams",
+            &json_ct,
+            Some(stream.to_string()),
+        )
+        .await;
+    assert_eq!(b["status"], "suspended");
+}
+
+#[tokio::test]
+async fn auth0_publishes_to_activated_partner_topics_only() {
+    let h = Harness::with_config(Config {
+        require_auth: false,
+        ..Config::default()
+    })
+    .await;
+    h.setup().await;
+    let json_ct = [("content-type", "application/json")];
+    let cfg = eg_path("rg", "partnerConfigurations/default");
+    h.put(&format!("{cfg}?{EG}"), json!({"properties": {"partnerAuthorization": {"authorizedPartnersList": [{"partnerName": "Auth0"}]}}})).await;
+    let stream = json!({"name": "s", "type": "eventgrid", "sink": {"azureSubscriptionId": SUB, "azureResourceGroup": "rg", "azureRegion": "westus2"}});
+    let (_, _, b) = h
+        .raw(
+            Method::POST,
+            "/auth0/api/v2/log-streams",
+            &json_ct,
+            Some(stream.to_string()),
+        )
+        .await;
+    let id = b["id"].as_str().unwrap().to_string();
+    let pt = eg_path(
+        "rg",
+        &format!(
+            "partnerTopics/{}",
+            b["sink"]["azurePartnerTopic"].as_str().unwrap()
+        ),
+    );
+    let queue = json!({"properties": {"destination": {"endpointType": "StorageQueue", "properties": {"resourceId": format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acc"), "queueName": "q"}}}});
+    let (s, _, b) = h
+        .put(&format!("{pt}/eventSubscriptions/logs?{EG}"), queue)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let events = json!([{"specversion": "1.0", "id": "1", "source": "x", "type": "auth0.log.s", "data": {}}]).to_string();
+    let publish = format!("/_emulator/auth0/log-streams/{id}/events");
+    let (s, _, _) = h
+        .raw(Method::POST, &publish, &json_ct, Some(events.clone()))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "not activated yet");
+    h.post(&format!("{pt}/activate?{EG}"), None).await;
+    h.raw(Method::DELETE, "/_emulator/sink", &[], None).await;
+    let (s, _, b) = h.raw(Method::POST, &publish, &json_ct, Some(events)).await;
+    assert_eq!((s, b["deliveries"].as_u64()), (StatusCode::OK, Some(1)));
+    let mut got = Value::Null;
+    for _ in 0..50 {
+        let (_, _, b) = h.raw(Method::GET, "/_emulator/sink", &[], None).await;
+        if !b["value"].as_array().unwrap().is_empty() {
+            got = b;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(got["value"][0]["body"][0]["type"], "auth0.log.s");
+    assert!(
+        got["value"][0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("StorageQueue:")
+    );
+}

@@ -72,10 +72,22 @@ async fn receiver() -> String {
     async fn fail() -> axum::http::StatusCode {
         axum::http::StatusCode::INTERNAL_SERVER_ERROR
     }
+    async fn ce_ok(headers: axum::http::HeaderMap) -> impl axum::response::IntoResponse {
+        let origin = headers["webhook-request-origin"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        ([("webhook-allowed-origin", origin)], "")
+    }
+    async fn ce_refuse() -> &'static str {
+        ""
+    }
     let app = Router::new()
         .route("/ok", post(ok))
         .route("/wrong", post(wrong))
-        .route("/fail", post(fail));
+        .route("/fail", post(fail))
+        .route("/ce-ok", axum::routing::options(ce_ok))
+        .route("/ce-refuse", axum::routing::options(ce_refuse));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -161,6 +173,36 @@ async fn serve_runs_the_webhook_handshake_against_loopback_receivers() {
             .await;
         assert_eq!(s, 404, "a failed handshake creates nothing");
     }
+    // CloudEvents delivery uses the OPTIONS abuse-protection handshake instead.
+    let ce = |url: String| json!({"properties": {"eventDeliverySchema": "CloudEventSchemaV1_0", "destination": {"endpointType": "WebHook", "properties": {"endpointUrl": url}}}});
+    let (s, b) = c
+        .send(
+            reqwest::Method::PUT,
+            &format!("{topic}/eventSubscriptions/cloudevents?{EG}"),
+            Some(ce(format!("{hooks}/ce-ok"))),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = c
+        .send(
+            reqwest::Method::PUT,
+            &format!("{topic}/eventSubscriptions/cloudrefused?{EG}"),
+            Some(ce(format!("{hooks}/ce-refuse"))),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (400, Some("Url validation")),
+        "{b}"
+    );
+    let (s, b) = c
+        .send(
+            reqwest::Method::PUT,
+            &format!("{topic}/eventSubscriptions/cloudsink?{EG}"),
+            Some(ce(format!("{base}/_emulator/sink/ce"))),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
     // The emulator's own sink answers the handshake too.
     let (s, b) = c
         .send(
@@ -476,4 +518,135 @@ async fn spawn_local_keeps_one_world_across_runs() {
         .await;
     assert_eq!(s, 200);
     running.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn latency_and_connection_resets_are_applied_over_sockets() {
+    let config = Config {
+        latency: std::time::Duration::from_millis(50),
+        faults: gridform::emulator::FaultSpec::parse("reset=1").unwrap(),
+        ..Config::default()
+    };
+    let emu = Emulator::new(config, Clock::system());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(emulator::serve(listener, emu));
+    let started = std::time::Instant::now();
+    let c = Client::connect(&base).await;
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(50),
+        "latency applies to every request"
+    );
+    let result = async {
+        let resp = c
+            .http
+            .get(format!("{base}/subscriptions/{SUB}/resourcegroups?{RS}"))
+            .bearer_auth(&c.token)
+            .send()
+            .await?;
+        resp.bytes().await
+    }
+    .await;
+    assert!(
+        result.is_err(),
+        "an injected reset must break the response: {result:?}"
+    );
+}
+
+static MANUAL_URL: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+#[tokio::test]
+async fn a_200_without_the_code_waits_for_manual_validation() {
+    async fn manual(body: axum::body::Bytes) -> axum::Json<Value> {
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        MANUAL_URL
+            .lock()
+            .unwrap()
+            .push(v[0]["data"]["validationUrl"].as_str().unwrap().to_string());
+        axum::Json(json!({}))
+    }
+    let hooks_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hooks = format!("http://{}", hooks_listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(hooks_listener, Router::new().route("/manual", post(manual))).await
+    });
+
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let emu = Emulator::new(Config::default(), Clock::fixed(start));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(emulator::serve(listener, emu));
+    let c = Client::connect(&base).await;
+    c.send(
+        reqwest::Method::POST,
+        &format!("/subscriptions/{SUB}/providers/Microsoft.EventGrid/register?{RS}"),
+        None,
+    )
+    .await;
+    c.send(
+        reqwest::Method::PUT,
+        &format!("/subscriptions/{SUB}/resourcegroups/rg?{RS}"),
+        Some(json!({"location": "westus2"})),
+    )
+    .await;
+    let topic = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.EventGrid/topics/orders"
+    );
+    c.send(
+        reqwest::Method::PUT,
+        &format!("{topic}?{EG}"),
+        Some(json!({"location": "westus2"})),
+    )
+    .await;
+    let sub = json!({"properties": {"destination": {"endpointType": "WebHook", "properties": {"endpointUrl": format!("{hooks}/manual")}}}});
+    for name in ["manual1", "manual2"] {
+        let (s, b) = c
+            .send(
+                reqwest::Method::PUT,
+                &format!("{topic}/eventSubscriptions/{name}?{EG}"),
+                Some(sub.clone()),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        assert_eq!(b["properties"]["provisioningState"], "AwaitingManualAction");
+    }
+    let urls = MANUAL_URL.lock().unwrap().clone();
+    assert_eq!(urls.len(), 2);
+    assert!(
+        urls[0].starts_with(&format!("{base}/_emulator/validate?id=")),
+        "{urls:?}"
+    );
+    let resp = reqwest::get(&urls[0]).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let (_, b) = c
+        .send(
+            reqwest::Method::GET,
+            &format!("{topic}/eventSubscriptions/manual1?{EG}"),
+            None,
+        )
+        .await;
+    assert_eq!(b["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(
+        reqwest::get(&urls[0]).await.unwrap().status(),
+        400,
+        "a code works once"
+    );
+    // The second one is not validated within 10 minutes.
+    reqwest::Client::new()
+        .post(format!("{base}/_emulator/clock"))
+        .body(r#"{"advanceSeconds": 601}"#)
+        .send()
+        .await
+        .unwrap();
+    let (_, b) = c
+        .send(
+            reqwest::Method::GET,
+            &format!("{topic}/eventSubscriptions/manual2?{EG}"),
+            None,
+        )
+        .await;
+    assert_eq!(b["properties"]["provisioningState"], "Failed");
+    assert_eq!(reqwest::get(&urls[1]).await.unwrap().status(), 400);
 }

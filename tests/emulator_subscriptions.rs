@@ -290,3 +290,96 @@ async fn wrong_types_are_rejected_and_expired_subscriptions_disappear() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_sink_grants_cloud_events_abuse_protection() {
+    let h = Harness::new().await;
+    let (s, headers, _) = h
+        .raw(
+            Method::OPTIONS,
+            "/_emulator/sink/ce",
+            &[("webhook-request-origin", "eventgrid.azure.net")],
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(headers["webhook-allowed-origin"], "eventgrid.azure.net");
+    let (_, _, b) = h.raw(Method::GET, "/_emulator/sink", &[], None).await;
+    assert_eq!(b["value"][0]["eventType"], "CloudEventsValidation");
+}
+
+#[tokio::test]
+async fn system_and_partner_topics_get_list_and_delete_with_their_subscriptions() {
+    let h = Harness::new().await;
+    h.setup().await;
+    let (s, _, b) = h
+        .call(
+            Method::PATCH,
+            &format!("{}?{RS}", rg_path("rg")),
+            Some(json!({"tags": {"team": "id"}})),
+        )
+        .await;
+    assert_eq!(
+        (s, b["tags"]["team"].as_str()),
+        (StatusCode::OK, Some("id"))
+    );
+    let st = eg_path("rg", "systemTopics/signalr");
+    let source = format!(
+        "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.SignalRService/SignalR/chat"
+    );
+    h.put(&format!("{st}?{EG}"), json!({"location": "westus2", "properties": {"source": source, "topicType": "Microsoft.SignalRService.SignalR"}})).await;
+    let pt = eg_path("rg", "partnerTopics/auth0");
+    h.put(
+        &format!("{pt}?{EG}"),
+        json!({"location": "westus2", "properties": {"source": "tenant.auth0.com"}}),
+    )
+    .await;
+    let dest = json!({"properties": {"destination": {"endpointType": "WebHook", "properties": {"endpointUrl": "https://hooks.example.com/x"}}}});
+    for parent in [&st, &pt] {
+        let (s, _, b) = h
+            .put(
+                &format!("{parent}/eventSubscriptions/sub1?{EG}"),
+                dest.clone(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let (s, b) = h.get(&format!("{parent}?{EG}")).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (_, b) = h.get(&format!("{parent}/eventSubscriptions?{EG}")).await;
+        assert_eq!(b["value"].as_array().unwrap().len(), 1);
+    }
+    let (_, b) = h
+        .get(&format!("{}?{EG}", eg_path("rg", "systemTopics")))
+        .await;
+    assert_eq!(
+        b["value"][0]["properties"]["topicType"],
+        "Microsoft.SignalRService.SignalR"
+    );
+    let (_, b) = h
+        .get(&format!(
+            "/subscriptions/{SUB}/providers/Microsoft.EventGrid/partnerTopics?{EG}"
+        ))
+        .await;
+    assert_eq!(
+        b["value"][0]["properties"]["activationState"],
+        "NeverActivated"
+    );
+    for parent in [&st, &pt] {
+        let (s, _, _) = h
+            .call(Method::DELETE, &format!("{parent}?{EG}"), None)
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED);
+        let (s, _) = h.get(&format!("{parent}?{EG}")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, b) = h
+            .get(&format!("{parent}/eventSubscriptions/sub1?{EG}"))
+            .await;
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("ParentResourceNotFound"))
+        );
+    }
+    // The same source can get a system topic again once the old one is gone.
+    let (s, _, _) = h.put(&format!("{}?{EG}", eg_path("rg", "systemTopics/signalr2")), json!({"location": "westus2", "properties": {"source": source, "topicType": "Microsoft.SignalRService.SignalR"}})).await;
+    assert_eq!(s, StatusCode::CREATED);
+}

@@ -7,6 +7,7 @@
 
 pub mod backend;
 pub mod executor;
+pub mod remote;
 pub mod scheduler;
 
 pub use backend::{Backend, BackendError, BackendResult};

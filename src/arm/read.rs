@@ -219,6 +219,37 @@ async fn list_all<A: ArmApi>(
         .await
 }
 
+impl LiveState {
+    /// The planner's view: bodies by id, provider states, listed groups, request counts.
+    pub fn into_model(self) -> crate::model::live::LiveState {
+        let mut out = crate::model::live::LiveState {
+            providers: self
+                .providers
+                .into_iter()
+                .map(|(ns, p)| (ns, p.registration_state))
+                .collect(),
+            requests: crate::model::live::RequestCounts {
+                reads: self.requests.reads,
+                writes: self.requests.writes,
+                deletes: self.requests.deletes,
+            },
+            ..Default::default()
+        };
+        for id in &self.listed {
+            if id
+                .resource_type()
+                .eq_ignore_ascii_case("Microsoft.Resources/resourceGroups")
+            {
+                out.listed_groups.push(id.name().to_string());
+            }
+        }
+        for (id, o) in self.resource_groups.into_iter().chain(self.resources) {
+            out.resources.insert(id, o.body);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

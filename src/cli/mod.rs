@@ -68,10 +68,10 @@ fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Emulator(EmulatorCommand::Serve(args)) => {
             commands::emulator::serve(&args, &cli.global, &printer)
         }
-        Command::Plan(_) => Err(exit::not_implemented("plan")),
-        Command::Apply(_) => Err(exit::not_implemented("apply")),
-        Command::Destroy(_) => Err(exit::not_implemented("destroy")),
-        Command::Drift(_) => Err(exit::not_implemented("drift")),
+        Command::Plan(args) => commands::plan::run(&args, &cli.global, &printer),
+        Command::Apply(args) => commands::apply::run(&args, &cli.global, &printer),
+        Command::Destroy(args) => commands::destroy::run(&args, &cli.global, &printer),
+        Command::Drift(args) => commands::drift::run(&args, &cli.global, &printer),
         Command::Export(_) => Err(exit::not_implemented("export")),
         Command::Publish(_) => Err(exit::not_implemented("publish")),
         Command::Verify(_) => Err(exit::not_implemented("verify")),

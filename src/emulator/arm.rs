@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::Emulator;
-use super::error::ApiError;
+use super::error::{ApiError, StoreError};
 use super::faults::Roll;
 use super::http::{connection_reset, set_header};
 use super::store::{EVENT_GRID, Kind, subscriptions::Style};
@@ -25,6 +25,8 @@ pub const RESOURCES_API: (&str, &str) = ("2021-04-01", "2025-04-01");
 /// A parsed ARM request target.
 #[derive(Debug, Clone)]
 pub enum Route {
+    /// `/subscriptions` (the subscriptions the emulator has seen).
+    Subscriptions,
     /// `/subscriptions/{s}`.
     Subscription,
     /// `/subscriptions/{s}/providers`.
@@ -83,6 +85,9 @@ fn id_of(segments: &[&str]) -> Option<ResourceId> {
 /// Parses an ARM path; `None` when no emulated route matches.
 pub fn parse_route(path: &str) -> Option<(String, Route)> {
     let s: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    if s.len() == 1 && eq(s[0], "subscriptions") {
+        return Some((String::new(), Route::Subscriptions));
+    }
     if s.len() < 2 || !eq(s[0], "subscriptions") {
         return None;
     }
@@ -258,6 +263,13 @@ async fn run(
         });
     };
     check_token(emu, headers)?;
+    if !matches!(route, Route::Subscriptions) && uuid::Uuid::parse_str(&sub).is_err() {
+        return Err(StoreError::bad(
+            "InvalidSubscriptionId",
+            format!("The provided subscription identifier '{sub}' is malformed or invalid."),
+        )
+        .into());
+    }
     let pairs = query_pairs(uri);
     check_api_version(&route, query(&pairs, "api-version"))?;
     let class = match *method {

@@ -107,12 +107,12 @@ fn execute(
         }
     };
     match (route, method.clone()) {
-        (Route::Subscription, Method::GET) => ok(json!({
-            "id": format!("/subscriptions/{sub}"), "subscriptionId": sub,
-            "displayName": "gridform emulator subscription", "state": "Enabled",
-            "tenantId": "00000000-0000-0000-0000-000000000000",
-            "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"},
-        })),
+        (Route::Subscriptions, Method::GET) => ok(json!({"value": store
+            .known_subscriptions()
+            .iter()
+            .map(|s| subscription_body(s))
+            .collect::<Vec<_>>()})),
+        (Route::Subscription, Method::GET) => ok(subscription_body(sub)),
         (Route::Providers, Method::GET) => ok(json!({"value": store.list_providers(sub)})),
         (Route::Provider(ns), Method::GET) => ok(store.get_provider(sub, &ns)?),
         (Route::ProviderAction(ns, register), Method::POST) => {
@@ -292,6 +292,16 @@ fn execute(
     }
 }
 
+fn subscription_body(sub: &str) -> Value {
+    json!({
+        "id": format!("/subscriptions/{sub}"), "subscriptionId": sub,
+        "displayName": "gridform emulator subscription", "state": "Enabled",
+        "tenantId": "00000000-0000-0000-0000-000000000000",
+        "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"},
+        "authorizationSource": "RoleBased",
+    })
+}
+
 fn collection(kind: Kind) -> &'static str {
     kind.type_name().rsplit('/').next().unwrap_or_default()
 }
@@ -458,8 +468,13 @@ async fn write_subscription(
         store.require_registered(scope.subscription_id(), EVENT_GRID)?;
         store.prepare_subscription(ctx, scope, style, name, body, patch)?
     };
-    if let Some(hs) = &prepared.handshake {
-        super::webhook::validate(emu, ctx, hs).await?;
+    let mut prepared = prepared;
+    if let Some(hs) = prepared.handshake.clone()
+        && let super::webhook::Validated::Manual(code) =
+            super::webhook::validate(emu, ctx, &hs).await?
+    {
+        // Azure's window for the manual handshake is 10 minutes.
+        prepared.await_manual_validation(&code, ctx.now + chrono::Duration::minutes(10));
     }
     let mut store = emu.lock();
     let result = store.commit_subscription(ctx, prepared, style);

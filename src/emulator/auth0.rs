@@ -51,6 +51,18 @@ pub async fn token(State(emu): State<Emulator>, headers: HeaderMap, body: Bytes)
             );
         }
     };
+    // `https://{tenant domain}/api/v2/`: the tenant the client believes it talks to.
+    if let Some(host) = url::Url::parse(&audience)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+    {
+        let own = url::Url::parse(&base)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string));
+        if Some(&host) != own.as_ref() {
+            emu.lock().auth0.tenant = host;
+        }
+    }
     match super::auth::mint(
         &emu,
         &format!("{base}/auth0/"),

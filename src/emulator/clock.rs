@@ -1,7 +1,8 @@
 //! The emulator clock: real time plus a manual offset, or a fixed instant for tests.
 //!
 //! Everything time-dependent (expiry, LRO completion, registration, token lifetimes, throttling)
-//! reads `Clock::now`; nothing in the emulator calls `Utc::now` directly. It must not sleep.
+//! reads `Clock::now` (only the human-readable timestamps inside error messages use the wall
+//! clock). It must not sleep.
 
 use std::sync::{Arc, Mutex};
 

@@ -113,3 +113,24 @@ pub async fn get_ca(State(emu): State<Emulator>) -> Response {
         ),
     }
 }
+
+/// `GET /_emulator/validate?id=CODE`: the `validationUrl` of a manual validation handshake.
+pub async fn manual_validation(
+    State(emu): State<Emulator>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let code = q.get("id").cloned().unwrap_or_default();
+    let now = emu.clock.now();
+    let mut store = emu.lock();
+    let result = store.complete_manual_validation(&code, now);
+    if let Err(e) = emu.flush_locked(&mut store) {
+        tracing::warn!(error = %e, "could not write the state file");
+    }
+    match result {
+        Ok(name) => json_response(
+            StatusCode::OK,
+            json!({"message": format!("Webhook successfully validated for event subscription '{name}'.")}),
+        ),
+        Err(e) => bad(e.to_string()),
+    }
+}

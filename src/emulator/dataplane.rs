@@ -3,8 +3,8 @@
 //! matching event subscriptions — loopback webhooks get a real POST (`aeg-event-type:
 //! Notification`), every other destination is recorded by the built-in sink.
 //!
-//! One attempt per event, no retries, no dead-lettering, no advanced filters. Keys, tokens and
-//! full webhook URLs are never logged.
+//! One attempt per event, no retries, no dead-lettering, no advanced filters. It must not change
+//! ARM resources. Keys, tokens and full webhook URLs are never logged.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -162,4 +162,88 @@ async fn deliver(emu: &Emulator, base: &str, d: &Delivery, event: Value) {
             tracing::info!(subscription = %d.subscription, "event delivery failed (no retry in the emulator)")
         }
     }
+}
+
+/// `POST /_emulator/auth0/log-streams/{id}/events`: makes "Auth0" publish the given events (sent
+/// as they are) to the partner topic of that `eventgrid` stream. 409 when the stream is not
+/// active or the partner topic is missing or not `Activated` (Auth0 would drop them).
+pub async fn partner_publish(
+    State(emu): State<Emulator>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let refuse = |status: StatusCode, message: String| {
+        super::http::json(
+            status,
+            json!({"error": {"code": "PartnerPublishRefused", "message": message}}),
+        )
+    };
+    let events = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Array(list)) => list,
+        Ok(event @ Value::Object(_)) => vec![event],
+        _ => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "the body must be a JSON array of events".into(),
+            );
+        }
+    };
+    let plan = {
+        let mut store = emu.lock();
+        store.tick(emu.clock.now());
+        let Ok(stream) = store.get_stream(&id) else {
+            return refuse(
+                StatusCode::NOT_FOUND,
+                format!("log stream '{id}' does not exist"),
+            );
+        };
+        if stream["type"] != "eventgrid" || stream["status"] != "active" {
+            return refuse(
+                StatusCode::CONFLICT,
+                format!("log stream '{id}' is not an active eventgrid stream"),
+            );
+        }
+        let sink = &stream["sink"];
+        let text = |f: &str| sink[f].as_str().unwrap_or_default().to_string();
+        let group = crate::model::id::ResourceId::resource_group(
+            &text("azureSubscriptionId"),
+            &text("azureResourceGroup"),
+        );
+        let topic_id = group.provider_resource(
+            super::store::EVENT_GRID,
+            "partnerTopics",
+            &text("azurePartnerTopic"),
+        );
+        match store.eg_get(super::store::Kind::PartnerTopic, &topic_id) {
+            Ok(topic) if topic["properties"]["activationState"] == "Activated" => {}
+            Ok(_) => {
+                return refuse(
+                    StatusCode::CONFLICT,
+                    "the partner topic is not activated; Auth0 drops the events".into(),
+                );
+            }
+            Err(_) => {
+                return refuse(
+                    StatusCode::CONFLICT,
+                    "the partner topic does not exist".into(),
+                );
+            }
+        }
+        let mut plan = Vec::new();
+        for event in events {
+            for d in store.deliveries(topic_id.as_str(), &event) {
+                plan.push((d, event.clone()));
+            }
+        }
+        plan
+    };
+    let delivered = plan.len();
+    let base = base_url(&emu, &headers);
+    for (delivery, event) in plan {
+        let emu = emu.clone();
+        let base = base.clone();
+        tokio::spawn(async move { deliver(&emu, &base, &delivery, event).await });
+    }
+    super::http::json(StatusCode::OK, json!({"deliveries": delivered}))
 }

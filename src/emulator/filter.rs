@@ -34,7 +34,7 @@ fn split_ci<'a>(text: &'a str, sep: &str) -> Vec<&'a str> {
     while i < bytes.len() {
         if bytes[i] == b'\'' {
             in_quote = !in_quote;
-        } else if !in_quote && lower[i..].starts_with(sep) {
+        } else if !in_quote && bytes[i..].starts_with(sep.as_bytes()) {
             out.push(&text[start..i]);
             i += sep.len();
             start = i;
@@ -129,5 +129,8 @@ mod tests {
         assert!(NameFilter::parse("location eq 'westus'").is_err());
         assert!(NameFilter::parse("contains(name, x)").is_err());
         assert!(NameFilter::parse("name gt 'a'").is_err());
+        // Non-ASCII text never splits inside a character.
+        let f = NameFilter::parse("contains(name, 'été') or name eq 'ß'").unwrap();
+        assert!(f.matches("x-été-y") && f.matches("ß") && !f.matches("ete"));
     }
 }

@@ -166,6 +166,11 @@ pub fn router(state: Emulator) -> Router {
             get(control::get_sink).delete(control::clear_sink),
         )
         .route("/_emulator/ca.pem", get(control::get_ca))
+        .route("/_emulator/validate", get(control::manual_validation))
+        .route(
+            "/_emulator/auth0/log-streams/{id}/events",
+            post(dataplane::partner_publish),
+        )
         .route("/_emulator/sink/{*rest}", any(webhook::sink_endpoint))
         .route(
             "/eventgrid/topics/{host}/api/events",

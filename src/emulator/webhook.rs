@@ -59,9 +59,26 @@ fn failure(url: &url::Url, code: &str) -> ApiError {
     .into()
 }
 
+/// The origin Event Grid announces in the CloudEvents abuse-protection handshake.
+pub const WEBHOOK_ORIGIN: &str = "eventgrid.azure.net";
+
+/// How a handshake ended when it did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Validated {
+    /// The endpoint echoed the code.
+    Done,
+    /// The endpoint answered 200 without a code: manual validation with this code is pending.
+    Manual(String),
+}
+
 /// Runs the validation handshake against `hs.url`; an error fails the create/update.
-pub async fn validate(emu: &Emulator, ctx: &Ctx, hs: &Handshake) -> Result<(), ApiError> {
+pub async fn validate(emu: &Emulator, ctx: &Ctx, hs: &Handshake) -> Result<Validated, ApiError> {
     let url = url::Url::parse(&hs.url).map_err(|_| failure_text(&hs.url))?;
+    if hs.cloud_events {
+        return validate_cloud_events(emu, ctx, &url)
+            .await
+            .map(|()| Validated::Done);
+    }
     let code = uuid::Uuid::new_v4().to_string().to_ascii_uppercase();
     let event = json!([{
         "id": uuid::Uuid::new_v4().to_string(),
@@ -81,7 +98,7 @@ pub async fn validate(emu: &Emulator, ctx: &Ctx, hs: &Handshake) -> Result<(), A
         .starts_with(&format!("{}/_emulator/sink", ctx.base));
     if !is_loopback(&url) || own_sink {
         record(emu, url.as_str(), "SubscriptionValidation", event);
-        return Ok(());
+        return Ok(Validated::Done);
     }
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
@@ -117,14 +134,60 @@ pub async fn validate(emu: &Emulator, ctx: &Ctx, hs: &Handshake) -> Result<(), A
         .unwrap_or(Value::Null);
     let echoed = body["validationResponse"]
         .as_str()
-        .or_else(|| body["ValidationResponse"].as_str())
-        .unwrap_or_default();
+        .or_else(|| body["ValidationResponse"].as_str());
+    let Some(echoed) = echoed else {
+        return Ok(Validated::Manual(code));
+    };
     if echoed.eq_ignore_ascii_case(&code) {
-        Ok(())
+        Ok(Validated::Done)
     } else {
         Err(failure(
             &url,
             "OK but the response did not echo the validationCode",
+        ))
+    }
+}
+
+/// CloudEvents v1.0 webhook abuse protection: `OPTIONS` with `WebHook-Request-Origin`; the
+/// endpoint must answer 200 with `WebHook-Allowed-Origin` set to that origin or `*`.
+async fn validate_cloud_events(emu: &Emulator, ctx: &Ctx, url: &url::Url) -> Result<(), ApiError> {
+    let own_sink = url
+        .as_str()
+        .starts_with(&format!("{}/_emulator/sink", ctx.base));
+    if !is_loopback(url) || own_sink {
+        record(
+            emu,
+            url.as_str(),
+            "CloudEventsValidation",
+            json!({"WebHook-Request-Origin": WEBHOOK_ORIGIN}),
+        );
+        return Ok(());
+    }
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let response = client
+        .request(reqwest::Method::OPTIONS, url.clone())
+        .header("WebHook-Request-Origin", WEBHOOK_ORIGIN)
+        .header("WebHook-Request-Rate", "120")
+        .send()
+        .await
+        .map_err(|_| failure(url, "Unknown"))?;
+    if response.status().as_u16() != 200 {
+        return Err(failure(url, response.status().as_str()));
+    }
+    let allowed = response
+        .headers()
+        .get("WebHook-Allowed-Origin")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if allowed == "*" || allowed.eq_ignore_ascii_case(WEBHOOK_ORIGIN) {
+        Ok(())
+    } else {
+        Err(failure(
+            url,
+            "OK but WebHook-Allowed-Origin was not granted",
         ))
     }
 }
@@ -137,13 +200,29 @@ fn failure_text(url: &str) -> ApiError {
     .into()
 }
 
-/// `{base}/_emulator/sink/...`: records anything posted and answers validation handshakes.
+/// `{base}/_emulator/sink/...`: records anything posted and answers validation handshakes
+/// (the validation event, and the CloudEvents `OPTIONS` abuse-protection request).
 pub async fn sink_endpoint(
     State(emu): State<Emulator>,
+    method: axum::http::Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if method == axum::http::Method::OPTIONS {
+        let origin = headers
+            .get("webhook-request-origin")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("*")
+            .to_string();
+        let note = json!({"WebHook-Request-Origin": origin});
+        record(&emu, &uri.to_string(), "CloudEventsValidation", note);
+        let mut r = empty(StatusCode::OK);
+        super::http::set_header(&mut r, "webhook-allowed-origin", &origin);
+        super::http::set_header(&mut r, "webhook-allowed-rate", "*");
+        super::http::set_header(&mut r, "allow", "POST, OPTIONS");
+        return r;
+    }
     let event_type = headers
         .get("aeg-event-type")
         .and_then(|v| v.to_str().ok())

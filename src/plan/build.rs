@@ -82,6 +82,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
         provider_action: None,
         claimed: BTreeSet::new(),
     };
+    b.check_prerequisites();
     for kind in ResourceKind::ALL {
         for r in desired.resources.iter().filter(|r| r.kind == kind) {
             b.resource(r);
@@ -185,6 +186,71 @@ pub fn diff(kind: ResourceKind, before: Option<&Value>, after: &Value) -> Vec<Ch
 }
 
 impl<'a> Builder<'a> {
+    /// Things gridform does not create unless declared: the Event Grid registration and the
+    /// resource groups. Reported at plan time instead of as a 404/409 halfway through apply.
+    fn check_prerequisites(&mut self) {
+        let declared = |kind: ResourceKind, name: &str| {
+            self.desired
+                .resources
+                .iter()
+                .any(|r| r.kind == kind && r.name.eq_ignore_ascii_case(name))
+        };
+        let sub = &self.desired.stack.spec.subscription_id;
+        let uses_eventgrid = self.desired.resources.iter().any(|r| {
+            matches!(
+                r.kind,
+                ResourceKind::PartnerConfiguration
+                    | ResourceKind::Topic
+                    | ResourceKind::SystemTopic
+                    | ResourceKind::EventSubscription
+                    | ResourceKind::PartnerTopic
+            )
+        });
+        let eg_state = self.live.providers.get(&EG.to_ascii_lowercase());
+        if uses_eventgrid
+            && eg_state.is_some_and(|s| !s.eq_ignore_ascii_case("Registered"))
+            && !declared(ResourceKind::ProviderRegistration, EG)
+        {
+            self.errors.push(PlanError {
+                target: format!("subscription `{sub}`"),
+                message: format!(
+                    "the `{EG}` resource provider is not registered (state `{}`)",
+                    eg_state.map(String::as_str).unwrap_or_default()
+                ),
+                hint: Some(format!(
+                    "add a document `kind: ProviderRegistration` with `metadata.name: {EG}`"
+                )),
+            });
+        }
+        let mut reported: BTreeSet<String> = BTreeSet::new();
+        for r in &self.desired.resources {
+            let group = match &r.spec {
+                ResourceSpec::ResourceGroup(_)
+                | ResourceSpec::ProviderRegistration
+                | ResourceSpec::EventSubscription(_) => continue,
+                _ => r.resource_group.as_deref(),
+            };
+            let Some(g) = group else { continue };
+            let listed = self
+                .live
+                .listed_groups
+                .iter()
+                .any(|l| l.eq_ignore_ascii_case(g));
+            let exists = self.live.get(&ResourceId::resource_group(sub, g)).is_some();
+            if listed
+                && !exists
+                && !declared(ResourceKind::ResourceGroup, g)
+                && reported.insert(g.to_ascii_lowercase())
+            {
+                self.errors.push(PlanError {
+                    target: format!("{} `{}`", r.kind, r.name),
+                    message: format!("resource group `{g}` does not exist and no `ResourceGroup` document declares it"),
+                    hint: Some(format!("add a document `kind: ResourceGroup` with `metadata.name: {g}`, or create the group")),
+                });
+            }
+        }
+    }
+
     fn push(
         &mut self,
         kind: ActionKind,

@@ -90,6 +90,11 @@ fn normalize_with(kind: ResourceKind, body: &Value, lowercase: bool) -> Value {
                 json!("Enabled"),
             );
             default(&mut v, &["properties", "disableLocalAuth"], json!(false));
+            default(
+                &mut v,
+                &["properties", "dataResidencyBoundary"],
+                json!("WithinGeopair"),
+            );
             for key in ["eventTypeInfo", "inputSchemaMapping"] {
                 remove(&mut v, &["properties", key]);
             }

@@ -122,6 +122,9 @@ fn converge(d: &DesiredState) -> (Plan, LiveState) {
         listed_groups: vec!["rg".into()],
         ..Default::default()
     };
+    // The test stack's group exists already (not declared in the test manifests).
+    let rg = ResourceId::resource_group(&d.stack.spec.subscription_id, "rg");
+    live.resources.insert(rg, json!({"location": "westeurope"}));
     let first = plan(d, &live, &opts());
     assert!(first.errors.is_empty(), "{:?}", first.errors);
     fake_apply(&first, &mut live, d);
@@ -129,12 +132,19 @@ fn converge(d: &DesiredState) -> (Plan, LiveState) {
 }
 
 #[test]
-fn every_reference_manifest_plans_empty_after_apply() {
-    for dir in [
-        "manifests/auth0-partner",
-        "manifests/signalr-system-topic",
-        "manifests/custom-topic-webhooks",
-    ] {
+fn every_reference_manifest_and_example_plans_empty_after_apply() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs = Vec::new();
+    for top in ["manifests", "examples"] {
+        for e in std::fs::read_dir(root.join(top)).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    assert!(dirs.len() >= 11, "{dirs:?}");
+    for dir in &dirs {
         let d = repo_manifests(dir);
         let (first, mut live) = converge(&d);
         assert!(first.has_changes(), "{dir}: the first plan creates things");
@@ -358,6 +368,10 @@ fn name_taken_by_an_unmanaged_resource_is_an_error_unless_adopted() {
     live.providers
         .insert("microsoft.eventgrid".into(), "Registered".into());
     live.resources.insert(
+        ResourceId::resource_group("00000000-0000-0000-0000-000000000001", "rg"),
+        json!({"location": "westeurope"}),
+    );
+    live.resources.insert(
         topic_id(),
         json!({"location": "westeurope", "tags": {"owner": "ops"}, "properties": {}}),
     );
@@ -385,6 +399,22 @@ fn name_taken_by_an_unmanaged_resource_is_an_error_unless_adopted() {
             .iter()
             .any(|c| c.path == "tags.gridform-stack")
     );
+}
+
+#[test]
+fn undeclared_missing_resource_group_and_unregistered_provider_are_plan_errors() {
+    let d = desired(&format!("{STACK}{TOPIC_AND_SUB}"));
+    let mut live = LiveState {
+        listed_groups: vec!["rg".into()],
+        ..Default::default()
+    };
+    live.providers
+        .insert("microsoft.eventgrid".into(), "NotRegistered".into());
+    let p = plan(&d, &live, &opts());
+    let messages: Vec<&str> = p.errors.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages[0].contains("`Microsoft.EventGrid` resource provider is not registered"));
+    assert!(messages[1].contains("resource group `rg` does not exist"));
 }
 
 #[test]

@@ -1,5 +1,10 @@
 //! One file per subcommand: load, call the library, render.
 
+pub mod apply;
+pub mod destroy;
+pub mod drift;
 pub mod emulator;
+pub mod plan;
 pub mod schema;
+pub mod session;
 pub mod validate;

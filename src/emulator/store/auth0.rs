@@ -104,7 +104,8 @@ pub struct PendingTopic {
 /// The Auth0 tenant's state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Auth0State {
-    /// Tenant name (the partner topic `source` is derived from it).
+    /// Tenant domain (e.g. `example.eu.auth0.com`): the partner topic `source`. Learned from the
+    /// `audience` of the Management API token request, as a real tenant has its own domain.
     pub tenant: String,
     /// Log streams by id.
     pub streams: BTreeMap<String, Value>,
@@ -115,7 +116,7 @@ pub struct Auth0State {
 impl Default for Auth0State {
     fn default() -> Self {
         Self {
-            tenant: "gridform-emulator".into(),
+            tenant: "gridform-emulator.auth0.com".into(),
             streams: BTreeMap::new(),
             pending: Vec::new(),
         }
@@ -165,7 +166,11 @@ impl Store {
             validate_eventgrid_sink(&sink)?;
             sink.insert(
                 "azurePartnerTopic".into(),
-                json!(format!("auth0-{}-{}", self.auth0.tenant, &id[4..12])),
+                json!(format!(
+                    "auth0-{}-{}",
+                    self.auth0.tenant.split('.').next().unwrap_or("tenant"),
+                    &id[4..12]
+                )),
             );
         }
         let mut stream =
@@ -301,7 +306,7 @@ impl Store {
             "location": region,
             "properties": {
                 "partnerRegistrationImmutableId": AUTH0_PARTNER_ID,
-                "source": format!("{}.auth0.com", self.auth0.tenant),
+                "source": self.auth0.tenant.clone(),
                 "expirationTimeIfNotActivatedUtc": format_time(now + chrono::Duration::days(7)),
                 "partnerTopicFriendlyDescription": format!("Auth0 log stream '{}'", stream["name"].as_str().unwrap_or_default()),
                 "messageForActivation": "Activate this partner topic to receive Auth0 logs.",

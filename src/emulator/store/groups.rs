@@ -104,6 +104,19 @@ impl Store {
         })
     }
 
+    /// Subscriptions the emulator has seen (registrations or resources), lowercase.
+    pub fn known_subscriptions(&self) -> Vec<String> {
+        let mut subs: Vec<String> = self.registrations.keys().cloned().collect();
+        for r in self.resources.values() {
+            if let Ok(id) = ResourceId::parse(&r.id) {
+                subs.push(id.subscription_id().to_ascii_lowercase());
+            }
+        }
+        subs.sort();
+        subs.dedup();
+        subs
+    }
+
     /// `GET /subscriptions/{s}/providers`.
     pub fn list_providers(&mut self, subscription: &str) -> Vec<Value> {
         CATALOG

@@ -131,6 +131,8 @@ pub enum OpAction {
     Provision,
     /// Remove the resource and everything below it.
     Delete,
+    /// Nothing to apply (the resource's state is driven elsewhere, e.g. a manual validation).
+    Track,
 }
 
 /// A long-running operation.
@@ -243,6 +245,14 @@ impl Store {
         for id in due {
             self.complete_operation(&id);
         }
+        // Finished operations are kept for an hour so pollers can still read them.
+        let horizon = now - chrono::Duration::hours(1);
+        let before = self.operations.len();
+        self.operations
+            .retain(|_, op| op.status == "InProgress" || op.due > horizon);
+        if self.operations.len() != before {
+            self.dirty = true;
+        }
         for regs in self.registrations.values_mut() {
             for reg in regs.values_mut() {
                 if reg.settles_at.is_some_and(|t| t <= now) {
@@ -258,6 +268,7 @@ impl Store {
         self.run_partner(now);
         self.expire_partner_topics(now);
         self.expire_event_subscriptions(now);
+        self.expire_manual_validations(now);
     }
 
     fn complete_operation(&mut self, id: &str) {
@@ -273,6 +284,7 @@ impl Store {
                     set_state(res, if fail { "Failed" } else { "Succeeded" });
                 }
             }
+            OpAction::Track => {}
             OpAction::Delete => {
                 if fail {
                     if let Some(res) = self.resources.get_mut(&key) {

@@ -40,6 +40,16 @@ pub struct Prepared {
     pub handshake: Option<Handshake>,
 }
 
+impl Prepared {
+    /// The endpoint answered 200 without a validation code: the subscription waits for a GET on
+    /// its `validationUrl` (code `code`) until `deadline`, as Azure's manual handshake does.
+    pub fn await_manual_validation(&mut self, code: &str, deadline: chrono::DateTime<chrono::Utc>) {
+        self.props["provisioningState"] = json!("AwaitingManualAction");
+        self.hidden["manualCode"] = json!(code);
+        self.hidden["manualDeadline"] = json!(crate::emulator::clock::format_time(deadline));
+    }
+}
+
 /// What the validation handshake needs.
 #[derive(Debug, Clone)]
 pub struct Handshake {
@@ -49,6 +59,9 @@ pub struct Handshake {
     pub subscription_name: String,
     /// The topic id placed in the validation event.
     pub topic: String,
+    /// CloudEvents delivery: the CloudEvents abuse-protection handshake (HTTP OPTIONS) is used
+    /// instead of the validation event.
+    pub cloud_events: bool,
 }
 
 const SCHEMAS: &[&str] = &[
@@ -69,6 +82,53 @@ const PATCH_FIELDS: &[&str] = &[
 ];
 
 impl Store {
+    /// Completes a manual validation handshake (`GET` on the `validationUrl`).
+    pub fn complete_manual_validation(
+        &mut self,
+        code: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String, StoreError> {
+        self.tick(now);
+        let key = self
+            .resources_of(Kind::EventSubscription, |r| {
+                r.hidden["manualCode"].as_str() == Some(code)
+                    && r.body["provisioningState"] == "AwaitingManualAction"
+            })
+            .map(|r| r.id.to_ascii_lowercase())
+            .next()
+            .ok_or_else(|| {
+                StoreError::invalid("The validation code is unknown, already used or expired.")
+            })?;
+        let res = self
+            .resource_mut(&key)
+            .ok_or_else(|| StoreError::invalid("The event subscription no longer exists."))?;
+        res.body["provisioningState"] = json!("Succeeded");
+        if let Some(h) = res.hidden.as_object_mut() {
+            h.remove("manualCode");
+            h.remove("manualDeadline");
+        }
+        Ok(res.hidden["name"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// Manual validations not completed in time leave the subscription `Failed`.
+    pub(crate) fn expire_manual_validations(&mut self, now: chrono::DateTime<chrono::Utc>) {
+        let late: Vec<String> = self
+            .resources_of(Kind::EventSubscription, |r| {
+                r.body["provisioningState"] == "AwaitingManualAction"
+                    && r.hidden["manualDeadline"]
+                        .as_str()
+                        .and_then(parse_time)
+                        .is_some_and(|t| t <= now)
+            })
+            .map(|r| r.id.to_ascii_lowercase())
+            .collect();
+        for key in late {
+            if let Some(res) = self.resource_mut(&key) {
+                res.body["provisioningState"] = json!("Failed");
+            }
+        }
+    }
+
     /// Deletes event subscriptions whose `expirationTimeUtc` has passed.
     pub(crate) fn expire_event_subscriptions(&mut self, now: chrono::DateTime<chrono::Utc>) {
         let expired: Vec<String> = self
@@ -270,6 +330,7 @@ impl Store {
                 url,
                 subscription_name: name.to_string(),
                 topic: scope.as_str().to_string(),
+                cloud_events: schema == "CloudEventSchemaV1_0",
             }),
         })
     }
@@ -282,6 +343,11 @@ impl Store {
         style: Style,
     ) -> Result<(bool, Value, OpRef), StoreError> {
         self.check_scope(&prepared.scope, style)?;
+        let action = if prepared.props["provisioningState"] == "AwaitingManualAction" {
+            OpAction::Track
+        } else {
+            OpAction::Provision
+        };
         let id = prepared
             .scope
             .provider_resource(EVENT_GRID, "eventSubscriptions", &prepared.name);
@@ -298,7 +364,7 @@ impl Store {
             EVENT_GRID,
             location,
             &prepared.key,
-            OpAction::Provision,
+            action,
         );
         let body = self.get_subscription(&prepared.scope, style, &prepared.name)?;
         Ok((prepared.created, body, op))

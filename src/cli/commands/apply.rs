@@ -1,0 +1,223 @@
+//! `gridform apply` (plan, confirm, execute) and `gridform apply FILE` (a saved plan).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, Outcome, execute};
+use crate::cli::args::{ApplyArgs, GlobalArgs, PlanFormat};
+use crate::cli::exit::{ExitStatus, Hinted};
+use crate::cli::output::Printer;
+use crate::model::secret::scrub;
+use crate::plan::Plan;
+use crate::plan::saved::SavedPlan;
+use crate::render;
+
+use super::session::{Session, check_plan_errors, is_saved_plan, make_plan};
+
+/// Asks on a TTY; refuses without one.
+pub fn confirm(printer: &Printer, question: &str, auto_approve: bool) -> anyhow::Result<bool> {
+    if auto_approve {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Hinted {
+            message: "refusing to change anything without confirmation: stdin is not a terminal".into(),
+            hint: "pass `--auto-approve`, or apply a saved plan: `gridform plan --out plan.json` then `gridform apply plan.json`".into(),
+        }
+        .into());
+    }
+    printer.status(&format!("{question} Only `yes` is accepted:"));
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+/// Executes `plan`, printing one line per finished action, and the summary on stdout.
+pub fn execute_plan(
+    session: &Session,
+    plan: &Plan,
+    parallelism: usize,
+    printer: &Printer,
+    secrets: &[crate::model::Sensitive<String>],
+) -> anyhow::Result<ExitStatus> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
+    let interrupts = stop_tx.clone();
+    session.rt.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = interrupts.send(true);
+            // A second Ctrl-C aborts at once.
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    let opts = ApplyOptions {
+        parallelism,
+        poll_interval: poll_interval(),
+        ..Default::default()
+    };
+    let remote = Arc::new(session.remote.clone());
+    let quiet = printer.quiet;
+    let report: ApplyReport = session
+        .rt
+        .block_on(execute(plan, remote, &opts, stop_rx, |event| {
+            if quiet {
+                return;
+            }
+            if let ApplyEvent::Finished {
+                index,
+                outcome,
+                elapsed,
+            } = event
+            {
+                let a = &plan.actions[*index];
+                let (_, verb) = render::symbol(a.kind);
+                let line = match outcome {
+                    Outcome::Succeeded => format!(
+                        "{verb} {} ({:.1}s)",
+                        render::address(a),
+                        elapsed.as_secs_f64()
+                    ),
+                    Outcome::Failed(f) => format!(
+                        "{}: {verb} {}: {}",
+                        printer.error_label(),
+                        render::address(a),
+                        f.message
+                    ),
+                    Outcome::Skipped {
+                        blocked_by: Some(b),
+                    } => format!(
+                        "skipped {verb} {} (blocked by the failure of action {})",
+                        render::address(a),
+                        b + 1
+                    ),
+                    Outcome::Skipped { blocked_by: None } => {
+                        format!("skipped {verb} {} (interrupted)", render::address(a))
+                    }
+                };
+                printer.status(&scrub(&line, secrets));
+            }
+        }));
+    drop(stop_tx);
+    summarize(plan, &report, printer, secrets)
+}
+
+/// How often domain waits poll: 2 s, or `GRIDFORM_POLL_MS` (tests against the emulator).
+fn poll_interval() -> Duration {
+    std::env::var("GRIDFORM_POLL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_secs(2))
+}
+
+fn summarize(
+    plan: &Plan,
+    report: &ApplyReport,
+    printer: &Printer,
+    secrets: &[crate::model::Sensitive<String>],
+) -> anyhow::Result<ExitStatus> {
+    let count = |f: &dyn Fn(&Outcome) -> bool| report.outcomes.iter().filter(|o| f(o)).count();
+    let ok = count(&|o| *o == Outcome::Succeeded);
+    let failed = count(&|o| matches!(o, Outcome::Failed(_)));
+    let skipped = count(&|o| matches!(o, Outcome::Skipped { .. }));
+    let mut text = format!("Apply: {ok} succeeded, {failed} failed, {skipped} skipped.\n");
+    for (i, o) in report.outcomes.iter().enumerate() {
+        if let Outcome::Failed(f) = o {
+            text.push_str(&format!(
+                "  failed: {}: {}\n",
+                render::address(&plan.actions[i]),
+                f.message
+            ));
+            if let Some(h) = &f.hint {
+                text.push_str(&format!("    hint: {h}\n"));
+            }
+        }
+    }
+    printer.data(&scrub(&text, secrets));
+    if report.interrupted {
+        return Ok(ExitStatus::Interrupted);
+    }
+    if failed > 0 || skipped > 0 {
+        anyhow::bail!(
+            "{failed} action(s) failed and {skipped} were skipped; run `gridform apply` again once the cause is fixed (it is safe to re-run)"
+        );
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Runs `apply`.
+pub fn run(args: &ApplyArgs, global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    if args.paths.len() == 1 && is_saved_plan(&args.paths[0]) {
+        return apply_saved(&args.paths[0], args, global, printer);
+    }
+    let (desired, session, plan) = make_plan(&args.paths, global, printer, false)?;
+    check_plan_errors(&plan)?;
+    if !plan.has_changes() {
+        printer.data(&super::plan::render(
+            &plan,
+            PlanFormat::Human,
+            printer.color_stdout,
+            &desired.secret_values,
+        )?);
+        session.close()?;
+        return Ok(ExitStatus::Success);
+    }
+    if !args.auto_approve {
+        printer.status(&super::plan::render(
+            &plan,
+            PlanFormat::Human,
+            printer.color_stderr,
+            &desired.secret_values,
+        )?);
+    }
+    if !confirm(printer, "Apply these changes?", args.auto_approve)? {
+        session.close()?;
+        anyhow::bail!("apply cancelled");
+    }
+    let status = execute_plan(
+        &session,
+        &plan,
+        args.parallelism,
+        printer,
+        &desired.secret_values,
+    );
+    session.close()?;
+    status
+}
+
+fn apply_saved(
+    file: &PathBuf,
+    args: &ApplyArgs,
+    global: &GlobalArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the saved plan `{}`", file.display()))?;
+    let saved: SavedPlan = serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not a gridform saved plan", file.display()))?;
+    let (desired, session, plan) = make_plan(&saved.paths, global, printer, false)?;
+    if let Err(reason) = saved.check(&plan) {
+        session.close()?;
+        return Err(Hinted {
+            message: format!("refusing to apply `{}`: {reason}", file.display()),
+            hint: "make a new plan with `gridform plan --out FILE` and review it".into(),
+        }
+        .into());
+    }
+    check_plan_errors(&plan)?;
+    let status = execute_plan(
+        &session,
+        &plan,
+        args.parallelism,
+        printer,
+        &desired.secret_values,
+    );
+    session.close()?;
+    status
+}

@@ -1,0 +1,61 @@
+//! `gridform destroy`: delete everything this stack owns, in reverse dependency order, never an
+//! unmanaged or protected resource.
+
+use crate::cli::args::{DestroyArgs, GlobalArgs, PlanFormat};
+use crate::cli::exit::ExitStatus;
+use crate::cli::output::Printer;
+use crate::model::{DesiredState, ResourceKind};
+use crate::plan::{self};
+
+use super::apply::{confirm, execute_plan};
+use super::session::{Session, check_plan_errors, load, plan_options};
+
+/// The desired state of a destroy: only what is protected (and the provider registrations,
+/// which gridform never removes) stays.
+pub fn destroy_target(desired: &DesiredState) -> DesiredState {
+    let mut kept = desired.clone();
+    kept.resources
+        .retain(|r| r.metadata.protect || r.kind == ResourceKind::ProviderRegistration);
+    kept
+}
+
+/// Runs `destroy`.
+pub fn run(
+    args: &DestroyArgs,
+    global: &GlobalArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let desired = load(&args.paths, printer)?;
+    let session = Session::open(global, &desired)?;
+    let live = session.read_live(&desired, false)?;
+    let target = destroy_target(&desired);
+    let mut p = plan::plan(&target, &live, &plan_options(false));
+    // Only deletions: a destroy never creates or changes anything.
+    p.actions.retain(|a| a.kind == plan::ActionKind::Delete);
+    check_plan_errors(&p)?;
+    if p.actions.is_empty() {
+        printer.data(&format!(
+            "Nothing to destroy: stack `{}` owns no resources.\n",
+            desired.stack.name
+        ));
+        session.close()?;
+        return Ok(ExitStatus::Success);
+    }
+    printer.status(&super::plan::render(
+        &p,
+        PlanFormat::Human,
+        printer.color_stderr,
+        &desired.secret_values,
+    )?);
+    if !confirm(
+        printer,
+        &format!("Destroy everything stack `{}` owns?", desired.stack.name),
+        args.auto_approve,
+    )? {
+        session.close()?;
+        anyhow::bail!("destroy cancelled");
+    }
+    let status = execute_plan(&session, &p, 10, printer, &desired.secret_values);
+    session.close()?;
+    status
+}

@@ -1,0 +1,57 @@
+//! `gridform plan`: what apply would change, in human, JSON or markdown form.
+
+use crate::cli::args::{GlobalArgs, PlanArgs, PlanFormat};
+use crate::cli::exit::ExitStatus;
+use crate::cli::output::Printer;
+use crate::model::secret::scrub;
+use crate::plan::saved::SavedPlan;
+use crate::render::{self, RenderOptions};
+
+use super::session::{check_plan_errors, make_plan};
+
+/// Renders a plan in `format` (scrubbed of secret variable values).
+pub fn render(
+    plan: &crate::plan::Plan,
+    format: PlanFormat,
+    color: bool,
+    secrets: &[crate::model::Sensitive<String>],
+) -> anyhow::Result<String> {
+    let mut out = Vec::new();
+    match format {
+        PlanFormat::Human => render::human::write_plan(plan, &RenderOptions { color }, &mut out)?,
+        PlanFormat::Json => render::json::write_plan(plan, &mut out)?,
+        PlanFormat::Markdown => render::markdown::write_plan(plan, &mut out)?,
+    }
+    Ok(scrub(&String::from_utf8_lossy(&out), secrets))
+}
+
+/// Runs `plan`.
+pub fn run(args: &PlanArgs, global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let (desired, session, plan) = make_plan(&args.paths, global, printer, args.refresh_secrets)?;
+    session.close()?;
+    printer.data(&render(
+        &plan,
+        args.format,
+        printer.color_stdout,
+        &desired.secret_values,
+    )?);
+    check_plan_errors(&plan)?;
+    if let Some(out) = &args.out {
+        let saved = SavedPlan::from_plan(&plan, &super::validate::paths_or_cwd(&args.paths));
+        let text = serde_json::to_string_pretty(&saved)?;
+        std::fs::write(out, text + "\n")
+            .map_err(|e| anyhow::anyhow!("cannot write the plan to `{}`: {e}", out.display()))?;
+        if !printer.quiet {
+            printer.status(&format!(
+                "saved the plan to `{}`; apply it with `gridform apply {}`",
+                out.display(),
+                out.display()
+            ));
+        }
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
