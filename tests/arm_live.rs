@@ -12,9 +12,6 @@ use std::time::Duration;
 use arm_support::{Req, Resp, SUB, client, fast_options, serve};
 use gridform::arm::connect::connect_with_env;
 use gridform::arm::{ArmApi, AuthMethod, Chosen, ConnectSettings, LiveScope, read_live};
-use gridform::auth0::{
-    Auth0Client, EventGridSink, LogStreamFilter, LogStreamPatch, NewEventGridStream,
-};
 use gridform::model::ResourceId;
 use serde_json::{Value, json};
 
@@ -391,113 +388,6 @@ async fn azure_cli_via_a_fake_az_on_path() {
 }
 
 #[tokio::test]
-async fn auth0_log_stream_lifecycle() {
-    let streams: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let s = streams.clone();
-    let srv = serve(move |req, n| {
-        let mut streams = s.lock().unwrap();
-        match (req.method.as_str(), req.path.as_str()) {
-            ("POST", "/auth0/oauth/token") => {
-                let b = req.json();
-                assert_eq!(b["grant_type"], "client_credentials");
-                assert_eq!(b["audience"], "https://tenant.example.auth0.com/api/v2/");
-                assert_eq!(b["client_secret"], "auth0-secret");
-                Resp::json(200, json!({"access_token": "a0", "expires_in": 86400, "token_type": "Bearer"}))
-            }
-            (_, p) if req.header("authorization") != Some("Bearer a0") => {
-                Resp::json(401, json!({"statusCode": 401, "error": "Unauthorized", "message": p}))
-            }
-            ("GET", "/auth0/api/v2/log-streams") if n == 1 => {
-                Resp::json(429, json!({"statusCode": 429, "error": "Too Many Requests", "message": "slow"}))
-                    .header("retry-after", "0")
-            }
-            ("GET", "/auth0/api/v2/log-streams") => Resp::json(200, Value::Array(streams.clone())),
-            ("POST", "/auth0/api/v2/log-streams") => {
-                let mut b = req.json();
-                b["id"] = json!("lst_1");
-                b["status"] = json!("active");
-                b["sink"]["azurePartnerTopic"] = json!("auth0-lst_1");
-                streams.push(b.clone());
-                Resp::json(201, b)
-            }
-            ("PATCH", "/auth0/api/v2/log-streams/lst_1") => {
-                let patch = req.json();
-                let s = &mut streams[0];
-                for (k, v) in patch.as_object().unwrap() {
-                    s[k] = v.clone();
-                }
-                Resp::json(200, s.clone())
-            }
-            ("GET", "/auth0/api/v2/log-streams/lst_1") if !streams.is_empty() => Resp::json(200, streams[0].clone()),
-            ("DELETE", "/auth0/api/v2/log-streams/lst_1") if !streams.is_empty() => {
-                streams.clear();
-                Resp::new(204)
-            }
-            _ => Resp::json(404, json!({"statusCode": 404, "error": "Not Found", "message": "The log stream does not exist", "errorCode": "inexistent_log_stream"})),
-        }
-    })
-    .await;
-    let env = |k: &str| match k {
-        "AUTH0_DOMAIN" => Some("tenant.example.auth0.com".to_string()),
-        "AUTH0_CLIENT_SECRET" => Some("auth0-secret".to_string()),
-        _ => None,
-    };
-    let a0 = Auth0Client::from_env(reqwest::Client::new(), &env, Some(&srv.base))
-        .unwrap()
-        .with_retry(fast_options().retry);
-    assert!(a0.list_log_streams().await.unwrap().is_empty());
-    let created = a0
-        .create_eventgrid_stream(&NewEventGridStream {
-            name: "azure-events".into(),
-            sink: EventGridSink {
-                azure_subscription_id: SUB.into(),
-                azure_resource_group: "rg".into(),
-                azure_region: "westeurope".into(),
-                azure_partner_topic: None,
-            },
-            filters: Some(vec![LogStreamFilter {
-                kind: "category".into(),
-                name: "auth.login.fail".into(),
-            }]),
-            is_priority: None,
-        })
-        .await
-        .unwrap();
-    assert_eq!(created.kind, "eventgrid");
-    assert_eq!(
-        created
-            .eventgrid_sink()
-            .unwrap()
-            .azure_partner_topic
-            .as_deref(),
-        Some("auth0-lst_1")
-    );
-    let found = a0.find_log_stream("azure-events").await.unwrap().unwrap();
-    assert_eq!(found.id, "lst_1");
-    let patched = a0
-        .patch_log_stream(
-            "lst_1",
-            &LogStreamPatch {
-                status: Some("paused".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(patched.status.as_deref(), Some("paused"));
-    assert!(a0.get_log_stream("lst_1").await.unwrap().is_some());
-    assert!(a0.delete_log_stream("lst_1").await.unwrap());
-    assert!(!a0.delete_log_stream("lst_1").await.unwrap());
-    assert!(a0.get_log_stream("lst_1").await.unwrap().is_none());
-    let tokens = srv
-        .requests()
-        .iter()
-        .filter(|r| r.path == "/auth0/oauth/token")
-        .count();
-    assert_eq!(tokens, 1, "token cached");
-}
-
-#[tokio::test]
 async fn typed_actions_and_waits() {
     use gridform::arm::typed;
     let registered = Arc::new(AtomicUsize::new(0));
@@ -660,4 +550,27 @@ async fn secrets_never_reach_the_logs() {
             "{canary} leaked into {err:?}"
         );
     }
+}
+
+// Managed identity against the real emulator: its `/msi/token` issues the token and its ARM
+// (which checks every bearer token) accepts it.
+#[tokio::test]
+async fn managed_identity_against_the_emulator() {
+    if std::env::var(CHILD).is_ok() {
+        child_get(AuthMethod::ManagedIdentity).await.unwrap();
+        return;
+    }
+    let emu = gridform::emulator::spawn_local(gridform::emulator::Config::default())
+        .await
+        .unwrap();
+    run_child(
+        "managed_identity_against_the_emulator",
+        vec![
+            ("GRIDFORM_TEST_ARM", emu.base_url.clone()),
+            ("IDENTITY_ENDPOINT", format!("{}/msi/token", emu.base_url)),
+            ("IDENTITY_HEADER", "emulator-header".into()),
+        ],
+    )
+    .await;
+    emu.shutdown().await.unwrap();
 }

@@ -119,3 +119,57 @@ async fn untrusted_certificate_is_a_credential_error() {
     assert!(text.contains("client secret credential"), "{text}");
     assert!(!text.contains("canary-secret"), "{text}");
 }
+
+// The same path against `gridform emulator serve --tls`: its self-signed certificate becomes the
+// extra trusted root, its origin the authority host of the real azure_identity credential, and
+// the token it issues is accepted by its ARM.
+#[tokio::test]
+async fn client_secret_against_the_tls_emulator() {
+    use gridform::emulator::{Clock, Config, Emulator, serve_tls_with_shutdown, tls};
+    let cert = tls::self_signed().unwrap();
+    let pem = cert.cert_pem.clone();
+    let emulator = Emulator::new(
+        Config {
+            scheme: "https",
+            ca_pem: Some(pem.clone()),
+            ..Default::default()
+        },
+        Clock::system(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        serve_tls_with_shutdown(listener, &cert, emulator, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let env = |k: &str| match k {
+        "AZURE_TENANT_ID" => Some("00000000-0000-0000-0000-0000000000aa".to_string()),
+        "AZURE_CLIENT_ID" => Some("gridform-ci".to_string()),
+        "AZURE_CLIENT_SECRET" => Some("any-secret".to_string()),
+        _ => None,
+    };
+    let conn = connect_with_env(
+        ConnectSettings {
+            emulator_url: Some(format!("https://127.0.0.1:{port}")),
+            extra_root_pem: Some(pem.into_bytes()),
+            options: fast_options(),
+            ..Default::default()
+        },
+        &env,
+    )
+    .unwrap();
+    assert_eq!(conn.credential, Chosen::ClientSecret);
+    let rg = ResourceId::resource_group(SUB, "tls-rg");
+    let created = conn
+        .arm
+        .put(&rg, &json!({"location": "westus2"}))
+        .await
+        .unwrap();
+    assert_eq!(created.id, rg);
+    assert!(conn.arm.get(&rg).await.unwrap().is_some());
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}

@@ -251,6 +251,18 @@ impl TokenSource {
         }
     }
 
+    /// Forgets a cached token so the next `token()` fetches a new one; `false` when this
+    /// source cannot refresh (a fixed token; azure_identity credentials manage their own cache).
+    pub fn invalidate(&self) -> bool {
+        match &*self.inner {
+            Inner::Form { cache, .. } => {
+                *cache.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// A bearer token for ARM.
     pub async fn token(&self) -> Result<Sensitive<String>, CredentialError> {
         match &*self.inner {

@@ -227,8 +227,9 @@ impl ArmClient {
         let path = redact_url(&call.url);
         let started = Instant::now();
         let mut attempt = 0u32;
+        let mut refreshed_token = false;
         loop {
-            self.pacer.acquire(call.subscription, class).await;
+            let permit = self.pacer.acquire(call.subscription, class).await;
             let token = self.tokens.token().await?;
             let mut req = self
                 .http
@@ -269,7 +270,8 @@ impl ArmClient {
             match result {
                 Ok((status, headers, body)) => {
                     tracing::debug!(method = %call.method, path = %path, status, elapsed_ms, attempt, "ARM request");
-                    self.pacer.observe(call.subscription, class, &headers);
+                    self.pacer.observe(&permit, class, &headers);
+                    drop(permit);
                     let server = retry::server_delay(&headers, chrono::Utc::now());
                     let decision = retry::decide(
                         &self.options.retry,
@@ -285,6 +287,13 @@ impl ArmClient {
                             retry::backoff(&self.options.retry, attempt, jitter)
                         });
                         self.pacer.hold(call.subscription, class, hold);
+                    }
+                    // A token the server no longer accepts (expired early, clock skew, an
+                    // emulator whose clock was advanced): fetch a fresh one, once.
+                    if status == 401 && !refreshed_token && self.tokens.invalidate() {
+                        refreshed_token = true;
+                        tracing::info!(method = %call.method, path = %path, "token rejected; fetching a new one");
+                        continue;
                     }
                     if let Decision::RetryAfter(delay) = decision {
                         tracing::info!(method = %call.method, path = %path, status, ?delay, attempt, "retrying ARM request");

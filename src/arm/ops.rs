@@ -63,7 +63,7 @@ impl Observed {
 pub enum Deleted {
     /// The resource existed and is gone now.
     Deleted,
-    /// It did not exist (404); nothing was done.
+    /// It did not exist (404, or ARM's 204 for a delete of nothing); nothing was done.
     NotFound,
 }
 
@@ -415,8 +415,10 @@ impl ArmApi for ArmClient {
             .call(reqwest::Method::DELETE, id, "", None, true)
             .await?;
         match resp.status {
-            404 => Ok(Deleted::NotFound),
-            200 | 204 => Ok(Deleted::Deleted),
+            // ARM answers 204 to a DELETE of something that does not exist (RPC), 200 to a
+            // synchronous delete and 202 to an asynchronous one.
+            404 | 204 => Ok(Deleted::NotFound),
+            200 => Ok(Deleted::Deleted),
             202 => {
                 self.follow(id, &target, resp, None).await?;
                 Ok(Deleted::Deleted)

@@ -3,9 +3,12 @@
 //! ARM throttles reads, writes and deletes per subscription with token buckets (azure-behaviour.md
 //! §1.1). We keep a governor bucket per (subscription, class) seeded from the published limits so
 //! a big apply queues locally instead of collecting 429s, and we follow the
-//! `x-ms-ratelimit-remaining-subscription-*` headers: when the server says few tokens remain we
-//! hold the class back until its bucket has refilled a little. A 429 holds the class for the
-//! server's delay. This module must not send requests; the client calls `acquire` before each.
+//! `x-ms-ratelimit-remaining-subscription-*` headers: each one updates an estimate of the
+//! server's bucket (reported tokens, minus what we admitted after that request, plus refill since)
+//! and a request is only admitted while the estimate stays above a low-water mark. That keeps us
+//! inside the server's bucket even when it refills slower than published or answers with a lag.
+//! A 429 holds the class for the server's delay. This module must not send requests; the client
+//! calls `acquire` before each request and `observe` on each response.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -37,8 +40,8 @@ pub struct PacingConfig {
     pub deletes: Bucket,
     /// Fraction of the server's bucket we allow ourselves to burst (leaves room for others).
     pub burst_fraction: f64,
-    /// When the server reports fewer remaining tokens than this fraction of the bucket, pause
-    /// until it has refilled back to it.
+    /// Tokens (as a fraction of the bucket, at least one) the estimated server bucket must keep
+    /// for a request to be admitted.
     pub low_water_fraction: f64,
     /// `false` disables pacing entirely (tests of raw retry behaviour).
     pub enabled: bool,
@@ -62,7 +65,7 @@ impl Default for PacingConfig {
                 refill_per_second: 10,
             },
             burst_fraction: 0.9,
-            low_water_fraction: 0.1,
+            low_water_fraction: 0.02,
             enabled: true,
         }
     }
@@ -79,21 +82,35 @@ impl PacingConfig {
     }
 }
 
-/// How long to hold a class back given the server's remaining-token count: long enough for the
-/// server's bucket to refill to the low-water mark. Pure.
-pub fn pause_for_remaining(
-    remaining: u32,
-    bucket: Bucket,
-    low_water_fraction: f64,
-) -> Option<Duration> {
-    let low_water = (f64::from(bucket.size) * low_water_fraction).ceil();
-    let remaining = f64::from(remaining);
-    if remaining >= low_water || bucket.refill_per_second == 0 {
+/// What we last learnt about the server's bucket.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// Tokens the server will have once every request we had admitted by then has landed
+    /// (`remaining` minus the requests admitted after the reporting one).
+    pub tokens: f64,
+    /// When we learnt it.
+    pub at: Instant,
+    /// How many requests we had admitted by then.
+    pub admitted: u64,
+}
+
+/// The server bucket projected to `now` given `admitted` requests so far: the estimate, plus
+/// refill since, minus what was admitted since, capped at the bucket size. Pure.
+pub fn projected_tokens(estimate: &Estimate, now: Instant, admitted: u64, bucket: Bucket) -> f64 {
+    let refill = now.saturating_duration_since(estimate.at).as_secs_f64()
+        * f64::from(bucket.refill_per_second);
+    let spent = admitted.saturating_sub(estimate.admitted) as f64;
+    (estimate.tokens + refill).min(f64::from(bucket.size)) - spent
+}
+
+/// How long to wait before the projected bucket reaches `low_water` tokens; `None` if it has
+/// them now. Pure.
+pub fn wait_for_tokens(projected: f64, low_water: f64, bucket: Bucket) -> Option<Duration> {
+    if projected >= low_water {
         return None;
     }
-    Some(Duration::from_secs_f64(
-        (low_water - remaining) / f64::from(bucket.refill_per_second),
-    ))
+    let rate = f64::from(bucket.refill_per_second.max(1));
+    Some(Duration::from_secs_f64((low_water - projected) / rate).max(Duration::from_millis(1)))
 }
 
 /// The quota of our local bucket for a server bucket.
@@ -109,6 +126,48 @@ type Lanes = HashMap<(String, OpClass), Arc<Mutex<Lane>>>;
 struct Lane {
     limiter: Arc<DefaultDirectRateLimiter>,
     hold_until: Option<Instant>,
+    /// Requests admitted so far (the sequence number of the last permit).
+    admitted: u64,
+    estimate: Option<Estimate>,
+    /// Whether any request of this lane has finished (with or without a rate-limit header).
+    finished_any: bool,
+    /// The local burst: before the first response we admit no more than this, because until
+    /// then we know nothing about the server's bucket.
+    burst: u64,
+}
+
+/// One admitted request, numbered in admission order.
+pub struct Permit {
+    lane: Option<Arc<Mutex<Lane>>>,
+    seq: u64,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if let Some(lane) = &self.lane {
+            lock(lane).finished_any = true;
+        }
+    }
+}
+
+impl std::fmt::Debug for Permit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Permit({})", self.seq)
+    }
+}
+
+fn lock(lane: &Mutex<Lane>) -> std::sync::MutexGuard<'_, Lane> {
+    lane.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+async fn wait_for_hold(lane: &Mutex<Lane>) {
+    loop {
+        let hold = lock(lane).hold_until;
+        match hold {
+            Some(until) if until > Instant::now() => tokio::time::sleep_until(until).await,
+            _ => return,
+        }
+    }
 }
 
 /// The pacer shared by all requests of one client.
@@ -147,52 +206,89 @@ impl Pacer {
                         self.config.burst_fraction,
                     ))),
                     hold_until: None,
+                    admitted: 0,
+                    estimate: None,
+                    finished_any: false,
+                    burst: u64::from(
+                        local_quota(self.config.bucket(class), self.config.burst_fraction)
+                            .burst_size()
+                            .get(),
+                    ),
                 }))
             })
             .clone()
     }
 
-    /// Waits until a request of `class` against `subscription` may be sent.
-    pub async fn acquire(&self, subscription: &str, class: OpClass) {
-        if !self.config.enabled {
-            return;
-        }
-        let lane = self.lane(subscription, class);
-        loop {
-            let hold = lane.lock().unwrap_or_else(|e| e.into_inner()).hold_until;
-            match hold {
-                Some(until) if until > Instant::now() => tokio::time::sleep_until(until).await,
-                _ => break,
-            }
-        }
-        let limiter = lane
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .limiter
-            .clone();
-        limiter.until_ready().await;
+    fn low_water(&self, class: OpClass) -> f64 {
+        (f64::from(self.config.bucket(class).size) * self.config.low_water_fraction)
+            .ceil()
+            .max(1.0)
     }
 
-    /// Holds a class back for `delay` (after a 429, or when the server's bucket runs low).
+    /// Waits until a request of `class` against `subscription` may be sent: past any hold
+    /// (429), through the local bucket, then until the estimated server bucket has a token
+    /// above the low-water mark for it.
+    pub async fn acquire(&self, subscription: &str, class: OpClass) -> Permit {
+        if !self.config.enabled {
+            return Permit { lane: None, seq: 0 };
+        }
+        let lane = self.lane(subscription, class);
+        let bucket = self.config.bucket(class);
+        let low_water = self.low_water(class);
+        wait_for_hold(&lane).await;
+        let limiter = lock(&lane).limiter.clone();
+        limiter.until_ready().await;
+        loop {
+            wait_for_hold(&lane).await;
+            let wait = {
+                let mut l = lock(&lane);
+                let now = Instant::now();
+                let wait = match l.estimate {
+                    Some(e) => wait_for_tokens(
+                        projected_tokens(&e, now, l.admitted, bucket),
+                        low_water,
+                        bucket,
+                    ),
+                    // Nothing known about the server yet: the first burst only.
+                    None if !l.finished_any && l.admitted >= l.burst => {
+                        Some(Duration::from_millis(2))
+                    }
+                    None => None,
+                };
+                if wait.is_none() {
+                    l.admitted += 1;
+                    return Permit {
+                        seq: l.admitted,
+                        lane: Some(lane.clone()),
+                    };
+                }
+                wait
+            };
+            if let Some(d) = wait {
+                tokio::time::sleep(d).await;
+            }
+        }
+    }
+
+    /// Holds a class back for `delay` (after a 429).
     pub fn hold(&self, subscription: &str, class: OpClass, delay: Duration) {
         if !self.config.enabled {
             return;
         }
         let lane = self.lane(subscription, class);
-        let mut lane = lane.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lane = lock(&lane);
         let until = Instant::now() + delay;
         if lane.hold_until.is_none_or(|h| h < until) {
             lane.hold_until = Some(until);
         }
     }
 
-    /// Follows the `x-ms-ratelimit-remaining-subscription-{class}` header of a response.
-    pub fn observe(
-        &self,
-        subscription: &str,
-        class: OpClass,
-        headers: &reqwest::header::HeaderMap,
-    ) {
+    /// Follows the `x-ms-ratelimit-remaining-subscription-{class}` header of the response to
+    /// the request holding `permit`.
+    pub fn observe(&self, permit: &Permit, class: OpClass, headers: &reqwest::header::HeaderMap) {
+        let Some(lane) = &permit.lane else {
+            return;
+        };
         let name = format!(
             "x-ms-ratelimit-remaining-subscription-{}",
             class.header_suffix()
@@ -202,14 +298,18 @@ impl Pacer {
         else {
             return;
         };
-        if let Some(pause) = pause_for_remaining(
-            remaining,
-            self.config.bucket(class),
-            self.config.low_water_fraction,
-        ) {
-            tracing::debug!(%class, remaining, ?pause, "ARM bucket running low; pausing this class");
-            self.hold(subscription, class, pause);
+        let mut l = lock(lane);
+        // Requests admitted after this one were (most likely) not yet counted in `remaining`.
+        let after = l.admitted.saturating_sub(permit.seq);
+        let estimate = Estimate {
+            tokens: f64::from(remaining) - after as f64,
+            at: Instant::now(),
+            admitted: l.admitted,
+        };
+        if estimate.tokens < self.low_water(class) {
+            tracing::debug!(%class, remaining, admitted_after = after, "ARM bucket running low; slowing down");
         }
+        l.estimate = Some(estimate);
     }
 }
 
@@ -217,24 +317,38 @@ impl Pacer {
 mod tests {
     use super::*;
 
+    fn writes() -> Bucket {
+        PacingConfig::default().writes
+    }
+
     #[test]
-    fn pauses_only_below_the_low_water_mark() {
-        let writes = PacingConfig::default().writes;
-        assert_eq!(pause_for_remaining(199, writes, 0.1), None);
-        assert_eq!(pause_for_remaining(20, writes, 0.1), None);
+    fn projection_adds_refill_and_subtracts_later_admissions() {
+        let at = Instant::now();
+        let e = Estimate {
+            tokens: 5.0,
+            at,
+            admitted: 100,
+        };
+        // 10/s: one second later 15 tokens, minus 3 admitted since.
+        let p = projected_tokens(&e, at + Duration::from_secs(1), 103, writes());
+        assert!((p - 12.0).abs() < 1e-9, "{p}");
+        // Never above the bucket size.
+        let p = projected_tokens(&e, at + Duration::from_secs(100), 100, writes());
+        assert!((p - 200.0).abs() < 1e-9, "{p}");
+    }
+
+    #[test]
+    fn waits_until_the_low_water_mark_refills() {
+        assert_eq!(wait_for_tokens(5.0, 4.0, writes()), None);
         assert_eq!(
-            pause_for_remaining(10, writes, 0.1),
+            wait_for_tokens(-6.0, 4.0, writes()),
             Some(Duration::from_secs(1))
-        );
-        assert_eq!(
-            pause_for_remaining(0, writes, 0.1),
-            Some(Duration::from_secs(2))
         );
     }
 
     #[test]
     fn local_quota_is_a_fraction_of_the_server_bucket() {
-        let q = local_quota(PacingConfig::default().writes, 0.9);
+        let q = local_quota(writes(), 0.9);
         assert_eq!(q.burst_size().get(), 180);
         assert_eq!(q.replenish_interval(), Duration::from_millis(100));
     }
@@ -251,7 +365,7 @@ mod tests {
         });
         let start = std::time::Instant::now();
         for _ in 0..10 {
-            pacer.acquire("S", OpClass::Write).await;
+            drop(pacer.acquire("S", OpClass::Write).await);
         }
         // 5 immediately, 5 more at 50/s = ~100 ms.
         let took = start.elapsed();
@@ -259,8 +373,34 @@ mod tests {
         // Other classes and subscriptions have their own buckets.
         let start = std::time::Instant::now();
         for _ in 0..5 {
-            pacer.acquire("other", OpClass::Write).await;
+            drop(pacer.acquire("other", OpClass::Write).await);
         }
         assert!(start.elapsed() < Duration::from_millis(50));
+    }
+
+    #[tokio::test]
+    async fn a_reported_empty_bucket_stops_admissions_until_it_refills() {
+        let pacer = Pacer::new(PacingConfig {
+            writes: Bucket {
+                size: 100,
+                refill_per_second: 100,
+            },
+            ..PacingConfig::default()
+        });
+        let permit = pacer.acquire("s", OpClass::Write).await;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "x-ms-ratelimit-remaining-subscription-writes",
+            "0".parse().unwrap(),
+        );
+        pacer.observe(&permit, OpClass::Write, &headers);
+        let start = std::time::Instant::now();
+        drop(pacer.acquire("s", OpClass::Write).await);
+        // Low water is 2 tokens (2% of 100) at 100/s: ~20 ms.
+        assert!(
+            start.elapsed() >= Duration::from_millis(15),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }

@@ -340,9 +340,19 @@ impl Auth0Client {
     ) -> Result<Option<T>, Auth0Error> {
         let token = self.token().await?;
         let idempotent = method != reqwest::Method::POST;
-        let (status, bytes) = self
+        let (status, bytes) = match self
             .send(method.clone(), path, body, idempotent, Some(&token))
-            .await?;
+            .await
+        {
+            // A token Auth0 no longer accepts: fetch a new one, once (nothing was done).
+            Err(Auth0Error::Http { status: 401, .. }) => {
+                *self.token.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                let token = self.token().await?;
+                self.send(method.clone(), path, body, idempotent, Some(&token))
+                    .await?
+            }
+            other => other?,
+        };
         if status == 204 || bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
