@@ -141,7 +141,12 @@ impl Buckets {
                 tokens: size,
                 at: now,
             });
-        let elapsed = (now - bucket.at).num_milliseconds().max(0) as f64 / 1000.0;
+        // Microseconds: requests less than a millisecond apart must still refill the bucket.
+        let elapsed = (now - bucket.at)
+            .num_microseconds()
+            .unwrap_or(i64::MAX)
+            .max(0) as f64
+            / 1e6;
         bucket.tokens = (bucket.tokens + elapsed * rate).min(size);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
