@@ -255,3 +255,50 @@ fn out_of_band_resources_survive_apply_and_destroy() {
     let topics = w.get(&format!("{rg}/partnerTopics?api-version=2025-02-15"), false);
     assert_eq!(topics["value"], json!([]), "the partner topic is gone");
 }
+
+#[test]
+fn ctrl_c_stops_new_actions_reports_and_exits_130() {
+    use std::io::{BufRead, BufReader, Read};
+    let w = world(Config {
+        latency: Duration::from_millis(20),
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    large_stack(dir.path(), 60);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gridform"))
+        .current_dir(dir.path())
+        .args(["apply", "--auto-approve", "--parallelism", "1", "."])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(w.env())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the first subscriptions are in: dozens of actions are still to come.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        seen.push_str(&line);
+        let started = line.contains("audit-2");
+        line.clear();
+        if started {
+            break;
+        }
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    stderr.read_to_string(&mut seen).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}{seen}");
+    assert!(seen.contains("(interrupted)"), "{seen}");
+    assert!(stdout.starts_with("Apply: "), "{stdout}");
+    let rerun = gridform(dir.path(), &["apply", "--auto-approve", "."], &w.env());
+    assert_eq!(rerun.status.code(), Some(0), "{:?}", texts(&rerun));
+    assert_converged(&w, dir.path(), "after Ctrl-C");
+}
