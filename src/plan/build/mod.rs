@@ -1,0 +1,461 @@
+//! Building the plan: one pass over the desired resources in dependency order, then pruning.
+//! Partner configuration, Auth0 stream and partner topic planning live in `partners`, event
+//! subscriptions in `subscriptions`, deletions of what the manifests dropped in `prune`.
+
+mod partners;
+mod prune;
+mod subscriptions;
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::normalize::{display_form, flatten, normalize};
+use super::wire::{self, MARKER, SECRETS_LABEL};
+use super::*;
+use crate::model::live::LiveState;
+use crate::model::{DesiredResource, DesiredState, ResourceSpec};
+
+const EG: &str = "Microsoft.EventGrid";
+
+/// Which ARM paths cannot change in place, per kind (REFERENCE §8.8–8.9).
+fn immutable(kind: ResourceKind, path: &str) -> bool {
+    match kind {
+        ResourceKind::Topic => path == "location" || path == "properties.inputSchema",
+        ResourceKind::SystemTopic => {
+            path == "location" || path == "properties.source" || path == "properties.topicType"
+        }
+        ResourceKind::ResourceGroup => path == "location",
+        _ => false,
+    }
+}
+
+/// How a live resource is marked.
+enum Ownership {
+    Ours,
+    Unmarked,
+    Other(String),
+}
+
+fn ownership_of(kind: ResourceKind, body: &Value, stack: &str) -> Ownership {
+    let marker = if kind == ResourceKind::EventSubscription {
+        body.pointer("/properties/labels")
+            .and_then(Value::as_array)
+            .and_then(|labels| {
+                labels
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .find_map(|l| l.strip_prefix(&format!("{MARKER}=")).map(str::to_string))
+            })
+    } else {
+        body.pointer(&format!("/tags/{MARKER}"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    match marker {
+        Some(m) if m == stack => Ownership::Ours,
+        Some(m) => Ownership::Other(m),
+        None => Ownership::Unmarked,
+    }
+}
+
+struct Builder<'a> {
+    desired: &'a DesiredState,
+    live: &'a LiveState,
+    opts: &'a PlanOptions,
+    stack: &'a str,
+    actions: Vec<Action>,
+    errors: Vec<PlanError>,
+    /// The action a dependent must wait for, per (kind, handle).
+    ready: HashMap<(ResourceKind, String), usize>,
+    provider_action: Option<usize>,
+    claimed: BTreeSet<ResourceId>,
+}
+
+/// Computes the plan. Pure: everything it needs is in its arguments.
+pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Plan {
+    let mut b = Builder {
+        desired,
+        live,
+        opts,
+        stack: &desired.stack.name,
+        actions: Vec::new(),
+        errors: Vec::new(),
+        ready: HashMap::new(),
+        provider_action: None,
+        claimed: BTreeSet::new(),
+    };
+    b.check_prerequisites();
+    for kind in ResourceKind::ALL {
+        for r in desired.resources.iter().filter(|r| r.kind == kind) {
+            b.resource(r);
+        }
+    }
+    let unmanaged = b.prune();
+    let fingerprint = fingerprint(live);
+    Plan {
+        stack: desired.stack.name.clone(),
+        actions: b.actions,
+        unmanaged,
+        errors: b.errors,
+        refresh: live.requests,
+        fingerprint,
+    }
+}
+
+/// A digest of the normalized live state: a saved plan is refused when it changes.
+pub fn fingerprint(live: &LiveState) -> String {
+    let mut h = Sha256::new();
+    for (id, body) in &live.resources {
+        let kind = kind_of(id);
+        h.update(id.as_str().to_ascii_lowercase());
+        h.update(normalize(kind, body).to_string());
+        if kind == ResourceKind::EventSubscription {
+            h.update(secrets_label(body).unwrap_or_default());
+        }
+        if let Some(state) = body.pointer("/properties/activationState") {
+            h.update(state.to_string());
+        }
+        if let Some(list) = body.pointer("/properties/partnerAuthorization/authorizedPartnersList")
+        {
+            h.update(list.to_string());
+        }
+    }
+    for (name, body) in &live.auth0_streams {
+        h.update(name);
+        h.update(body.to_string());
+    }
+    for (ns, state) in &live.providers {
+        h.update(format!("{ns}={state}"));
+    }
+    hex::encode(h.finalize())[..32].to_string()
+}
+
+/// The manifest kind of a live id.
+pub fn kind_of(id: &ResourceId) -> ResourceKind {
+    let t = id.resource_type().to_ascii_lowercase();
+    if t.ends_with("/eventsubscriptions") {
+        ResourceKind::EventSubscription
+    } else if t.ends_with("/partnertopics") {
+        ResourceKind::PartnerTopic
+    } else if t.ends_with("/systemtopics") {
+        ResourceKind::SystemTopic
+    } else if t.ends_with("/topics") {
+        ResourceKind::Topic
+    } else if t.ends_with("/partnerconfigurations") {
+        ResourceKind::PartnerConfiguration
+    } else if t == "microsoft.resources/resourcegroups" {
+        ResourceKind::ResourceGroup
+    } else {
+        ResourceKind::ProviderRegistration
+    }
+}
+
+fn secrets_label(body: &Value) -> Option<String> {
+    body.pointer("/properties/labels")?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .find_map(|l| {
+            l.strip_prefix(&format!("{SECRETS_LABEL}="))
+                .map(str::to_string)
+        })
+}
+
+/// Attribute changes between a live body and a desired body (both raw; normalized here).
+/// Values are compared in normalized form and shown in their original spelling.
+pub fn diff(kind: ResourceKind, before: Option<&Value>, after: &Value) -> Vec<Change> {
+    let a = flatten(&normalize(kind, after));
+    let b = before
+        .map(|v| flatten(&normalize(kind, v)))
+        .unwrap_or_default();
+    let a_show = flatten(&display_form(kind, after));
+    let b_show = before
+        .map(|v| flatten(&display_form(kind, v)))
+        .unwrap_or_default();
+    let mut paths: BTreeSet<&String> = a.keys().collect();
+    paths.extend(b.keys());
+    paths
+        .into_iter()
+        .filter(|p| a.get(*p) != b.get(*p))
+        .map(|p| Change {
+            path: p.clone(),
+            before: b_show.get(p).or(b.get(p)).cloned(),
+            after: a_show.get(p).or(a.get(p)).cloned(),
+            sensitive: false,
+            forces_replacement: before.is_some() && immutable(kind, p),
+        })
+        .collect()
+}
+
+impl<'a> Builder<'a> {
+    /// Things gridform does not create unless declared: the Event Grid registration and the
+    /// resource groups. Reported at plan time instead of as a 404/409 halfway through apply.
+    fn check_prerequisites(&mut self) {
+        let declared = |kind: ResourceKind, name: &str| {
+            self.desired
+                .resources
+                .iter()
+                .any(|r| r.kind == kind && r.name.eq_ignore_ascii_case(name))
+        };
+        let sub = &self.desired.stack.spec.subscription_id;
+        let uses_eventgrid = self.desired.resources.iter().any(|r| {
+            matches!(
+                r.kind,
+                ResourceKind::PartnerConfiguration
+                    | ResourceKind::Topic
+                    | ResourceKind::SystemTopic
+                    | ResourceKind::EventSubscription
+                    | ResourceKind::PartnerTopic
+            )
+        });
+        let eg_state = self.live.providers.get(&EG.to_ascii_lowercase());
+        if uses_eventgrid
+            && eg_state.is_some_and(|s| !s.eq_ignore_ascii_case("Registered"))
+            && !declared(ResourceKind::ProviderRegistration, EG)
+        {
+            self.errors.push(PlanError {
+                target: format!("subscription `{sub}`"),
+                message: format!(
+                    "the `{EG}` resource provider is not registered (state `{}`)",
+                    eg_state.map(String::as_str).unwrap_or_default()
+                ),
+                hint: Some(format!(
+                    "add a document `kind: ProviderRegistration` with `metadata.name: {EG}`"
+                )),
+            });
+        }
+        let mut reported: BTreeSet<String> = BTreeSet::new();
+        for r in &self.desired.resources {
+            let group = match &r.spec {
+                ResourceSpec::ResourceGroup(_)
+                | ResourceSpec::ProviderRegistration
+                | ResourceSpec::EventSubscription(_) => continue,
+                _ => r.resource_group.as_deref(),
+            };
+            let Some(g) = group else { continue };
+            let listed = self
+                .live
+                .listed_groups
+                .iter()
+                .any(|l| l.eq_ignore_ascii_case(g));
+            let exists = self.live.get(&ResourceId::resource_group(sub, g)).is_some();
+            if listed
+                && !exists
+                && !declared(ResourceKind::ResourceGroup, g)
+                && reported.insert(g.to_ascii_lowercase())
+            {
+                self.errors.push(PlanError {
+                    target: format!("{} `{}`", r.kind, r.name),
+                    message: format!("resource group `{g}` does not exist and no `ResourceGroup` document declares it"),
+                    hint: Some(format!("add a document `kind: ResourceGroup` with `metadata.name: {g}`, or create the group")),
+                });
+            }
+        }
+    }
+
+    fn push(
+        &mut self,
+        kind: ActionKind,
+        r: &DesiredResource,
+        id: Option<ResourceId>,
+        changes: Vec<Change>,
+        deps: Vec<usize>,
+        operation: Operation,
+    ) -> usize {
+        let index = self.actions.len();
+        let mut depends_on: Vec<usize> = deps
+            .into_iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        depends_on.retain(|d| *d < index);
+        self.actions.push(Action {
+            index,
+            kind,
+            target: Target {
+                kind: r.kind,
+                name: r.name.clone(),
+                id,
+            },
+            changes,
+            depends_on,
+            reason: None,
+            operation,
+        });
+        index
+    }
+
+    fn error(&mut self, r: &DesiredResource, message: String, hint: Option<&str>) {
+        self.errors.push(PlanError {
+            target: format!("{} `{}`", r.kind, r.name),
+            message,
+            hint: hint.map(str::to_string),
+        });
+    }
+
+    fn dep(&self, kind: ResourceKind, name: &str) -> Option<usize> {
+        self.ready.get(&(kind, name.to_string())).copied()
+    }
+
+    fn group_deps(&self, rg: Option<&str>) -> Vec<usize> {
+        let mut deps: Vec<usize> = self.provider_action.into_iter().collect();
+        if let Some(g) = rg {
+            if let Some(d) =
+                self.desired.resources.iter().find(|r| {
+                    r.kind == ResourceKind::ResourceGroup && r.name.eq_ignore_ascii_case(g)
+                })
+            {
+                deps.extend(self.dep(ResourceKind::ResourceGroup, &d.name));
+            }
+        }
+        deps
+    }
+
+    fn resource(&mut self, r: &DesiredResource) {
+        match &r.spec {
+            ResourceSpec::ProviderRegistration => {
+                if !self.live.provider_registered(&r.name) {
+                    let op = Operation::RegisterProvider {
+                        subscription_id: self.desired.stack.spec.subscription_id.clone(),
+                        namespace: r.name.clone(),
+                    };
+                    let i = self.push(ActionKind::Register, r, r.id.clone(), vec![], vec![], op);
+                    if r.name.eq_ignore_ascii_case(EG) {
+                        self.provider_action = Some(i);
+                    }
+                    self.ready.insert((r.kind, r.name.clone()), i);
+                }
+            }
+            ResourceSpec::ResourceGroup(s) => {
+                let body =
+                    wire::resource_group(r.location.as_deref().unwrap_or_default(), s, self.stack);
+                self.put_resource(r, body, vec![]);
+            }
+            ResourceSpec::Topic(s) => {
+                let body = wire::topic(r.location.as_deref().unwrap_or_default(), s, self.stack);
+                let deps = self.group_deps(r.resource_group.as_deref());
+                self.put_resource(r, body, deps);
+            }
+            ResourceSpec::SystemTopic(s) => {
+                let body =
+                    wire::system_topic(r.location.as_deref().unwrap_or_default(), s, self.stack);
+                let deps = self.group_deps(r.resource_group.as_deref());
+                self.put_resource(r, body, deps);
+            }
+            ResourceSpec::PartnerConfiguration(s) => self.partner_configuration(r, s),
+            ResourceSpec::Auth0LogStream(s) => self.auth0_stream(r, s),
+            ResourceSpec::PartnerTopic(s) => self.partner_topic(r, s),
+            ResourceSpec::EventSubscription(s) => self.subscription(r, s),
+        }
+    }
+
+    /// Checks ownership of an existing resource; returns whether planning may continue, and
+    /// whether the resource is being adopted.
+    fn check_owner(&mut self, r: &DesiredResource, live: &Value) -> Option<bool> {
+        match ownership_of(r.kind, live, self.stack) {
+            Ownership::Ours => Some(false),
+            Ownership::Unmarked if r.metadata.adopt => Some(true),
+            Ownership::Unmarked => {
+                self.error(
+                    r,
+                    format!(
+                        "{} `{}` already exists and is not managed by stack `{}`",
+                        r.kind, r.name, self.stack
+                    ),
+                    Some("set `metadata.adopt: true` to take it over, or pick another name"),
+                );
+                None
+            }
+            Ownership::Other(other) => {
+                self.error(r, format!("{} `{}` is managed by stack `{other}`", r.kind, r.name),
+                    Some("a resource belongs to one stack; remove it from the other stack's manifests first"));
+                None
+            }
+        }
+    }
+
+    fn put_resource(
+        &mut self,
+        r: &DesiredResource,
+        body: Value,
+        deps: Vec<usize>,
+    ) -> Option<usize> {
+        let id = r.id.clone()?;
+        self.claimed.insert(id.clone());
+        let at = Locator::Id(id.clone());
+        let Some(live) = self.live.get(&id) else {
+            let changes = diff(r.kind, None, &body);
+            let i = self.push(
+                ActionKind::Create,
+                r,
+                Some(id),
+                changes,
+                deps,
+                Operation::Put { at, body },
+            );
+            self.ready.insert((r.kind, r.name.clone()), i);
+            return Some(i);
+        };
+        let adopting = self.check_owner(r, live)?;
+        let changes = diff(r.kind, Some(live), &body);
+        if changes.is_empty() && !adopting {
+            return None;
+        }
+        let replace = changes.iter().any(|c| c.forces_replacement);
+        if replace && r.metadata.protect {
+            self.error(
+                r,
+                format!(
+                    "{} `{}` is protected but a change forces its replacement",
+                    r.kind, r.name
+                ),
+                Some("revert the immutable field, or remove `metadata.protect`"),
+            );
+            return None;
+        }
+        if replace && r.kind == ResourceKind::ResourceGroup {
+            self.error(
+                r,
+                format!(
+                    "resource group `{}` cannot move to another location",
+                    r.name
+                ),
+                Some("a resource group's location is fixed; create a new group instead"),
+            );
+            return None;
+        }
+        let (kind, op) = match (replace, adopting) {
+            (true, _) => (ActionKind::Replace, Operation::Replace { at, body }),
+            (false, true) => (ActionKind::Adopt, Operation::Put { at, body }),
+            (false, false) => (ActionKind::Update, Operation::Put { at, body }),
+        };
+        let i = self.push(kind, r, Some(id), changes, deps, op);
+        self.ready.insert((r.kind, r.name.clone()), i);
+        Some(i)
+    }
+}
+
+fn secret_change() -> Change {
+    Change {
+        path: "secret parts".into(),
+        before: None,
+        after: None,
+        sensitive: true,
+        forces_replacement: false,
+    }
+}
+
+fn humanize(d: chrono::Duration) -> String {
+    let s = d.num_seconds();
+    if s <= 0 {
+        "0s (expired)".into()
+    } else if s >= 86_400 {
+        format!("{}d", s / 86_400)
+    } else if s >= 3600 {
+        format!("{}h", s / 3600)
+    } else {
+        format!("{}m", s / 60)
+    }
+}

@@ -1,0 +1,381 @@
+//! Planning partner configurations (authorize, renew), Auth0 log streams and partner topics
+//! (wait for the partner, check its source, activate).
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::*;
+use crate::model::spec::*;
+use crate::model::{DesiredResource, ResourceSpec};
+
+impl Builder<'_> {
+    pub(super) fn partner_configuration(
+        &mut self,
+        r: &DesiredResource,
+        s: &PartnerConfigurationSpec,
+    ) {
+        let Some(id) = r.id.clone() else { return };
+        let live = self.live.get(&id);
+        let live_list: Vec<Value> = live
+            .and_then(|l| l.pointer("/properties/partnerAuthorization/authorizedPartnersList"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut expiries = Vec::new();
+        let mut auth_changes = Vec::new();
+        let mut kind = ActionKind::Update;
+        let mut reasons = Vec::new();
+        for p in &s.partner_authorization.authorized_partners_list {
+            let live_entry = live_list.iter().find(|e| {
+                e["partnerRegistrationImmutableId"]
+                    .as_str()
+                    .is_some_and(|v| v.eq_ignore_ascii_case(&p.partner_registration_immutable_id))
+            });
+            let live_expiry = live_entry
+                .and_then(|e| e["authorizationExpirationTimeInUtc"].as_str())
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc));
+            let (expiry, change): (DateTime<Utc>, Option<&str>) =
+                match (&p.authorization_expiration_time_in_utc, p.valid_for) {
+                    (Some(abs), _) => {
+                        let want = DateTime::parse_from_rfc3339(abs)
+                            .map(|t| t.with_timezone(&Utc))
+                            .unwrap_or(self.opts.now);
+                        (
+                            want,
+                            if live_expiry == Some(want) {
+                                None
+                            } else if live_entry.is_some() {
+                                Some("renew")
+                            } else {
+                                Some("authorize")
+                            },
+                        )
+                    }
+                    (None, valid) => {
+                        let valid = valid.map(|v| v.as_secs()).unwrap_or(7 * 86_400);
+                        let renew = p.renew_before.map(|v| v.as_secs()).unwrap_or(valid / 4);
+                        let fresh = self.opts.now + chrono::Duration::seconds(valid as i64);
+                        match live_expiry {
+                            None => (fresh, Some("authorize")),
+                            Some(t)
+                                if t - self.opts.now <= chrono::Duration::seconds(renew as i64) =>
+                            {
+                                (fresh, Some("renew"))
+                            }
+                            Some(t) => (t, None),
+                        }
+                    }
+                };
+            let text = expiry.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            if let Some(what) = change {
+                if what == "authorize" {
+                    kind = ActionKind::Authorize;
+                } else if kind != ActionKind::Authorize {
+                    kind = ActionKind::Renew;
+                }
+                let left = live_expiry.map(|t| humanize(t - self.opts.now));
+                reasons.push(match left {
+                    Some(l) => format!("{} authorization expires in {l}", p.partner_name),
+                    None => format!("{} is not authorized", p.partner_name),
+                });
+                auth_changes.push(Change {
+                    path: format!(
+                        "authorization[{}].authorizationExpirationTimeInUtc",
+                        p.partner_name
+                    ),
+                    before: live_entry
+                        .and_then(|e| e.get("authorizationExpirationTimeInUtc").cloned()),
+                    after: Some(json!(text.clone())),
+                    sensitive: false,
+                    forces_replacement: false,
+                });
+            }
+            expiries.push(text);
+        }
+        let body = wire::partner_configuration(s, &expiries, self.stack);
+        self.claimed.insert(id.clone());
+        let deps = self.group_deps(r.resource_group.as_deref());
+        let at = Locator::Id(id.clone());
+        let (action_kind, mut changes) = match live {
+            None => (ActionKind::Create, diff(r.kind, None, &body)),
+            Some(l) => {
+                let Some(adopting) = self.check_owner(r, l) else {
+                    return;
+                };
+                let changes = diff(r.kind, Some(l), &body);
+                let k = if adopting {
+                    ActionKind::Adopt
+                } else if changes.is_empty() {
+                    kind
+                } else {
+                    ActionKind::Update
+                };
+                (k, changes)
+            }
+        };
+        if live.is_some() {
+            changes.extend(auth_changes);
+        }
+        if changes.is_empty() && live.is_some() {
+            return;
+        }
+        let i = self.push(
+            action_kind,
+            r,
+            Some(id),
+            changes,
+            deps,
+            Operation::Put { at, body },
+        );
+        if !reasons.is_empty() {
+            self.actions[i].reason = Some(reasons.join("; "));
+        }
+        self.ready.insert((r.kind, r.name.clone()), i);
+    }
+
+    pub(super) fn auth0_stream(&mut self, r: &DesiredResource, s: &Auth0LogStreamSpec) {
+        let rg = r.resource_group.clone().unwrap_or_default();
+        let body = wire::auth0_stream(&r.name, s, &self.desired.stack.spec.subscription_id, &rg);
+        // The partner must be authorized before the stream asks it to create the topic.
+        let mut deps: Vec<usize> = self
+            .desired
+            .resources
+            .iter()
+            .filter(|d| {
+                d.kind == ResourceKind::PartnerConfiguration
+                    && d.resource_group
+                        .as_deref()
+                        .is_some_and(|g| g.eq_ignore_ascii_case(&rg))
+            })
+            .filter_map(|d| self.dep(d.kind, &d.name))
+            .collect();
+        deps.extend(self.group_deps(Some(&rg)));
+        let target = |b: &Value| json!({"status": b["status"], "filters": b.get("filters").cloned().unwrap_or(json!([])), "isPriority": b.get("isPriority").cloned().unwrap_or(json!(false))});
+        let sink = |b: &Value| b["sink"].clone();
+        let Some(live) = self.live.auth0_streams.get(&r.name) else {
+            let changes = diff(r.kind, None, &body);
+            let i = self.push(
+                ActionKind::CreateLogStream,
+                r,
+                None,
+                changes,
+                deps,
+                Operation::Auth0Create { body },
+            );
+            self.ready.insert((r.kind, r.name.clone()), i);
+            return;
+        };
+        let stream_id = live["id"].as_str().unwrap_or_default().to_string();
+        let mut live_sink = sink(live);
+        if let Some(m) = live_sink.as_object_mut() {
+            m.remove("azurePartnerTopic");
+        }
+        let sink_changes: Vec<Change> = diff(r.kind, Some(&live_sink), &sink(&body))
+            .into_iter()
+            .map(|mut c| {
+                c.path = format!("sink.{}", c.path);
+                c.forces_replacement = true;
+                c
+            })
+            .collect();
+        let mut changes = sink_changes;
+        changes.extend(diff(r.kind, Some(&target(live)), &target(&body)));
+        if changes.is_empty() {
+            return;
+        }
+        let (kind, op) = if changes.iter().any(|c| c.forces_replacement) {
+            if r.metadata.protect {
+                self.error(r, format!("Auth0LogStream `{}` is protected but its sink changed (the sink is immutable in Auth0)", r.name), Some("revert the sink fields, or remove `metadata.protect`"));
+                return;
+            }
+            (
+                ActionKind::Replace,
+                Operation::Auth0Replace { stream_id, body },
+            )
+        } else {
+            let mut patch = target(&body);
+            if let Some(m) = patch.as_object_mut() {
+                m.retain(|_, v| !v.is_null());
+            }
+            (
+                ActionKind::Update,
+                Operation::Auth0Patch {
+                    stream_id,
+                    body: patch,
+                },
+            )
+        };
+        let i = self.push(kind, r, None, changes, deps, op);
+        self.ready.insert((r.kind, r.name.clone()), i);
+    }
+
+    /// The expected `source` of a partner topic.
+    pub(super) fn expected_source(&self, s: &PartnerTopicSpec) -> Option<String> {
+        if let Some(e) = &s.expected_source {
+            return Some(e.clone());
+        }
+        let stream = self.desired.find(
+            ResourceKind::Auth0LogStream,
+            s.from_auth0_log_stream.as_deref()?,
+        )?;
+        let ResourceSpec::Auth0LogStream(st) = &stream.spec else {
+            return None;
+        };
+        st.tenant_domain.clone().or_else(|| {
+            self.desired
+                .stack
+                .spec
+                .auth0
+                .as_ref()
+                .map(|a| a.tenant_domain.clone())
+        })
+    }
+
+    pub(super) fn partner_topic(&mut self, r: &DesiredResource, s: &PartnerTopicSpec) {
+        let rg = r.resource_group.clone().unwrap_or_default();
+        let expected = self.expected_source(s).unwrap_or_default();
+        // Resolve the live topic: by name, or through the stream's sink.
+        let (id, stream_dep) = match &s.from_auth0_log_stream {
+            None => (r.id.clone(), None),
+            Some(stream) => {
+                let topic_name = self
+                    .live
+                    .auth0_streams
+                    .get(stream)
+                    .and_then(|b| b.pointer("/sink/azurePartnerTopic"))
+                    .and_then(Value::as_str);
+                let stream_action = self.dep(ResourceKind::Auth0LogStream, stream);
+                let replaced =
+                    stream_action.is_some_and(|i| self.actions[i].kind == ActionKind::Replace);
+                let id = topic_name.filter(|_| !replaced).map(|n| {
+                    ResourceId::resource_group(&self.desired.stack.spec.subscription_id, &rg)
+                        .provider_resource(EG, "partnerTopics", n)
+                });
+                (id, stream_action)
+            }
+        };
+        let live = id.as_ref().and_then(|i| self.live.get(i));
+        let at = match (&id, &s.from_auth0_log_stream) {
+            (Some(i), _) => Locator::Id(i.clone()),
+            (None, Some(stream)) => Locator::PartnerTopicOf {
+                subscription_id: self.desired.stack.spec.subscription_id.clone(),
+                stream: stream.clone(),
+                resource_group: rg.clone(),
+                child: None,
+            },
+            (None, None) => return,
+        };
+        if let Some(i) = &id {
+            self.claimed.insert(i.clone());
+        }
+        let tags = wire::partner_topic_tags(s, self.stack);
+        let want_active = s.activation_state == ActivationState::Activated;
+        let Some(live) = live else {
+            let mut deps: Vec<usize> = stream_dep.into_iter().collect();
+            deps.extend(self.group_deps(Some(&rg)));
+            deps.extend(
+                self.desired
+                    .resources
+                    .iter()
+                    .filter(|d| {
+                        d.kind == ResourceKind::PartnerConfiguration
+                            && d.resource_group
+                                .as_deref()
+                                .is_some_and(|g| g.eq_ignore_ascii_case(&rg))
+                    })
+                    .filter_map(|d| self.dep(d.kind, &d.name)),
+            );
+            let timeout_secs = s.wait_for_partner.map(|d| d.as_secs()).unwrap_or(600);
+            let wait = self.push(
+                ActionKind::WaitForPartner,
+                r,
+                id.clone(),
+                vec![],
+                deps,
+                Operation::WaitForPartner {
+                    at: at.clone(),
+                    timeout_secs,
+                    expected_source: expected.clone(),
+                },
+            );
+            let mut last = wait;
+            if want_active {
+                last = self.push(
+                    ActionKind::Activate,
+                    r,
+                    id.clone(),
+                    vec![],
+                    vec![wait],
+                    Operation::SetActivation {
+                        at,
+                        activate: true,
+                        expected_source: expected,
+                        tags,
+                    },
+                );
+            }
+            self.ready.insert((r.kind, r.name.clone()), last);
+            return;
+        };
+        let source = live
+            .pointer("/properties/source")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !source.eq_ignore_ascii_case(&expected) {
+            self.error(r, format!("partner topic `{}` has source `{source}`, expected `{expected}`", id.as_ref().map(|i| i.name()).unwrap_or_default()),
+                Some("gridform activates a partner topic only when its source is the expected partner; check `spec.expectedSource` and the Auth0 tenant"));
+            return;
+        }
+        let state = live
+            .pointer("/properties/activationState")
+            .and_then(Value::as_str)
+            .unwrap_or("NeverActivated");
+        let active = state.eq_ignore_ascii_case("Activated");
+        let mut last = None;
+        let deps: Vec<usize> = stream_dep.into_iter().collect();
+        let tag_changes = diff(r.kind, Some(live), &tags);
+        if active != want_active {
+            let kind = if want_active {
+                ActionKind::Activate
+            } else {
+                ActionKind::Deactivate
+            };
+            let changes = vec![Change {
+                path: "properties.activationState".into(),
+                before: Some(json!(state)),
+                after: Some(json!(s.activation_state)),
+                sensitive: false,
+                forces_replacement: false,
+            }]
+            .into_iter()
+            .chain(tag_changes)
+            .collect();
+            last = Some(self.push(
+                kind,
+                r,
+                id.clone(),
+                changes,
+                deps,
+                Operation::SetActivation {
+                    at,
+                    activate: want_active,
+                    expected_source: expected,
+                    tags,
+                },
+            ));
+        } else if !tag_changes.is_empty() {
+            last = Some(self.push(
+                ActionKind::Update,
+                r,
+                id.clone(),
+                tag_changes,
+                deps,
+                Operation::Patch { at, body: tags },
+            ));
+        }
+        if let Some(l) = last {
+            self.ready.insert((r.kind, r.name.clone()), l);
+        }
+    }
+}
