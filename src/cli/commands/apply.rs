@@ -42,6 +42,7 @@ pub fn execute_plan(
     plan: &Plan,
     parallelism: usize,
     printer: &Printer,
+    label: &str,
     secrets: &[crate::model::Sensitive<String>],
 ) -> anyhow::Result<ExitStatus> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -104,7 +105,7 @@ pub fn execute_plan(
         }));
     progress.done();
     drop(stop_tx);
-    summarize(plan, &report, printer, secrets)
+    summarize(plan, &report, printer, label, secrets)
 }
 
 /// How often domain waits poll: 2 s, or `GRIDFORM_POLL_MS` (tests against the emulator).
@@ -120,13 +121,14 @@ fn summarize(
     plan: &Plan,
     report: &ApplyReport,
     printer: &Printer,
+    label: &str,
     secrets: &[crate::model::Sensitive<String>],
 ) -> anyhow::Result<ExitStatus> {
     let count = |f: &dyn Fn(&Outcome) -> bool| report.outcomes.iter().filter(|o| f(o)).count();
     let ok = count(&|o| *o == Outcome::Succeeded);
     let failed = count(&|o| matches!(o, Outcome::Failed(_)));
     let skipped = count(&|o| matches!(o, Outcome::Skipped { .. }));
-    let mut text = format!("Apply: {ok} succeeded, {failed} failed, {skipped} skipped.\n");
+    let mut text = format!("{label}: {ok} succeeded, {failed} failed, {skipped} skipped.\n");
     for (i, o) in report.outcomes.iter().enumerate() {
         if let Outcome::Failed(f) = o {
             text.push_str(&format!(
@@ -185,6 +187,7 @@ pub fn run(args: &ApplyArgs, global: &GlobalArgs, printer: &Printer) -> anyhow::
         &plan,
         args.parallelism,
         printer,
+        "Apply",
         &desired.secret_values,
     );
     session.close()?;
@@ -216,6 +219,7 @@ fn apply_saved(
         &plan,
         args.parallelism,
         printer,
+        "Apply",
         &desired.secret_values,
     );
     session.close()?;

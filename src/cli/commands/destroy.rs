@@ -91,7 +91,7 @@ pub fn run(
         session.close()?;
         anyhow::bail!("destroy cancelled");
     }
-    let status = execute_plan(&session, &p, 10, printer, &desired.secret_values);
+    let status = execute_plan(&session, &p, 10, printer, "Destroy", &desired.secret_values);
     session.close()?;
     status
 }
