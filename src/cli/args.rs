@@ -235,4 +235,10 @@ pub struct EmulatorServeArgs {
     /// Serve HTTPS with a self-signed certificate.
     #[arg(long)]
     pub tls: bool,
+    /// Divide Event Grid's delivery retry schedule and response timeout by this factor.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Folder for dead-lettered events (default: `deadletter/` next to `--state`).
+    #[arg(long, value_name = "DIR")]
+    pub dead_letter_dir: Option<PathBuf>,
 }

@@ -202,6 +202,9 @@ pub struct Store {
     pub auth0: auth0::Auth0State,
     /// What the built-in webhook sink received.
     pub sink: Vec<SinkRecord>,
+    /// Batches not yet delivered (retried after a restart).
+    #[serde(default)]
+    pub outbox: BTreeMap<String, delivery::Pending>,
     #[serde(skip)]
     dirty: bool,
 }
@@ -220,6 +223,7 @@ impl Store {
             operations: BTreeMap::new(),
             auth0: auth0::Auth0State::default(),
             sink: Vec::new(),
+            outbox: BTreeMap::new(),
             dirty: true,
         }
     }
