@@ -120,8 +120,8 @@ fn run(
     Ok(())
 }
 
-/// `POST /_emulator/auth0/log-streams/{id}/events`: makes "Auth0" publish the given events (sent
-/// as they are) to the partner topic of that `eventgrid` stream. 409 when the stream is not
+/// `POST /_emulator/auth0/log-streams/{id}/events` (`{id}` may also be the stream's name): makes
+/// "Auth0" publish the given events (sent as they are) to the partner topic of that `eventgrid` stream. 409 when the stream is not
 /// active or the partner topic is missing or not `Activated` (Auth0 would drop them).
 pub async fn partner_publish(
     State(emu): State<Emulator>,
@@ -147,6 +147,7 @@ pub async fn partner_publish(
     let topic_id = {
         let mut store = emu.lock();
         store.tick(emu.clock.now());
+        let id = store.stream_id(&id).unwrap_or(id);
         let Ok(stream) = store.get_stream(&id) else {
             return refuse(
                 StatusCode::NOT_FOUND,
@@ -224,4 +225,26 @@ pub async fn system_publish(State(emu): State<Emulator>, body: Bytes) -> Respons
         StatusCode::OK,
         json!({"deliveries": delivered, "systemTopics": topics}),
     )
+}
+
+/// `GET /_emulator/deliveries`: the latest delivery attempts (`?subscription=` and `?eventId=`
+/// narrow them).
+pub async fn deliveries(
+    State(emu): State<Emulator>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let store = emu.lock();
+    let keep: Vec<&super::store::delivery::DeliveryRecord> = store
+        .delivery_log
+        .iter()
+        .filter(|r| {
+            query
+                .get("subscription")
+                .is_none_or(|s| r.subscription.eq_ignore_ascii_case(s))
+                && query
+                    .get("eventId")
+                    .is_none_or(|id| r.event_ids.iter().any(|e| e == id))
+        })
+        .collect();
+    super::http::json(StatusCode::OK, json!({"value": keep}))
 }

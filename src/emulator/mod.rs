@@ -183,6 +183,7 @@ pub fn router(state: Emulator) -> Router {
             "/_emulator/auth0/log-streams/{id}/events",
             post(dataplane::partner_publish),
         )
+        .route("/_emulator/deliveries", get(dataplane::deliveries))
         .route(
             "/_emulator/system-topics/events",
             post(dataplane::system_publish),

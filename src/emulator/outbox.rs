@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::Emulator;
 use super::clock::format_time;
-use super::store::delivery::{Pending, Route};
+use super::store::delivery::{DeliveryRecord, Pending, Route};
 
 /// Azure's retry schedule, in seconds after the n-th failed attempt.
 pub const SCHEDULE: [u64; 10] = [10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200];
@@ -171,6 +171,7 @@ async fn run(emu: &Emulator, key: &str) {
         pending.last_attempt_time = Some(format_time(emu.clock.now()));
         let (outcome, retry) = match result {
             Attempt::Delivered => {
+                log(emu, &route, &pending, "Delivered");
                 settle(emu, key, None);
                 return;
             }
@@ -188,15 +189,40 @@ async fn run(emu: &Emulator, key: &str) {
             None
         };
         if let Some(reason) = reason {
+            let dropped = route.dead_letter.is_none();
+            log(
+                emu,
+                &route,
+                &pending,
+                if dropped { "Dropped" } else { "DeadLettered" },
+            );
             dead_letter(emu, &route, &pending, reason);
             settle(emu, key, None);
             return;
         }
+        log(emu, &route, &pending, "Retrying");
         pending.waited_seconds += delay;
         tracing::info!(subscription = %route.name, attempts = pending.attempts, outcome, "delivery failed; will retry");
         settle(emu, key, Some(pending));
         tokio::time::sleep(scaled(emu, delay)).await;
     }
+}
+
+fn log(emu: &Emulator, route: &Route, p: &Pending, result: &str) {
+    let record = DeliveryRecord {
+        at: format_time(emu.clock.now()),
+        subscription: route.name.clone(),
+        scope: route.scope.clone(),
+        event_ids: p
+            .events
+            .iter()
+            .map(|e| e["id"].as_str().unwrap_or_default().to_string())
+            .collect(),
+        result: result.to_string(),
+        attempts: p.attempts,
+        last_delivery_outcome: p.last_outcome.clone(),
+    };
+    emu.lock().log_delivery(record);
 }
 
 fn settle(emu: &Emulator, key: &str, pending: Option<Pending>) {

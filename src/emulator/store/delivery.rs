@@ -85,7 +85,46 @@ pub struct Pending {
     pub last_attempt_time: Option<String>,
 }
 
+/// One delivery attempt's result, for `GET /_emulator/deliveries` (and `gridform verify`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryRecord {
+    /// When (emulator clock).
+    pub at: String,
+    /// Event subscription name.
+    pub subscription: String,
+    /// The topic (scope) it listens on.
+    pub scope: String,
+    /// `id` of every event in the batch.
+    pub event_ids: Vec<String>,
+    /// `Delivered`, `Retrying`, `DeadLettered` or `Dropped`.
+    pub result: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Azure's outcome of the last attempt (`Busy`, `BadRequest`, ...), if it failed.
+    pub last_delivery_outcome: Option<String>,
+}
+
+/// At most this many delivery records are kept.
+pub const DELIVERY_LOG_CAP: usize = 2000;
+
 impl Store {
+    /// Appends to the delivery log (oldest dropped past the cap).
+    pub fn log_delivery(&mut self, record: DeliveryRecord) {
+        self.delivery_log.push(record);
+        let excess = self.delivery_log.len().saturating_sub(DELIVERY_LOG_CAP);
+        self.delivery_log.drain(..excess);
+        self.touch();
+    }
+
+    /// The id of the Auth0 log stream whose id or name is `id_or_name`.
+    pub fn stream_id(&self, id_or_name: &str) -> Option<String> {
+        self.list_streams()
+            .into_iter()
+            .find(|s| s["id"] == id_or_name || s["name"] == id_or_name)
+            .and_then(|s| s["id"].as_str().map(str::to_string))
+    }
+
     /// The topic whose endpoint is `{base}/eventgrid/topics/{host}/api/events`.
     pub fn publish_target(&self, host: &str) -> Option<PublishTarget> {
         let suffix = format!("/eventgrid/topics/{}/api/events", host.to_ascii_lowercase());

@@ -205,6 +205,9 @@ pub struct Store {
     /// Batches not yet delivered (retried after a restart).
     #[serde(default)]
     pub outbox: BTreeMap<String, delivery::Pending>,
+    /// The latest delivery attempts (newest last, capped).
+    #[serde(default)]
+    pub delivery_log: Vec<delivery::DeliveryRecord>,
     #[serde(skip)]
     dirty: bool,
 }
@@ -224,6 +227,7 @@ impl Store {
             auth0: auth0::Auth0State::default(),
             sink: Vec::new(),
             outbox: BTreeMap::new(),
+            delivery_log: Vec::new(),
             dirty: true,
         }
     }
