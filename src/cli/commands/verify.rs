@@ -119,8 +119,12 @@ pub fn canary(base: Value, filter: &Value) -> Option<Value> {
     if !begins.is_empty() || !ends.is_empty() {
         event["subject"] = json!(format!("{begins}gridform-canary{ends}"));
     }
+    let arrays = filter["enableAdvancedFilteringOnArrays"] == true;
     for f in filter["advancedFilters"].as_array().into_iter().flatten() {
         let key = f["key"].as_str().unwrap_or_default();
+        if event_filter::advanced_one(f, &event, arrays) {
+            continue;
+        }
         if f["operatorType"] == "IsNullOrUndefined" {
             unset(&mut event, key);
         } else if let Some(v) = satisfy(f) {
