@@ -361,3 +361,58 @@ async fn a_400_is_dead_lettered_without_retry_and_batches_follow_max_events() {
     sizes.sort();
     assert_eq!(sizes, [1, 2, 2]);
 }
+
+#[tokio::test]
+async fn undelivered_events_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    // Real-time schedule: after the first failure the next attempt is 10 s away.
+    let config = Config {
+        state_file: Some(state.clone()),
+        ..Config::default()
+    };
+    let h = Harness::with_config(config.clone()).await;
+    let (path, key) = topic(&h, json!({})).await;
+    let hook = Hook::default();
+    *hook.statuses.lock().unwrap() = vec![503, 200];
+    let url = serve_hook(hook.clone()).await;
+    let sub = json!({"properties": {"destination": {"endpointType": "WebHook", "properties": {"endpointUrl": url}}}});
+    let (s, _, b) = h
+        .put(
+            &format!(
+                "{}?{EG}",
+                eg_path("rg", "topics/orders/eventSubscriptions/sub1")
+            ),
+            sub,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    h.raw(
+        Method::POST,
+        &path,
+        &[("aeg-sas-key", key.as_str())],
+        Some(json!([event("keep")]).to_string()),
+    )
+    .await;
+    wait_for(|| {
+        h.emu
+            .lock()
+            .outbox
+            .values()
+            .next()
+            .is_some_and(|p| p.attempts == 1)
+    })
+    .await;
+    h.emu.flush().unwrap();
+    // "Restart": a new emulator from the state file resumes the outbox at once.
+    let again =
+        gridform::emulator::Emulator::open(config, gridform::emulator::Clock::system()).unwrap();
+    assert_eq!(again.lock().outbox.len(), 1);
+    gridform::emulator::outbox::resume(&again);
+    wait_for(|| hook.got.lock().unwrap().len() >= 2).await;
+    let got = hook.got.lock().unwrap().clone();
+    assert_eq!(got[1].1[0]["id"], "keep");
+    assert_eq!(got[1].0["aeg-delivery-count"], "1");
+    wait_for(|| again.lock().outbox.is_empty()).await;
+    assert!(again.lock().outbox.is_empty());
+}
