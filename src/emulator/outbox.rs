@@ -3,7 +3,8 @@
 //! queued in the store's outbox (persisted, so a restart resumes them) and delivered by one task
 //! per batch. Failures are retried on Azure's schedule (10 s, 30 s, 1 min, 5 min, 10 min, 30 min,
 //! 1 h, 3 h, 6 h, then 12 h) divided by `Config::time_scale`, bounded by `maxDeliveryAttempts` and
-//! `eventTimeToLiveInMinutes`; 400, 401, 403 and 413 are not retried. Batches that give up are
+//! `eventTimeToLiveInMinutes`; 400, 401, 403 and 413 are not retried. The 30 s response timeout
+//! is scaled too, but never below 1 s. Batches that give up are
 //! dead-lettered (Azure's shape) as JSON files under `Config::dead_letter_dir`, standing for the
 //! blob container, and recorded in the sink as `DeadLetter`.
 //!
@@ -253,10 +254,11 @@ async fn attempt(emu: &Emulator, route: &Route, p: &Pending) -> Attempt {
         super::webhook::record(emu, &url, "Notification", body);
         return Attempt::Delivered;
     }
-    let client = match reqwest::Client::builder()
-        .timeout(scaled(emu, RESPONSE_TIMEOUT_SECS))
-        .build()
-    {
+    // Scaled, but never under a second: a compressed timeout must not fail healthy endpoints.
+    let timeout = scaled(emu, RESPONSE_TIMEOUT_SECS)
+        .max(Duration::from_secs(1))
+        .min(Duration::from_secs(RESPONSE_TIMEOUT_SECS));
+    let client = match reqwest::Client::builder().timeout(timeout).build() {
         Ok(c) => c,
         Err(_) => {
             return Attempt::Failed {

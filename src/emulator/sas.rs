@@ -78,6 +78,25 @@ pub fn generate(resource: &str, key: &str, expiry: DateTime<Utc>) -> Option<Stri
     Some(format!("{unsigned}&s={}", encode(&signature)))
 }
 
+/// Reads an expiry leniently: `M/d/yyyy h:mm:ss AM` (the documented form), RFC 3339, or
+/// Python's `str(datetime)` (`2026-01-02 03:04:05.123456+00:00`, naive = UTC) that the Python
+/// SDK's `generate_sas` sends.
+pub fn parse_expiry(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = NaiveDateTime::parse_from_str(text, EXPIRY_FORMAT) {
+        return Some(t.and_utc());
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    if let Ok(t) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%:z") {
+        return Some(t.with_timezone(&Utc));
+    }
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
 /// Checks `token` for a topic whose publish path ends with `path_suffix`
 /// (`/eventgrid/topics/{host}/api/events` in the emulator, `/api/events` in general).
 pub fn verify(
@@ -103,9 +122,7 @@ pub fn verify(
     let (Some(r), Some(e), Some(s)) = (r, e, s) else {
         return Err(SasError::Malformed);
     };
-    let expiry = NaiveDateTime::parse_from_str(&decode(e), EXPIRY_FORMAT)
-        .map_err(|_| SasError::BadExpiry)?
-        .and_utc();
+    let expiry = parse_expiry(&decode(e)).ok_or(SasError::BadExpiry)?;
     if expiry <= now {
         return Err(SasError::Expired);
     }
@@ -180,6 +197,12 @@ mod tests {
             verify("r=a&e=b", SUFFIX, &keys, now),
             Err(SasError::Malformed)
         );
+        assert_eq!(
+            parse_expiry("2030-01-02 15:04:05.123456+00:00"),
+            Some(at("2030-01-02T15:04:05.123456Z"))
+        );
+        assert!(parse_expiry("2030-01-02 15:04:05").is_some());
+        assert!(parse_expiry("tomorrow").is_none());
         let tampered = token.replace("2030", "2031");
         assert!(verify(&tampered, SUFFIX, &keys, now).is_err());
     }
