@@ -416,3 +416,39 @@ async fn undelivered_events_survive_a_restart() {
     wait_for(|| again.lock().outbox.is_empty()).await;
     assert!(again.lock().outbox.is_empty());
 }
+
+/// Throughput: publish → delivered to a local webhook (one event per delivery, Azure's default).
+/// `cargo test --release --test emulator_dataplane -- --ignored --nocapture bench`
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "benchmark"]
+async fn bench_publish_to_webhook() {
+    let (h, hook, path, key, _dir) = delivery_setup(vec![200], json!({})).await;
+    let total = 5000usize;
+    let started = std::time::Instant::now();
+    for chunk in 0..total / 100 {
+        let events: Vec<Value> = (0..100).map(|i| event(&format!("{chunk}-{i}"))).collect();
+        let (s, _, _) = h
+            .raw(
+                Method::POST,
+                &path,
+                &[("aeg-sas-key", key.as_str())],
+                Some(Value::Array(events).to_string()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let published = started.elapsed();
+    for _ in 0..6000 {
+        if hook.got.lock().unwrap().len() >= total {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let delivered = started.elapsed();
+    assert_eq!(hook.got.lock().unwrap().len(), total);
+    println!(
+        "bench: {total} events published in {published:?} ({:.0}/s), delivered to the webhook in {delivered:?} ({:.0}/s)",
+        total as f64 / published.as_secs_f64(),
+        total as f64 / delivered.as_secs_f64()
+    );
+}

@@ -238,6 +238,14 @@ fn lookup<'a>(event: &'a Value, path: &str) -> &'a Value {
     path.split('.').fold(event, |v, part| &v[part])
 }
 
+/// One HTTP client for every delivery (connection reuse; timeouts are set per request).
+fn client() -> Option<&'static reqwest::Client> {
+    static CLIENT: std::sync::OnceLock<Option<reqwest::Client>> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| reqwest::Client::builder().build().ok())
+        .as_ref()
+}
+
 async fn attempt(emu: &Emulator, route: &Route, p: &Pending) -> Attempt {
     let body = Value::Array(p.events.clone());
     let parsed = url::Url::parse(&route.target).ok();
@@ -258,14 +266,11 @@ async fn attempt(emu: &Emulator, route: &Route, p: &Pending) -> Attempt {
     let timeout = scaled(emu, RESPONSE_TIMEOUT_SECS)
         .max(Duration::from_secs(1))
         .min(Duration::from_secs(RESPONSE_TIMEOUT_SECS));
-    let client = match reqwest::Client::builder().timeout(timeout).build() {
-        Ok(c) => c,
-        Err(_) => {
-            return Attempt::Failed {
-                outcome: "Aborted",
-                retry: true,
-            };
-        }
+    let Some(client) = client() else {
+        return Attempt::Failed {
+            outcome: "Aborted",
+            retry: true,
+        };
     };
     let content_type = if route.cloud_events {
         if p.events.len() > 1 {
@@ -283,6 +288,7 @@ async fn attempt(emu: &Emulator, route: &Route, p: &Pending) -> Attempt {
     };
     let mut request = client
         .post(&route.target)
+        .timeout(timeout)
         .header("content-type", content_type)
         .header("aeg-event-type", "Notification")
         .header("aeg-subscription-name", route.name.to_ascii_uppercase())
