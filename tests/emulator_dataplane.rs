@@ -438,17 +438,27 @@ async fn bench_publish_to_webhook() {
         assert_eq!(s, StatusCode::OK);
     }
     let published = started.elapsed();
+    let distinct = || {
+        let got = hook.got.lock().unwrap();
+        let ids: std::collections::HashSet<String> = got
+            .iter()
+            .map(|(_, b)| b[0]["id"].as_str().unwrap().to_string())
+            .collect();
+        (ids.len(), got.len())
+    };
     for _ in 0..6000 {
-        if hook.got.lock().unwrap().len() >= total {
+        if distinct().0 >= total {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let delivered = started.elapsed();
-    assert_eq!(hook.got.lock().unwrap().len(), total);
+    let (unique, posts) = distinct();
+    assert_eq!(unique, total);
     println!(
-        "bench: {total} events published in {published:?} ({:.0}/s), delivered to the webhook in {delivered:?} ({:.0}/s)",
+        "bench: {total} events published in {published:?} ({:.0}/s), delivered to the webhook in {delivered:?} ({:.0}/s), {} duplicate(s)",
         total as f64 / published.as_secs_f64(),
-        total as f64 / delivered.as_secs_f64()
+        total as f64 / delivered.as_secs_f64(),
+        posts - unique
     );
 }

@@ -4,9 +4,9 @@
 //! per batch. Failures are retried on Azure's schedule (10 s, 30 s, 1 min, 5 min, 10 min, 30 min,
 //! 1 h, 3 h, 6 h, then 12 h) divided by `Config::time_scale`, bounded by `maxDeliveryAttempts` and
 //! `eventTimeToLiveInMinutes`; 400, 401, 403 and 413 are not retried. The 30 s response timeout
-//! is scaled too, but never below 1 s. Batches that give up are
-//! dead-lettered (Azure's shape) as JSON files under `Config::dead_letter_dir`, standing for the
-//! blob container, and recorded in the sink as `DeadLetter`.
+//! is scaled too, but never below 5 s; at most 64 webhook requests are in flight at once. Batches
+//! that give up are dead-lettered (Azure's shape) as JSON files under `Config::dead_letter_dir`,
+//! standing for the blob container, and recorded in the sink as `DeadLetter`.
 //!
 //! Loopback webhooks get real POSTs; other destinations (and `/_emulator/sink/...`) are recorded
 //! by the built-in sink. Full URLs and header values are never logged.
@@ -262,9 +262,9 @@ async fn attempt(emu: &Emulator, route: &Route, p: &Pending) -> Attempt {
         super::webhook::record(emu, &url, "Notification", body);
         return Attempt::Delivered;
     }
-    // Scaled, but never under a second: a compressed timeout must not fail healthy endpoints.
+    // Scaled, but never under 5 s: a compressed timeout must not fail busy, healthy endpoints.
     let timeout = scaled(emu, RESPONSE_TIMEOUT_SECS)
-        .max(Duration::from_secs(1))
+        .max(Duration::from_secs(5))
         .min(Duration::from_secs(RESPONSE_TIMEOUT_SECS));
     let Some(client) = client() else {
         return Attempt::Failed {
@@ -317,6 +317,9 @@ async fn attempt(emu: &Emulator, route: &Route, p: &Pending) -> Attempt {
             request = request.header(name.as_str(), text);
         }
     }
+    // Like Azure, bound the concurrency towards endpoints (no thundering herd of 5000 POSTs).
+    static IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(64);
+    let _permit = IN_FLIGHT.acquire().await.ok();
     match request.body(payload).send().await {
         Ok(r) if matches!(r.status().as_u16(), 200..=204) => Attempt::Delivered,
         Ok(r) => {
