@@ -273,3 +273,91 @@ fn system_topic_verify_and_emit_signalr() {
     assert_eq!(code, Some(1));
     assert!(err.contains("no system topic"), "{err}");
 }
+
+fn sink(w: &World) -> Vec<Value> {
+    let store = w.emulator.emulator.lock();
+    store
+        .sink
+        .iter()
+        .map(|r| json!({"url": r.url, "eventType": r.event_type, "body": r.body}))
+        .collect()
+}
+
+#[test]
+fn cloud_events_topic_with_local_auth_disabled_publishes_with_a_token() {
+    let w = world();
+    let cwd = tempfile::tempdir().unwrap();
+    let set = repo().join("examples/cloudevents-topic");
+    let set = set.to_str().unwrap();
+    let (code, out, err) = w.run(cwd.path(), &["apply", "--auto-approve", set]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = w.run(
+        cwd.path(),
+        &[
+            "publish",
+            set,
+            "--type",
+            "com.example.device.telemetry",
+            "--data",
+            r#"{"t": 21.5}"#,
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = w.run(cwd.path(), &["verify", set]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("✓ devices-to-webhook: delivered"), "{out}");
+    let records = sink(&w);
+    let telemetry: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["eventType"] == "Notification" && r["body"][0]["data"]["t"] == 21.5)
+        .collect();
+    assert_eq!(telemetry.len(), 1, "{records:?}");
+    assert_eq!(telemetry[0]["body"][0]["specversion"], "1.0");
+}
+
+#[test]
+fn auth0_partner_verify_and_emit() {
+    let w = world();
+    let cwd = tempfile::tempdir().unwrap();
+    let set = repo().join("manifests/auth0-partner");
+    let set = set.to_str().unwrap();
+    let (code, out, err) = w.run(cwd.path(), &["apply", "--auto-approve", set]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = w.run(cwd.path(), &["verify", set]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("✓ failed-logins: delivered"), "{out}");
+    assert!(out.contains("✓ signups: delivered"), "{out}");
+    let (code, out, err) = w.run(
+        cwd.path(),
+        &[
+            "emulator",
+            "emit",
+            "auth0",
+            "--stream",
+            "azure-events",
+            "--type",
+            "fp",
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let mut found = false;
+    for _ in 0..100 {
+        found = sink(&w).iter().any(|r| {
+            r["body"][0]["type"] == "auth0.log.fp" && r["body"][0]["data"]["type"] == "fp"
+        });
+        if found {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        found,
+        "the emitted auth0.log.fp event reached failed-logins"
+    );
+    let (code, _, err) = w.run(
+        cwd.path(),
+        &["emulator", "emit", "auth0", "--stream", "no-such-stream"],
+    );
+    assert_eq!(code, Some(1));
+    assert!(err.contains("does not exist"), "{err}");
+}
