@@ -199,8 +199,8 @@ async fn publishing_to_a_topic_delivers_matching_events_to_the_sink() {
     h.raw(Method::DELETE, "/_emulator/sink", &[], None).await;
 
     let events = json!([
-        {"id": "1", "subject": "/orders/1", "eventType": "Order.Created", "data": {}, "dataVersion": "1"},
-        {"id": "2", "subject": "/orders/2", "eventType": "Order.Deleted", "data": {}, "dataVersion": "1"}
+        {"id": "1", "subject": "/orders/1", "eventType": "Order.Created", "eventTime": "2026-01-01T00:00:00Z", "data": {}, "dataVersion": "1"},
+        {"id": "2", "subject": "/orders/2", "eventType": "Order.Deleted", "eventTime": "2026-01-01T00:00:00Z", "data": {}, "dataVersion": "1"}
     ]);
     let (s, _, _) = h
         .raw(

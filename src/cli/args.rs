@@ -118,7 +118,7 @@ pub enum Command {
     /// Publish a test event to a topic.
     Publish(PublishArgs),
     /// Check end to end that events flow to each subscription.
-    Verify(PathsArgs),
+    Verify(VerifyArgs),
     /// Print the JSON Schema (draft 2020-12) of the manifest format.
     Schema,
     /// Run or drive the local emulator.
@@ -199,6 +199,67 @@ pub struct PublishArgs {
     /// The `Topic` document (metadata.name) to publish to.
     #[arg(long)]
     pub topic: Option<String>,
+    /// A JSON file with the event(s) to send as they are (an array, or one object).
+    #[arg(long, value_name = "EVENTS.json", conflicts_with_all = ["data", "event_type", "subject"])]
+    pub file: Option<PathBuf>,
+    /// The `data` of a single generated event (JSON).
+    #[arg(long, value_name = "JSON")]
+    pub data: Option<String>,
+    /// The event type of the generated event.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub event_type: Option<String>,
+    /// The subject of the generated event.
+    #[arg(long, value_name = "SUBJECT")]
+    pub subject: Option<String>,
+}
+
+/// `gridform verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Manifest files or directories.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// How long to wait for each canary to be delivered (e.g. `10s`).
+    #[arg(long, value_name = "DUR", default_value = "10s")]
+    pub timeout: String,
+}
+
+/// `gridform emulator emit ...`.
+#[derive(Debug, Subcommand)]
+pub enum EmitCommand {
+    /// Make the simulated Auth0 publish a log event to the stream's activated partner topic.
+    Auth0(EmitAuth0Args),
+    /// Make a SignalR service emit a ClientConnection event to its system topic(s).
+    Signalr(EmitSignalrArgs),
+}
+
+/// `gridform emulator emit auth0`.
+#[derive(Debug, Args)]
+pub struct EmitAuth0Args {
+    /// The log stream (name or id).
+    #[arg(long, value_name = "NAME")]
+    pub stream: String,
+    /// Auth0 log event type code (e.g. `s`, `f`, `slo`).
+    #[arg(long = "type", value_name = "CODE", default_value = "s")]
+    pub code: String,
+}
+
+/// `gridform emulator emit signalr`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("state").required(true).args(["connected", "disconnected"])))]
+pub struct EmitSignalrArgs {
+    /// ARM id of the SignalR service (the system topic's source).
+    #[arg(long, value_name = "ID")]
+    pub source: String,
+    /// Emit `Microsoft.SignalRService.ClientConnectionConnected`.
+    #[arg(long)]
+    pub connected: bool,
+    /// Emit `Microsoft.SignalRService.ClientConnectionDisconnected`.
+    #[arg(long)]
+    pub disconnected: bool,
+    /// Hub name (the subject is `/hub/{hub}`).
+    #[arg(long, default_value = "chat")]
+    pub hub: String,
 }
 
 /// `gridform emulator ...`.
@@ -206,6 +267,9 @@ pub struct PublishArgs {
 pub enum EmulatorCommand {
     /// Serve the emulator until SIGINT/SIGTERM; the first stdout line is its base URL.
     Serve(EmulatorServeArgs),
+    /// Make a partner or an Azure source emit events (needs `--emulator-url` or `--emulator`).
+    #[command(subcommand)]
+    Emit(EmitCommand),
 }
 
 /// `gridform emulator serve`.
@@ -235,4 +299,10 @@ pub struct EmulatorServeArgs {
     /// Serve HTTPS with a self-signed certificate.
     #[arg(long)]
     pub tls: bool,
+    /// Divide Event Grid's delivery retry schedule and response timeout by this factor.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Folder for dead-lettered events (default: `deadletter/` next to `--state`).
+    #[arg(long, value_name = "DIR")]
+    pub dead_letter_dir: Option<PathBuf>,
 }

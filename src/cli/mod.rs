@@ -74,7 +74,10 @@ fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Destroy(args) => commands::destroy::run(&args, &cli.global, &printer),
         Command::Drift(args) => commands::drift::run(&args, &cli.global, &printer),
         Command::Export(_) => Err(exit::not_implemented("export")),
-        Command::Publish(_) => Err(exit::not_implemented("publish")),
-        Command::Verify(_) => Err(exit::not_implemented("verify")),
+        Command::Emulator(EmulatorCommand::Emit(cmd)) => {
+            commands::emit::run(&cmd, &cli.global, &printer)
+        }
+        Command::Publish(args) => commands::publish::run(&args, &cli.global, &printer),
+        Command::Verify(args) => commands::verify::run(&args, &cli.global, &printer),
     }
 }

@@ -1,62 +1,80 @@
 //! The Event Grid data plane for custom topics: `POST {topic endpoint}` (the `endpoint` a topic
-//! reports) with `aeg-sas-key` or a bearer token, then best-effort delivery of each event to the
-//! matching event subscriptions — loopback webhooks get a real POST (`aeg-event-type:
-//! Notification`), every other destination is recorded by the built-in sink.
+//! reports) authenticated with `aeg-sas-key` (header or query), a SAS token (`aeg-sas-token` or
+//! `Authorization: SharedAccessSignature …`) or a bearer token from this emulator; the body is
+//! checked against the topic's input schema (`publish_input`) and the events are handed to the
+//! outbox for delivery with retries. Also the simulated Auth0 partner's publish control.
 //!
-//! One attempt per event, no retries, no dead-lettering, no advanced filters. It must not change
-//! ARM resources. Keys, tokens and full webhook URLs are never logged.
+//! It must not change ARM resources. Keys, tokens and full webhook URLs are never logged.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use subtle::ConstantTimeEq;
 
 use super::Emulator;
 use super::clock::format_time;
-use super::error::ApiError;
-use super::http::{base_url, empty};
-use super::store::delivery::Delivery;
+use super::http::empty;
+use super::publish_input::{InputSchema, PublishError};
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
 
 fn authorized(
     emu: &Emulator,
     headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    host: &str,
     keys: &[String; 2],
     local_auth_disabled: bool,
-) -> Result<(), ApiError> {
-    if let Some(given) = headers.get("aeg-sas-key").and_then(|v| v.to_str().ok()) {
-        if local_auth_disabled {
-            return Err(ApiError::Unauthorized(
-                "Local authentication (keys) is disabled for this topic.".into(),
-            ));
-        }
+) -> Result<(), PublishError> {
+    let key =
+        header(headers, "aeg-sas-key").or_else(|| query.get("aeg-sas-key").map(String::as_str));
+    let authorization = header(headers, "authorization").unwrap_or_default();
+    let sas = header(headers, "aeg-sas-token").or_else(|| {
+        authorization
+            .get(..22)
+            .filter(|p| p.eq_ignore_ascii_case("SharedAccessSignature "))
+            .map(|_| &authorization[22..])
+    });
+    if (key.is_some() || sas.is_some()) && local_auth_disabled {
+        return Err(PublishError::Unauthorized(
+            "Local authentication (keys and SAS tokens) is disabled for this topic; use Microsoft Entra ID."
+                .into(),
+        ));
+    }
+    if let Some(given) = key {
         let ok = keys
             .iter()
             .any(|k| !k.is_empty() && bool::from(k.as_bytes().ct_eq(given.as_bytes())));
         return if ok {
             Ok(())
         } else {
-            Err(ApiError::Unauthorized(
-                "The aeg-sas-key is not valid for this topic.".into(),
+            Err(PublishError::Unauthorized(
+                "The request authorization key is not authorized for this topic.".into(),
             ))
         };
     }
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match bearer {
+    if let Some(token) = sas {
+        let suffix = format!("/eventgrid/topics/{host}/api/events");
+        return super::sas::verify(token, &suffix, keys, emu.clock.now()).map_err(|why| {
+            PublishError::Unauthorized(format!("The SAS token is not valid: {why}."))
+        });
+    }
+    match authorization.strip_prefix("Bearer ") {
         Some(token) => {
-            let key = emu.lock().signing_key.clone();
-            super::auth::verify(&key, token.trim(), emu.clock.now())
+            let signing = emu.lock().signing_key.clone();
+            super::auth::verify(&signing, token.trim(), emu.clock.now())
                 .map(|_| ())
                 .map_err(|why| {
-                    ApiError::Unauthorized(format!("The access token is invalid: {why}."))
+                    PublishError::Unauthorized(format!("The access token is invalid: {why}."))
                 })
         }
-        None => Err(ApiError::Unauthorized(
-            "The request needs an aeg-sas-key header or a bearer token.".into(),
+        None => Err(PublishError::Unauthorized(
+            "The request needs an aeg-sas-key, an aeg-sas-token or an Authorization header.".into(),
         )),
     }
 }
@@ -65,112 +83,49 @@ fn authorized(
 pub async fn publish(
     State(emu): State<Emulator>,
     Path(host): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match run(&emu, &host, &headers, &body) {
+    match run(&emu, &host, &query, &headers, &body) {
         Ok(()) => empty(StatusCode::OK),
         Err(e) => e.into_response(),
     }
 }
 
-fn run(emu: &Emulator, host: &str, headers: &HeaderMap, body: &Bytes) -> Result<(), ApiError> {
+fn run(
+    emu: &Emulator,
+    host: &str,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(), PublishError> {
     let target = emu
         .lock()
         .publish_target(host)
-        .ok_or_else(|| ApiError::NoRoute {
-            method: "POST".into(),
-            path: format!("/eventgrid/topics/{host}/api/events"),
-        })?;
-    authorized(emu, headers, &target.keys, target.local_auth_disabled)?;
-    let events = match super::http::parse_json(body)? {
-        Value::Array(list) => list,
-        event @ Value::Object(_) => vec![event],
-        _ => {
-            return Err(ApiError::InvalidBody(
-                "The request body must be a JSON array of events.".into(),
-            ));
-        }
-    };
+        .ok_or_else(|| PublishError::NotFound(format!("No topic is published at '{host}'.")))?;
+    authorized(
+        emu,
+        headers,
+        query,
+        host,
+        &target.keys,
+        target.local_auth_disabled,
+    )?;
+    let schema = InputSchema::from_property(target.input_schema.as_deref());
+    let content_type = header(headers, "content-type").unwrap_or("application/json");
     let now = format_time(emu.clock.now());
-    let mut plan: Vec<(Delivery, Value)> = Vec::new();
-    {
-        let store = emu.lock();
-        for mut event in events {
-            if !event.is_object() || (event["eventType"].is_null() && event["type"].is_null()) {
-                return Err(ApiError::InvalidBody(
-                    "Every event needs an eventType (or a CloudEvents type).".into(),
-                ));
-            }
-            if event["eventType"].is_string() {
-                event["topic"] = json!(target.id);
-                if event["eventTime"].is_null() {
-                    event["eventTime"] = json!(now);
-                }
-                event["metadataVersion"] = json!("1");
-            }
-            for d in store.deliveries(&target.id, &event) {
-                plan.push((d, event.clone()));
-            }
-        }
-    }
-    let base = base_url(emu, headers);
-    for (delivery, event) in plan {
-        let emu = emu.clone();
-        let base = base.clone();
-        tokio::spawn(async move { deliver(&emu, &base, &delivery, event).await });
-    }
+    let events = super::publish_input::parse(body, content_type, schema, &target.id, &now)?;
+    super::outbox::dispatch(emu, &target.id, &events);
     Ok(())
 }
 
-async fn deliver(emu: &Emulator, base: &str, d: &Delivery, event: Value) {
-    let body = json!([event]);
-    let loopback_webhook = d.endpoint_type == "WebHook"
-        && url::Url::parse(&d.target).is_ok_and(|u| super::webhook::is_loopback(&u))
-        && !d.target.starts_with(&format!("{base}/_emulator/sink"));
-    if !loopback_webhook {
-        let url = if d.endpoint_type == "WebHook" {
-            d.target.clone()
-        } else {
-            format!("{}:{}", d.endpoint_type, d.target)
-        };
-        super::webhook::record(emu, &url, "Notification", body);
-        return;
-    }
-    let client = match reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-    {
-        Ok(c) => c,
-        Err(_) => return,
-    };
-    let result = client
-        .post(&d.target)
-        .header("content-type", "application/json")
-        .header("aeg-event-type", "Notification")
-        .header("aeg-subscription-name", d.subscription.to_ascii_uppercase())
-        .header("aeg-delivery-count", "0")
-        .header("aeg-metadata-version", "1")
-        .body(body.to_string())
-        .send()
-        .await;
-    match result {
-        Ok(r) => {
-            tracing::debug!(subscription = %d.subscription, status = r.status().as_u16(), "event delivered")
-        }
-        Err(_) => {
-            tracing::info!(subscription = %d.subscription, "event delivery failed (no retry in the emulator)")
-        }
-    }
-}
-
-/// `POST /_emulator/auth0/log-streams/{id}/events`: makes "Auth0" publish the given events (sent
-/// as they are) to the partner topic of that `eventgrid` stream. 409 when the stream is not
+/// `POST /_emulator/auth0/log-streams/{id}/events` (`{id}` may also be the stream's name): makes
+/// "Auth0" publish the given events (sent as they are) to the partner topic of that `eventgrid` stream. 409 when the stream is not
 /// active or the partner topic is missing or not `Activated` (Auth0 would drop them).
 pub async fn partner_publish(
     State(emu): State<Emulator>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let refuse = |status: StatusCode, message: String| {
@@ -189,9 +144,10 @@ pub async fn partner_publish(
             );
         }
     };
-    let plan = {
+    let topic_id = {
         let mut store = emu.lock();
         store.tick(emu.clock.now());
+        let id = store.stream_id(&id).unwrap_or(id);
         let Ok(stream) = store.get_stream(&id) else {
             return refuse(
                 StatusCode::NOT_FOUND,
@@ -230,20 +186,65 @@ pub async fn partner_publish(
                 );
             }
         }
-        let mut plan = Vec::new();
-        for event in events {
-            for d in store.deliveries(topic_id.as_str(), &event) {
-                plan.push((d, event.clone()));
-            }
-        }
-        plan
+        topic_id.as_str().to_string()
     };
-    let delivered = plan.len();
-    let base = base_url(&emu, &headers);
-    for (delivery, event) in plan {
-        let emu = emu.clone();
-        let base = base.clone();
-        tokio::spawn(async move { deliver(&emu, &base, &delivery, event).await });
-    }
+    let delivered = super::outbox::dispatch(&emu, &topic_id, &events);
     super::http::json(StatusCode::OK, json!({"deliveries": delivered}))
+}
+
+/// `POST /_emulator/system-topics/events` with `{"source": ARM id, "events": [...]}`: makes the
+/// source resource (e.g. a SignalR service) emit Event Grid events to every system topic on it.
+/// 404 when no system topic has that source.
+pub async fn system_publish(State(emu): State<Emulator>, body: Bytes) -> Response {
+    let refuse = |status: StatusCode, message: String| {
+        super::http::json(
+            status,
+            json!({"error": {"code": "SystemPublishRefused", "message": message}}),
+        )
+    };
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let (Some(source), Some(events)) = (request["source"].as_str(), request["events"].as_array())
+    else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "the body must be {\"source\": \"<resource id>\", \"events\": [...]}".into(),
+        );
+    };
+    let topics = emu.lock().system_topics_for(source);
+    if topics.is_empty() {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            format!("no system topic has the source '{source}'"),
+        );
+    }
+    let mut delivered = 0;
+    for topic in &topics {
+        delivered += super::outbox::dispatch(&emu, topic, events);
+    }
+    super::http::json(
+        StatusCode::OK,
+        json!({"deliveries": delivered, "systemTopics": topics}),
+    )
+}
+
+/// `GET /_emulator/deliveries`: the latest delivery attempts (`?subscription=` and `?eventId=`
+/// narrow them).
+pub async fn deliveries(
+    State(emu): State<Emulator>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let store = emu.lock();
+    let keep: Vec<&super::store::delivery::DeliveryRecord> = store
+        .delivery_log
+        .iter()
+        .filter(|r| {
+            query
+                .get("subscription")
+                .is_none_or(|s| r.subscription.eq_ignore_ascii_case(s))
+                && query
+                    .get("eventId")
+                    .is_none_or(|id| r.event_ids.iter().any(|e| e == id))
+        })
+        .collect();
+    super::http::json(StatusCode::OK, json!({"value": keep}))
 }

@@ -14,11 +14,15 @@ pub mod clock;
 pub mod control;
 pub mod dataplane;
 pub mod error;
+pub mod event_filter;
 pub mod faults;
 pub mod filter;
 pub mod http;
 pub mod ids;
+pub mod outbox;
 pub mod persist;
+pub mod publish_input;
+pub mod sas;
 pub mod store;
 pub mod throttle;
 pub mod tls;
@@ -57,6 +61,12 @@ pub struct Config {
     pub require_auth: bool,
     /// The self-signed certificate (PEM) when serving TLS; served at `/_emulator/ca.pem`.
     pub ca_pem: Option<String>,
+    /// Event delivery's retry schedule and response timeout are divided by this (e.g. 600 turns
+    /// Azure's 10 s first retry into ~17 ms).
+    pub time_scale: f64,
+    /// Where dead-lettered events are written (one folder per storage account and container);
+    /// `None` only records them in the sink.
+    pub dead_letter_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -71,6 +81,8 @@ impl Default for Config {
             scheme: "http",
             require_auth: true,
             ca_pem: None,
+            time_scale: 1.0,
+            dead_letter_dir: None,
         }
     }
 }
@@ -171,6 +183,11 @@ pub fn router(state: Emulator) -> Router {
             "/_emulator/auth0/log-streams/{id}/events",
             post(dataplane::partner_publish),
         )
+        .route("/_emulator/deliveries", get(dataplane::deliveries))
+        .route(
+            "/_emulator/system-topics/events",
+            post(dataplane::system_publish),
+        )
         .route("/_emulator/sink/{*rest}", any(webhook::sink_endpoint))
         .route(
             "/eventgrid/topics/{host}/api/events",
@@ -209,6 +226,7 @@ pub fn router(state: Emulator) -> Router {
 
 /// Serves `router(state)` on `listener` until the returned future is dropped or fails.
 pub async fn serve(listener: tokio::net::TcpListener, state: Emulator) -> std::io::Result<()> {
+    outbox::resume(&state);
     axum::serve(listener, router(state)).await
 }
 
@@ -221,6 +239,7 @@ pub async fn serve_with_shutdown<F>(
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
+    outbox::resume(&state);
     axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(shutdown)
         .await?;
@@ -238,6 +257,7 @@ where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
     let listener = tls::TlsListener::new(listener, cert).map_err(std::io::Error::other)?;
+    outbox::resume(&state);
     axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(shutdown)
         .await?;

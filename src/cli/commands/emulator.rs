@@ -80,6 +80,13 @@ pub fn config_from_args(args: &EmulatorServeArgs) -> anyhow::Result<Config> {
         scheme: "http",
         require_auth: true,
         ca_pem: None,
+        time_scale: args.time_scale,
+        dead_letter_dir: args.dead_letter_dir.clone().or_else(|| {
+            args.state
+                .as_ref()
+                .and_then(|s| s.parent())
+                .map(|d| d.join("deadletter"))
+        }),
     })
 }
 

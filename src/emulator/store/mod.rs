@@ -202,6 +202,12 @@ pub struct Store {
     pub auth0: auth0::Auth0State,
     /// What the built-in webhook sink received.
     pub sink: Vec<SinkRecord>,
+    /// Batches not yet delivered (retried after a restart).
+    #[serde(default)]
+    pub outbox: BTreeMap<String, delivery::Pending>,
+    /// The latest delivery attempts (newest last, capped).
+    #[serde(default)]
+    pub delivery_log: Vec<delivery::DeliveryRecord>,
     #[serde(skip)]
     dirty: bool,
 }
@@ -220,6 +226,8 @@ impl Store {
             operations: BTreeMap::new(),
             auth0: auth0::Auth0State::default(),
             sink: Vec::new(),
+            outbox: BTreeMap::new(),
+            delivery_log: Vec::new(),
             dirty: true,
         }
     }
