@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod architecture;
+mod bench_smoke;
 mod dataplane;
 mod e2e;
 mod guarantees;
