@@ -263,6 +263,26 @@ impl TokenSource {
         }
     }
 
+    /// A bearer token for another Entra ID resource with the same credential (e.g.
+    /// `https://eventgrid.azure.net/.default` to publish to `disableLocalAuth` topics); sources
+    /// that are not Entra ID (the emulator, a fixed token) answer with their ARM token.
+    pub async fn token_for(&self, scope: &str) -> Result<Sensitive<String>, CredentialError> {
+        match &*self.inner {
+            Inner::Azure {
+                credential, chosen, ..
+            } => credential
+                .get_token(&[scope], None)
+                .await
+                .map(|t| Sensitive::new(t.token.secret().to_string()))
+                .map_err(|e| CredentialError {
+                    credential: chosen.label().into(),
+                    message: first_line(&e.to_string()),
+                    hint: chosen.hint().into(),
+                }),
+            _ => self.token().await,
+        }
+    }
+
     /// A bearer token for ARM.
     pub async fn token(&self) -> Result<Sensitive<String>, CredentialError> {
         match &*self.inner {

@@ -215,6 +215,18 @@ impl ArmClient {
         &self.base
     }
 
+    /// A token for another Entra ID scope from the same credential (never logged).
+    pub fn token_for(
+        &self,
+        scope: &str,
+    ) -> impl std::future::Future<
+        Output = Result<crate::model::Sensitive<String>, super::error::CredentialError>,
+    > + Send
+    + '_ {
+        let scope = scope.to_string();
+        async move { self.tokens.token_for(&scope).await }
+    }
+
     /// Requests sent so far, per class.
     pub fn request_counts(&self) -> RequestCounts {
         self.counters.snapshot()

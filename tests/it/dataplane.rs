@@ -361,3 +361,75 @@ fn auth0_partner_verify_and_emit() {
     assert_eq!(code, Some(1));
     assert!(err.contains("does not exist"), "{err}");
 }
+
+#[test]
+fn local_auth_disabled_topic_on_an_azure_endpoint_publishes_with_the_arm_credential() {
+    let w = world();
+    let cwd = tempfile::tempdir().unwrap();
+    let set = repo().join("examples/cloudevents-topic");
+    let set = set.to_str().unwrap();
+    let (code, out, err) = w.run(cwd.path(), &["apply", "--auto-approve", set]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    // A fake `az` hands out a token the emulator trusts, for whatever scope it is asked.
+    let base = w.emulator.base_url.clone();
+    let token: Value = w._rt.block_on(async move {
+        reqwest::Client::new()
+            .post(format!("{base}/t/oauth2/v2.0/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "c"),
+                ("client_secret", "s"),
+                ("scope", "https://eventgrid.azure.net/.default"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let bin = tempfile::tempdir().unwrap();
+    let expires = chrono::Utc::now().timestamp() + 3600;
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" >> '{}/args'\nprintf '%s' '{{\"accessToken\":\"{}\",\"expiresOn\":\"2099-01-01 00:00:00.000000\",\"expires_on\":{expires},\"subscription\":\"s\",\"tenant\":\"t\",\"tokenType\":\"Bearer\"}}'\n",
+        bin.path().display(),
+        token["access_token"].as_str().unwrap()
+    );
+    let az = bin.path().join("az");
+    std::fs::write(&az, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = gridform(
+        cwd.path(),
+        &[
+            "--endpoint",
+            &w.emulator.base_url,
+            "--auth",
+            "cli",
+            "publish",
+            set,
+            "--type",
+            "com.example.device.telemetry",
+            "--data",
+            r#"{"t": 7}"#,
+        ],
+        &[("PATH", path.as_str())],
+    );
+    let (o, e) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{o}{e}");
+    let args = std::fs::read_to_string(bin.path().join("args")).unwrap();
+    assert!(
+        args.contains("--scope https://eventgrid.azure.net/.default"),
+        "{args}"
+    );
+    assert!(
+        !o.contains(token["access_token"].as_str().unwrap())
+            && !e.contains(token["access_token"].as_str().unwrap()),
+        "the token never prints"
+    );
+}

@@ -1,6 +1,7 @@
 //! `gridform publish --topic NAME`: post events to a custom topic of the stack — a generated
 //! event (`--type`, `--subject`, `--data`) or a file (`--file`) — authenticated with a key from
-//! `listKeys`, or with an Entra ID token for `disableLocalAuth` topics (emulator only for now).
+//! `listKeys`, or with an Entra ID token for `disableLocalAuth` topics (the emulator's, or on Azure
+//! the ARM credential's token for `https://eventgrid.azure.net/.default`).
 //! Size and schema are checked before sending, with the emulator's own rules; Azure's error
 //! message is printed on refusal. Keys and tokens are never printed.
 
@@ -111,16 +112,23 @@ pub fn resolve(
         .properties()
         .is_some_and(|p| p["disableLocalAuth"] == true);
     let auth = if local_auth_disabled {
-        let Some(l) = link else {
-            bail!(Hinted {
-                message: format!(
-                    "topic `{}` has disableLocalAuth: publishing needs a Microsoft Entra ID token",
-                    topic.name
-                ),
-                hint: "gridform publish supports Entra ID only against the emulator for now; publish with an SDK and DefaultAzureCredential".into(),
-            });
+        let token = match link {
+            Some(l) => emulator_token(l)?,
+            // Real Azure: the same credential as for ARM, for the Event Grid data-plane scope.
+            None => session
+                .rt
+                .block_on(arm.token_for("https://eventgrid.azure.net/.default"))
+                .map_err(|e| Hinted {
+                    message: format!(
+                        "topic `{}` has disableLocalAuth and no Microsoft Entra ID token could be had: {e}",
+                        topic.name
+                    ),
+                    hint: "the identity also needs the `EventGrid Data Sender` role on the topic".into(),
+                })?
+                .expose()
+                .to_string(),
         };
-        ("authorization", format!("Bearer {}", emulator_token(l)?))
+        ("authorization", format!("Bearer {token}"))
     } else {
         let (key1, _) = session
             .rt
