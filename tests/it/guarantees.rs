@@ -302,3 +302,54 @@ fn ctrl_c_stops_new_actions_reports_and_exits_130() {
     assert_eq!(rerun.status.code(), Some(0), "{:?}", texts(&rerun));
     assert_converged(&w, dir.path(), "after Ctrl-C");
 }
+
+#[test]
+fn a_second_ctrl_c_aborts_at_once() {
+    use std::io::{BufRead, BufReader};
+    // Slow long-running operations: after the first Ctrl-C the in-flight ones would take a while.
+    let w = world(Config {
+        lro_delay: Duration::from_secs(5),
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    large_stack(dir.path(), 4);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gridform"))
+        .current_dir(dir.path())
+        .args(["apply", "--auto-approve", "."])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(w.env())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    // The resource group answers at once; then the long-running operations are in flight.
+    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("ResourceGroup") {
+        line.clear();
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        t.elapsed() < Duration::from_secs(4),
+        "aborted without waiting for in-flight operations"
+    );
+}
