@@ -14,9 +14,12 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::schema::name_rule;
+use super::words::{describe, shown, type_words};
 use super::yaml::{Node, Plain, Pos, Value as Yaml, resolve_plain};
 use crate::model::ResourceKind;
 use crate::model::spec::GUID_PATTERN;
+
+pub use super::words::did_you_mean;
 
 /// A problem found by the checker, before it is tied to a file.
 #[derive(Debug, Clone, PartialEq)]
@@ -527,7 +530,7 @@ fn merge(into: &mut Value, from: Value) {
     }
 }
 
-fn is_null(node: &Node) -> bool {
+pub(super) fn is_null(node: &Node) -> bool {
     matches!(&node.value, Yaml::Scalar { text, plain: true } if resolve_plain(text) == Plain::Null)
 }
 
@@ -551,66 +554,4 @@ fn join(path: &str, key: &str) -> String {
     } else {
         format!("{path}.{key}")
     }
-}
-
-fn type_words(t: &str) -> &'static str {
-    match t {
-        "string" => "a string",
-        "integer" => "a whole number",
-        "number" => "a number",
-        "boolean" => "`true` or `false`",
-        "array" => "a list",
-        "object" => "a mapping",
-        _ => "null",
-    }
-}
-
-/// `string "abc"`, or `a string (sensitive)` for secret values; long values are shortened.
-fn describe(node: &Node) -> String {
-    match &node.value {
-        Yaml::Scalar { text, .. } if !is_null(node) => {
-            let kind = node.type_name();
-            if node.secret {
-                format!("{kind} (sensitive)")
-            } else {
-                format!("{kind} `{}`", shorten(text))
-            }
-        }
-        _ => node.type_name().to_string(),
-    }
-}
-
-fn shown(node: &Node, text: &str) -> String {
-    if node.secret {
-        "(sensitive)".to_string()
-    } else {
-        shorten(text)
-    }
-}
-
-fn shorten(text: &str) -> String {
-    if text.chars().count() > 60 {
-        format!("{}…", text.chars().take(57).collect::<String>())
-    } else {
-        text.to_string()
-    }
-}
-
-/// The closest candidate: same letters in another case, or a small edit distance.
-pub fn did_you_mean<'a>(got: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    if let Some(c) = candidates.iter().find(|c| c.eq_ignore_ascii_case(got)) {
-        return Some(c);
-    }
-    let limit = (got.chars().count() / 3).max(2);
-    candidates
-        .iter()
-        .map(|c| {
-            (
-                strsim::levenshtein(&got.to_lowercase(), &c.to_lowercase()),
-                *c,
-            )
-        })
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
 }

@@ -10,6 +10,7 @@ pub mod interpolate;
 pub mod load;
 pub mod schema;
 pub mod semantic;
+mod words;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};
