@@ -9,7 +9,7 @@ use std::time::Duration;
 use gridform::emulator::{Config, Running, spawn_local};
 use serde_json::{Value, json};
 
-use crate::support::{gridform, repo, texts};
+use crate::support::{emulator_token, gridform, repo, texts};
 
 struct World {
     _rt: tokio::runtime::Runtime,
@@ -372,28 +372,16 @@ fn local_auth_disabled_topic_on_an_azure_endpoint_publishes_with_the_arm_credent
     assert_eq!(code, Some(0), "{out}{err}");
     // A fake `az` hands out a token the emulator trusts, for whatever scope it is asked.
     let base = w.emulator.base_url.clone();
-    let token: Value = w._rt.block_on(async move {
-        reqwest::Client::new()
-            .post(format!("{base}/t/oauth2/v2.0/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", "c"),
-                ("client_secret", "s"),
-                ("scope", "https://eventgrid.azure.net/.default"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let token = w._rt.block_on(emulator_token(
+        &base,
+        "https://eventgrid.azure.net/.default",
+    ));
     let bin = tempfile::tempdir().unwrap();
     let expires = chrono::Utc::now().timestamp() + 3600;
     let script = format!(
         "#!/bin/sh\necho \"$@\" >> '{}/args'\nprintf '%s' '{{\"accessToken\":\"{}\",\"expiresOn\":\"2099-01-01 00:00:00.000000\",\"expires_on\":{expires},\"subscription\":\"s\",\"tenant\":\"t\",\"tokenType\":\"Bearer\"}}'\n",
         bin.path().display(),
-        token["access_token"].as_str().unwrap()
+        &token
     );
     let az = bin.path().join("az");
     std::fs::write(&az, script).unwrap();
@@ -428,8 +416,7 @@ fn local_auth_disabled_topic_on_an_azure_endpoint_publishes_with_the_arm_credent
         "{args}"
     );
     assert!(
-        !o.contains(token["access_token"].as_str().unwrap())
-            && !e.contains(token["access_token"].as_str().unwrap()),
+        !o.contains(&token) && !e.contains(&token),
         "the token never prints"
     );
 }

@@ -9,7 +9,7 @@ use gridform::emulator::{Config, Running, spawn_local};
 use gridform::model::ResourceId;
 use serde_json::{Value, json};
 
-use crate::support::{gridform, repo, texts};
+use crate::support::{ARM_SCOPE, emulator_token, gridform, repo, texts};
 
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
 
@@ -193,26 +193,13 @@ fn one_field_change_one_removal_unmanaged_survivor_and_no_canary_anywhere() {
     let body = json!({"properties": {"destination": {"endpointType": "WebHook", "properties": {"endpointUrl": w.hook}}}});
     w.rt.block_on(async {
         let client = reqwest::Client::new();
-        let token: Value = client
-            .post(format!("{}/tenant/oauth2/v2.0/token", w.emulator.base_url))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", "x"),
-                ("client_secret", "y"),
-                ("scope", "https://management.azure.com/.default"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let token = emulator_token(&w.emulator.base_url, ARM_SCOPE).await;
         let resp = client
             .put(format!(
                 "{}{manual}?api-version=2025-02-15",
                 w.emulator.base_url
             ))
-            .bearer_auth(token["access_token"].as_str().unwrap())
+            .bearer_auth(&token)
             .json(&body)
             .send()
             .await

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use gridform::emulator::{Config, FaultSpec, Running, spawn_local};
 use serde_json::{Value, json};
 
-use crate::support::{gridform, repo, texts};
+use crate::support::{ARM_SCOPE, emulator_token, gridform, gridform_command, repo, texts};
 
 struct World {
     rt: tokio::runtime::Runtime,
@@ -122,16 +122,15 @@ fn sigkill_at_ten_points_then_a_plain_rerun_converges() {
     let total = t.elapsed();
     for k in 1..=10u32 {
         let w = world(latency.clone());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gridform"))
-            .current_dir(dir.path())
-            .args(["apply", "--auto-approve", "--parallelism", "4", "."])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .envs(w.env())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = gridform_command(
+            dir.path(),
+            &["apply", "--auto-approve", "--parallelism", "4", "."],
+            &w.env(),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
         std::thread::sleep(total * k / 11);
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -201,10 +200,7 @@ fn out_of_band_resources_survive_apply_and_destroy() {
     let manual_sub = format!("{rg}/topics/audit/eventSubscriptions/manual-sub");
     w.rt.block_on(async {
         let client = reqwest::Client::new();
-        let token: Value = client.post(format!("{base}/t/oauth2/v2.0/token"))
-            .form(&[("grant_type", "client_credentials"), ("client_id", "t"), ("client_secret", "t"), ("scope", "https://management.azure.com/.default")])
-            .send().await.unwrap().json().await.unwrap();
-        let bearer = token["access_token"].as_str().unwrap().to_string();
+        let bearer = emulator_token(&base, ARM_SCOPE).await;
         for (path, body) in [
             (&manual_topic, json!({"location": "westeurope"})),
             (&manual_sub, json!({"properties": {"destination": {"endpointType": "WebHook", "properties": {"endpointUrl": "https://ops.example.com/x"}}}})),
@@ -265,16 +261,15 @@ fn ctrl_c_stops_new_actions_reports_and_exits_130() {
     });
     let dir = tempfile::tempdir().unwrap();
     large_stack(dir.path(), 60);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gridform"))
-        .current_dir(dir.path())
-        .args(["apply", "--auto-approve", "--parallelism", "1", "."])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .envs(w.env())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = gridform_command(
+        dir.path(),
+        &["apply", "--auto-approve", "--parallelism", "1", "."],
+        &w.env(),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     // Interrupt once the first subscriptions are in: dozens of actions are still to come.
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut seen = String::new();
@@ -313,12 +308,7 @@ fn a_second_ctrl_c_aborts_at_once() {
     });
     let dir = tempfile::tempdir().unwrap();
     large_stack(dir.path(), 4);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gridform"))
-        .current_dir(dir.path())
-        .args(["apply", "--auto-approve", "."])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .envs(w.env())
+    let mut child = gridform_command(dir.path(), &["apply", "--auto-approve", "."], &w.env())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -10,15 +10,9 @@ pub fn repo() -> PathBuf {
 
 /// Runs `gridform` with `args` in `dir`, with a clean environment apart from PATH.
 pub fn gridform(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gridform"));
-    cmd.current_dir(dir)
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run gridform")
+    gridform_command(dir, args, env)
+        .output()
+        .expect("run gridform")
 }
 
 /// stdout and stderr as strings.
@@ -28,3 +22,39 @@ pub fn texts(out: &Output) -> (String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// The `gridform` command with the same clean environment as [`gridform`], not yet started
+/// (for tests that signal or kill the process).
+pub fn gridform_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gridform"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// A token from the emulator's Azure AD endpoint for `scope` (ARM or Event Grid).
+pub async fn emulator_token(base: &str, scope: &str) -> String {
+    let token: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/tenant/oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "test"),
+            ("client_secret", "test"),
+            ("scope", scope),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    token["access_token"].as_str().unwrap().to_string()
+}
+
+/// The ARM scope.
+pub const ARM_SCOPE: &str = "https://management.azure.com/.default";
