@@ -34,7 +34,7 @@ use axum::response::Response;
 use gridform::apply::remote::Remote;
 use gridform::apply::{ApplyOptions, Outcome, execute};
 use gridform::arm::pacing::{Bucket, PacingConfig};
-use gridform::arm::{ArmClientOptions, ConnectSettings, LiveScope, RequestCounts, read_live};
+use gridform::arm::{ArmClientOptions, ConnectSettings, RequestCounts};
 use gridform::emulator::{Clock, Config, Emulator, ThrottleSpec};
 use gridform::model::{DesiredState, ResourceKind};
 use gridform::plan::{Operation, Plan, PlanOptions, plan};
@@ -309,38 +309,6 @@ pub fn stack_sources(p: &Params, hook_base: &str) -> Vec<(PathBuf, String)> {
     ]
 }
 
-/// The containers the stack touches (as `gridform plan` computes them).
-fn scope_of(desired: &DesiredState) -> LiveScope {
-    let mut groups: Vec<String> = Vec::new();
-    for g in desired
-        .resources
-        .iter()
-        .filter_map(|r| r.resource_group.as_ref())
-    {
-        if !groups.iter().any(|x| x.eq_ignore_ascii_case(g)) {
-            groups.push(g.clone());
-        }
-    }
-    let mut providers: Vec<String> = desired
-        .resources
-        .iter()
-        .filter(|r| r.kind == ResourceKind::ProviderRegistration)
-        .map(|r| r.name.clone())
-        .collect();
-    if !providers
-        .iter()
-        .any(|p| p.eq_ignore_ascii_case("Microsoft.EventGrid"))
-    {
-        providers.push("Microsoft.EventGrid".into());
-    }
-    LiveScope {
-        subscription_id: desired.stack.spec.subscription_id.clone(),
-        providers,
-        resource_groups: groups,
-        extra_scopes: Vec::new(),
-    }
-}
-
 /// A loopback webhook receiver answering the validation handshake; returns its base URL.
 async fn spawn_receiver() -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
     let app = axum::Router::new().route(
@@ -524,10 +492,9 @@ async fn refresh_and_plan(
         counters.snapshot(),
         Instant::now(),
     );
-    let live = read_live(&remote.arm, &scope_of(desired))
+    let live = gridform::session::read_live(remote, desired, false)
         .await
-        .context("refresh failed")?
-        .into_model();
+        .context("refresh failed")?;
     let opts = PlanOptions {
         now: chrono::Utc::now(),
         salt: "benchsalt000".into(),

@@ -1,16 +1,20 @@
 //! gridform: a declarative reconciler for Azure Event Grid partner setups.
 //!
 //! YAML manifests (`manifest`) become a typed desired state (`model`); `arm` and `auth0` read the
-//! live state; `plan` compares the two without any I/O; `apply` executes the plan; `render` prints
-//! it; `emulator` is a local ARM + Auth0 + Event Grid stand-in; `cli` wires it all together.
+//! live state (`session` connects to the target and reads it); `plan` compares the two without
+//! any I/O; `apply` executes the plan; `render` prints it; `dataplane` publishes and verifies
+//! events; `emulator` is a local ARM + Auth0 + Event Grid stand-in; `cli` parses, calls one of
+//! these and renders.
 //! See `docs/architecture.md` for the code map and the invariants.
 
 pub mod apply;
 pub mod arm;
 pub mod auth0;
 pub mod cli;
+pub mod dataplane;
 pub mod emulator;
 pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod render;
+pub mod session;

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::model::duration::parse_flag_duration;
+
 /// Declarative Azure Event Grid partner setups: validate, plan and apply YAML manifests.
 #[derive(Debug, Parser)]
 #[command(name = "gridform", version, about, long_about = None, propagate_version = true)]
@@ -220,8 +222,8 @@ pub struct VerifyArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// How long to wait for each canary to be delivered (e.g. `10s`).
-    #[arg(long, value_name = "DUR", default_value = "10s")]
-    pub timeout: String,
+    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_flag_duration)]
+    pub timeout: std::time::Duration,
 }
 
 /// `gridform emulator emit ...`.
@@ -282,11 +284,11 @@ pub struct EmulatorServeArgs {
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// Latency added to every request (e.g. `50ms`, `1s`).
-    #[arg(long, value_name = "DUR")]
-    pub latency: Option<String>,
+    #[arg(long, value_name = "DUR", value_parser = parse_flag_duration)]
+    pub latency: Option<std::time::Duration>,
     /// How long long-running operations take.
-    #[arg(long, value_name = "DUR")]
-    pub lro_delay: Option<String>,
+    #[arg(long, value_name = "DUR", value_parser = parse_flag_duration)]
+    pub lro_delay: Option<std::time::Duration>,
     /// ARM throttling: `arm` (ARM's limits), `off`, or `READS,WRITES,DELETES` per minute.
     #[arg(long, value_name = "MODE")]
     pub throttle: Option<String>,

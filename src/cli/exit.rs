@@ -1,4 +1,4 @@
-//! Exit codes, in one place (see README.md and docs/cli.md).
+//! Exit codes, in one place (see README.md, "Exit codes").
 
 use std::process::ExitCode;
 
@@ -17,15 +17,22 @@ pub enum ExitStatus {
     Interrupted,
 }
 
+impl ExitStatus {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Success => 0,
+            Self::Failure => 1,
+            Self::Changes => 2,
+            Self::Usage => 64,
+            Self::Interrupted => 130,
+        }
+    }
+}
+
 impl From<ExitStatus> for ExitCode {
     fn from(status: ExitStatus) -> Self {
-        ExitCode::from(match status {
-            ExitStatus::Success => 0,
-            ExitStatus::Failure => 1,
-            ExitStatus::Changes => 2,
-            ExitStatus::Usage => 64,
-            ExitStatus::Interrupted => 130,
-        })
+        ExitCode::from(status.code())
     }
 }
 

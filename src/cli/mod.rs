@@ -9,14 +9,21 @@ pub mod exit;
 pub mod output;
 pub mod progress;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context;
 
 use clap::Parser;
 
 pub use args::Cli;
 use args::{Command, EmulatorCommand};
+use commands::common::Ctx;
 pub use exit::ExitStatus;
 use output::Printer;
+
+use crate::arm::{AuthMethod as ArmAuth, AzureCloud};
+use crate::session::{AzureSettings, Target};
 
 /// Parses the command line, runs the command, reports errors, returns the exit code.
 pub fn main() -> ExitCode {
@@ -62,22 +69,53 @@ fn init_tracing(verbose: u8, quiet: bool) {
         .try_init();
 }
 
+/// The target the global flags name, resolved once.
+fn target_of(global: &args::GlobalArgs) -> Target {
+    if global.emulator {
+        return Target::Embedded(PathBuf::from(crate::session::EMBEDDED_STATE));
+    }
+    if let Some(url) = &global.emulator_url {
+        return Target::EmulatorUrl(url.clone());
+    }
+    Target::Azure(AzureSettings {
+        endpoint: global.endpoint.clone(),
+        cloud: match global.cloud {
+            args::Cloud::AzureCloud => AzureCloud::Public,
+            args::Cloud::AzureUSGovernment => AzureCloud::UsGovernment,
+            args::Cloud::AzureChinaCloud => AzureCloud::China,
+        },
+        auth: match global.auth {
+            args::AuthMethod::Auto => ArmAuth::Auto,
+            args::AuthMethod::Cli => ArmAuth::Cli,
+            args::AuthMethod::ClientSecret => ArmAuth::ClientSecret,
+            args::AuthMethod::WorkloadIdentity => ArmAuth::WorkloadIdentity,
+            args::AuthMethod::ManagedIdentity => ArmAuth::ManagedIdentity,
+        },
+    })
+}
+
 fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let target = target_of(&cli.global);
+    let ctx = Ctx {
+        rt: &rt,
+        target: &target,
+        printer: &printer,
+    };
     match cli.command {
         Command::Validate(args) => commands::validate::run(&args.paths, &printer),
         Command::Schema => commands::schema::run(&printer),
-        Command::Emulator(EmulatorCommand::Serve(args)) => {
-            commands::emulator::serve(&args, &cli.global, &printer)
-        }
-        Command::Plan(args) => commands::plan::run(&args, &cli.global, &printer),
-        Command::Apply(args) => commands::apply::run(&args, &cli.global, &printer),
-        Command::Destroy(args) => commands::destroy::run(&args, &cli.global, &printer),
-        Command::Drift(args) => commands::drift::run(&args, &cli.global, &printer),
+        Command::Emulator(EmulatorCommand::Serve(args)) => commands::emulator::serve(&args, &ctx),
+        Command::Plan(args) => commands::plan::run(&args, &ctx),
+        Command::Apply(args) => commands::apply::run(&args, &ctx),
+        Command::Destroy(args) => commands::destroy::run(&args, &ctx),
+        Command::Drift(args) => commands::drift::run(&args, &ctx),
         Command::Export(_) => Err(exit::not_implemented("export")),
-        Command::Emulator(EmulatorCommand::Emit(cmd)) => {
-            commands::emit::run(&cmd, &cli.global, &printer)
-        }
-        Command::Publish(args) => commands::publish::run(&args, &cli.global, &printer),
-        Command::Verify(args) => commands::verify::run(&args, &cli.global, &printer),
+        Command::Emulator(EmulatorCommand::Emit(cmd)) => commands::emit::run(&cmd, &ctx),
+        Command::Publish(args) => commands::publish::run(&args, &ctx),
+        Command::Verify(args) => commands::verify::run(&args, &ctx),
     }
 }

@@ -36,6 +36,18 @@ impl Duration {
     }
 }
 
+/// Seconds per unit suffix: the one unit table of manifests (`90s`, `12h`) and flags (`250ms`).
+fn unit_seconds(unit: &str) -> Option<f64> {
+    Some(match unit {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return None,
+    })
+}
+
 impl FromStr for Duration {
     type Err = ParseDurationError;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
@@ -46,15 +58,28 @@ impl FromStr for Duration {
         let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(fail)?;
         let (digits, unit) = t.split_at(split);
         let n: u64 = digits.parse().map_err(|_| fail())?;
-        let mult = match unit {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86_400,
-            _ => return Err(fail()),
-        };
+        // Manifests count whole seconds: `ms` is for flags only.
+        let mult = unit_seconds(unit).filter(|m| *m >= 1.0).ok_or_else(fail)? as u64;
         n.checked_mul(mult).map(Self::from_secs).ok_or_else(fail)
     }
+}
+
+/// Parses a command-line duration: a number (fractions allowed) with `ms`, `s`, `m`, `h` or `d`,
+/// a bare number meaning seconds (`250ms`, `2s`, `1.5m`, `3`). Used as a clap value parser.
+pub fn parse_flag_duration(text: &str) -> Result<std::time::Duration, String> {
+    let fail = || format!("`{text}` is not a duration (e.g. `250ms`, `2s`, `1m`)");
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: f64 = number.parse().map_err(|_| fail())?;
+    let per = if unit.is_empty() {
+        1.0
+    } else {
+        unit_seconds(unit).ok_or_else(fail)?
+    };
+    std::time::Duration::try_from_secs_f64(n * per).map_err(|e| format!("`{text}`: {e}"))
 }
 
 impl fmt::Display for Duration {
@@ -127,6 +152,19 @@ mod tests {
             "99999999999999999999d",
         ] {
             assert!(bad.parse::<Duration>().is_err(), "{bad}");
+        }
+        assert!("500ms".parse::<Duration>().is_err());
+    }
+
+    #[test]
+    fn flag_durations_take_milliseconds_fractions_and_bare_seconds() {
+        let d = std::time::Duration::from_millis;
+        assert_eq!(parse_flag_duration("250ms"), Ok(d(250)));
+        assert_eq!(parse_flag_duration("2s"), Ok(d(2000)));
+        assert_eq!(parse_flag_duration("1.5m"), Ok(d(90_000)));
+        assert_eq!(parse_flag_duration("3"), Ok(d(3000)));
+        for bad in ["soon", "5y", "", "1e400s", "-1s"] {
+            assert!(parse_flag_duration(bad).is_err(), "{bad}");
         }
     }
 }

@@ -10,6 +10,9 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
+/// The Event Grid resource provider namespace, spelled as ARM documents it.
+pub const EVENT_GRID_NAMESPACE: &str = "Microsoft.EventGrid";
+
 /// A parsed ARM resource id such as
 /// `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.EventGrid/topics/{name}`.
 #[derive(Clone)]

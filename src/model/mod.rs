@@ -16,6 +16,6 @@ pub use desired::{
     DesiredResource, DesiredState, Metadata, Origin, ResourceKind, ResourceSpec, Stack,
 };
 pub use duration::Duration;
-pub use id::ResourceId;
+pub use id::{EVENT_GRID_NAMESPACE, ResourceId};
 pub use live::LiveState;
 pub use secret::Sensitive;

@@ -5,6 +5,7 @@
 //! no `arm`/`render` imports; `apply` executes what it decides.
 
 mod build;
+pub mod destroy;
 pub mod normalize;
 pub mod saved;
 pub mod wire;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, Outcome, execute};
-use crate::cli::args::{ApplyArgs, GlobalArgs, PlanFormat};
+use crate::cli::args::{ApplyArgs, PlanFormat};
 use crate::cli::exit::{ExitStatus, Hinted};
 use crate::cli::output::Printer;
 use crate::model::secret::scrub;
@@ -16,7 +16,8 @@ use crate::plan::Plan;
 use crate::plan::saved::SavedPlan;
 use crate::render;
 
-use super::session::{Session, check_plan_errors, is_saved_plan, make_plan};
+use super::common::{Ctx, check_plan_errors, is_saved_plan};
+use crate::session::Session;
 
 /// Asks on a TTY; refuses without one.
 pub fn confirm(printer: &Printer, question: &str, auto_approve: bool) -> anyhow::Result<bool> {
@@ -38,22 +39,23 @@ pub fn confirm(printer: &Printer, question: &str, auto_approve: bool) -> anyhow:
 
 /// Executes `plan`, printing one line per finished action, and the summary on stdout.
 pub fn execute_plan(
+    ctx: &Ctx,
     session: &Session,
     plan: &Plan,
     parallelism: usize,
-    printer: &Printer,
     label: &str,
     secrets: &[crate::model::Sensitive<String>],
 ) -> anyhow::Result<ExitStatus> {
+    let printer = ctx.printer;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
     let interrupts = stop_tx.clone();
-    session.rt.spawn(async move {
+    ctx.rt.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             let _ = interrupts.send(true);
             // A second Ctrl-C aborts at once.
             if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
+                std::process::exit(i32::from(ExitStatus::Interrupted.code()));
             }
         }
     });
@@ -64,7 +66,7 @@ pub fn execute_plan(
     };
     let remote = Arc::new(session.remote.clone());
     let progress = crate::cli::progress::Progress::new(plan.actions.len(), printer);
-    let report: ApplyReport = session
+    let report: ApplyReport = ctx
         .rt
         .block_on(execute(plan, remote, &opts, stop_rx, |event| match event {
             ApplyEvent::Started(index) => {
@@ -154,11 +156,12 @@ fn summarize(
 }
 
 /// Runs `apply`.
-pub fn run(args: &ApplyArgs, global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub fn run(args: &ApplyArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
+    let printer = ctx.printer;
     if args.paths.len() == 1 && is_saved_plan(&args.paths[0]) {
-        return apply_saved(&args.paths[0], args, global, printer);
+        return apply_saved(&args.paths[0], args, ctx);
     }
-    let (desired, session, plan) = make_plan(&args.paths, global, printer, false)?;
+    let (desired, session, plan) = ctx.plan(&args.paths, false)?;
     check_plan_errors(&plan)?;
     if !plan.has_changes() {
         printer.data(&super::plan::render(
@@ -167,7 +170,7 @@ pub fn run(args: &ApplyArgs, global: &GlobalArgs, printer: &Printer) -> anyhow::
             printer.color_stdout,
             &desired.secret_values,
         )?);
-        session.close()?;
+        ctx.close(session, Duration::ZERO)?;
         return Ok(ExitStatus::Success);
     }
     if !args.auto_approve {
@@ -179,34 +182,29 @@ pub fn run(args: &ApplyArgs, global: &GlobalArgs, printer: &Printer) -> anyhow::
         )?);
     }
     if !confirm(printer, "Apply these changes?", args.auto_approve)? {
-        session.close()?;
+        ctx.close(session, Duration::ZERO)?;
         anyhow::bail!("apply cancelled");
     }
     let status = execute_plan(
+        ctx,
         &session,
         &plan,
         args.parallelism,
-        printer,
         "Apply",
         &desired.secret_values,
     );
-    session.close()?;
+    ctx.close(session, Duration::ZERO)?;
     status
 }
 
-fn apply_saved(
-    file: &PathBuf,
-    args: &ApplyArgs,
-    global: &GlobalArgs,
-    printer: &Printer,
-) -> anyhow::Result<ExitStatus> {
+fn apply_saved(file: &PathBuf, args: &ApplyArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read the saved plan `{}`", file.display()))?;
     let saved: SavedPlan = serde_json::from_str(&text)
         .with_context(|| format!("`{}` is not a gridform saved plan", file.display()))?;
-    let (desired, session, plan) = make_plan(&saved.paths, global, printer, false)?;
+    let (desired, session, plan) = ctx.plan(&saved.paths, false)?;
     if let Err(reason) = saved.check(&plan) {
-        session.close()?;
+        ctx.close(session, Duration::ZERO)?;
         return Err(Hinted {
             message: format!("refusing to apply `{}`: {reason}", file.display()),
             hint: "make a new plan with `gridform plan --out FILE` and review it".into(),
@@ -215,13 +213,13 @@ fn apply_saved(
     }
     check_plan_errors(&plan)?;
     let status = execute_plan(
+        ctx,
         &session,
         &plan,
         args.parallelism,
-        printer,
         "Apply",
         &desired.secret_values,
     );
-    session.close()?;
+    ctx.close(session, Duration::ZERO)?;
     status
 }

@@ -1,38 +1,12 @@
 //! `gridform emulator serve`: turns the flags into an `emulator::Config`, binds the listener,
 //! prints the base URL as the first stdout line, serves until SIGINT/SIGTERM, flushes state.
 
-use std::time::Duration;
-
 use anyhow::Context;
 
-use crate::cli::args::{EmulatorServeArgs, GlobalArgs};
+use super::common::Ctx;
+use crate::cli::args::EmulatorServeArgs;
 use crate::cli::exit::{ExitStatus, Hinted};
-use crate::cli::output::Printer;
 use crate::emulator::{self, Clock, Config, FaultSpec, ThrottleSpec};
-
-/// Parses `250ms`, `2s`, `1m`, `1h` (a bare number is seconds).
-pub fn parse_delay(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let n: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (e.g. `250ms`, `2s`, `1m`)"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "" | "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => {
-            return Err(format!(
-                "`{text}` is not a duration (e.g. `250ms`, `2s`, `1m`)"
-            ));
-        }
-    };
-    Duration::try_from_secs_f64(secs).map_err(|e| format!("`{text}`: {e}"))
-}
 
 fn usage(message: String, hint: &str) -> anyhow::Error {
     Hinted {
@@ -44,13 +18,6 @@ fn usage(message: String, hint: &str) -> anyhow::Error {
 
 /// Builds the emulator configuration from the flags.
 pub fn config_from_args(args: &EmulatorServeArgs) -> anyhow::Result<Config> {
-    let delay = |flag: &str, v: &Option<String>| -> anyhow::Result<Duration> {
-        match v {
-            None => Ok(Duration::ZERO),
-            Some(text) => parse_delay(text)
-                .map_err(|e| usage(format!("--{flag}: {e}"), "write e.g. `250ms` or `2s`")),
-        }
-    };
     let throttle = match &args.throttle {
         None => ThrottleSpec::arm(),
         Some(text) => ThrottleSpec::parse(text)
@@ -66,8 +33,8 @@ pub fn config_from_args(args: &EmulatorServeArgs) -> anyhow::Result<Config> {
         })?,
     };
     Ok(Config {
-        latency: delay("latency", &args.latency)?,
-        lro_delay: delay("lro-delay", &args.lro_delay)?,
+        latency: args.latency.unwrap_or_default(),
+        lro_delay: args.lro_delay.unwrap_or_default(),
         throttle,
         faults,
         seed: args.seed.unwrap_or_else(|| {
@@ -118,11 +85,8 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + S
 }
 
 /// Runs the emulator until SIGINT/SIGTERM.
-pub fn serve(
-    args: &EmulatorServeArgs,
-    _global: &GlobalArgs,
-    printer: &Printer,
-) -> anyhow::Result<ExitStatus> {
+pub fn serve(args: &EmulatorServeArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
+    let printer = ctx.printer;
     let mut config = config_from_args(args)?;
     let cert = if args.tls {
         let cert = emulator::tls::self_signed().context("could not set up --tls")?;
@@ -132,11 +96,7 @@ pub fn serve(
     } else {
         None
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")?;
-    runtime.block_on(async {
+    ctx.rt.block_on(async {
         let state = config.state_file.clone();
         let scheme = config.scheme;
         let emu = emulator::Emulator::open(config, Clock::system())?;
@@ -170,19 +130,4 @@ pub fn serve(
         anyhow::Ok(())
     })?;
     Ok(ExitStatus::Success)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn delays_parse() {
-        assert_eq!(parse_delay("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_delay("2s").unwrap(), Duration::from_secs(2));
-        assert_eq!(parse_delay("1m").unwrap(), Duration::from_secs(60));
-        assert_eq!(parse_delay("3").unwrap(), Duration::from_secs(3));
-        assert!(parse_delay("soon").is_err());
-        assert!(parse_delay("5y").is_err());
-    }
 }

@@ -1,6 +1,7 @@
-//! One file per subcommand: load, call the library, render.
+//! One file per subcommand: parse, call the library, render.
 
 pub mod apply;
+pub mod common;
 pub mod destroy;
 pub mod drift;
 pub mod emit;
@@ -8,6 +9,5 @@ pub mod emulator;
 pub mod plan;
 pub mod publish;
 pub mod schema;
-pub mod session;
 pub mod validate;
 pub mod verify;

@@ -1,13 +1,12 @@
 //! `gridform plan`: what apply would change, in human, JSON or markdown form.
 
-use crate::cli::args::{GlobalArgs, PlanArgs, PlanFormat};
+use crate::cli::args::{PlanArgs, PlanFormat};
 use crate::cli::exit::ExitStatus;
-use crate::cli::output::Printer;
 use crate::model::secret::scrub;
 use crate::plan::saved::SavedPlan;
 use crate::render::{self, RenderOptions};
 
-use super::session::{check_plan_errors, make_plan};
+use super::common::{Ctx, check_plan_errors};
 
 /// Renders a plan in `format` (scrubbed of secret variable values).
 pub fn render(
@@ -26,9 +25,10 @@ pub fn render(
 }
 
 /// Runs `plan`.
-pub fn run(args: &PlanArgs, global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    let (desired, session, plan) = make_plan(&args.paths, global, printer, args.refresh_secrets)?;
-    session.close()?;
+pub fn run(args: &PlanArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
+    let printer = ctx.printer;
+    let (desired, session, plan) = ctx.plan(&args.paths, args.refresh_secrets)?;
+    ctx.close(session, std::time::Duration::ZERO)?;
     printer.data(&render(
         &plan,
         args.format,

@@ -1,0 +1,152 @@
+//! Reading the live state a plan is made from: the containers the manifests touch (one
+//! [`scope_of`] for the CLI, the benchmark and the tests), the Auth0 streams they declare, and —
+//! only when asked to refresh secrets — the full webhook URLs and secret delivery attributes
+//! (POSTs that the default plan avoids). Talks to ARM and Auth0 through their clients only.
+
+use serde_json::Value;
+
+use super::SessionError;
+use crate::apply::remote::Remote;
+use crate::arm::{self, ArmApi, LiveScope};
+use crate::model::live::LiveState;
+use crate::model::spec::{DeliveryAttributeMapping, Destination};
+use crate::model::{DesiredState, ResourceId, ResourceKind, ResourceSpec};
+
+/// The containers the desired state touches: its resource groups, the scopes of extension
+/// event subscriptions, and the provider registrations (always `Microsoft.EventGrid`).
+pub fn scope_of(desired: &DesiredState) -> LiveScope {
+    let mut groups: Vec<String> = Vec::new();
+    let mut extra: Vec<ResourceId> = Vec::new();
+    for r in &desired.resources {
+        if let Some(g) = &r.resource_group {
+            if !groups.iter().any(|x| x.eq_ignore_ascii_case(g)) {
+                groups.push(g.clone());
+            }
+        }
+        if let ResourceSpec::EventSubscription(s) = &r.spec {
+            if let Some(scope) = s.scope.as_deref().and_then(|s| ResourceId::parse(s).ok()) {
+                if !extra.contains(&scope) {
+                    extra.push(scope);
+                }
+            }
+        }
+    }
+    let mut providers: Vec<String> = desired
+        .resources
+        .iter()
+        .filter(|r| r.kind == ResourceKind::ProviderRegistration)
+        .map(|r| r.name.clone())
+        .collect();
+    if !providers
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(crate::model::EVENT_GRID_NAMESPACE))
+    {
+        providers.push(crate::model::EVENT_GRID_NAMESPACE.into());
+    }
+    LiveScope {
+        subscription_id: desired.stack.spec.subscription_id.clone(),
+        providers,
+        resource_groups: groups,
+        extra_scopes: extra,
+    }
+}
+
+fn arm_error(what: String) -> impl FnOnce(arm::ArmError) -> SessionError {
+    move |source| SessionError::Arm {
+        what,
+        source: Box::new(source),
+    }
+}
+
+/// Reads everything `desired` touches; with `refresh_secrets`, also the secret parts of
+/// webhook destinations so that out-of-band key changes show up.
+pub async fn read_live(
+    remote: &Remote,
+    desired: &DesiredState,
+    refresh_secrets: bool,
+) -> Result<LiveState, SessionError> {
+    let mut live = arm::read_live(&remote.arm, &scope_of(desired))
+        .await
+        .map_err(arm_error("cannot read the live state from ARM".into()))?
+        .into_model();
+    if let Some(auth0) = &remote.auth0 {
+        let streams = auth0
+            .list_log_streams()
+            .await
+            .map_err(|source| SessionError::Auth0 {
+                what: "cannot list Auth0 log streams".into(),
+                source: Box::new(source),
+            })?;
+        let wanted: Vec<&str> = desired
+            .resources
+            .iter()
+            .filter(|r| r.kind == ResourceKind::Auth0LogStream)
+            .map(|r| r.name.as_str())
+            .collect();
+        for s in streams {
+            if wanted.contains(&s.name.as_str()) {
+                if let Ok(v) = serde_json::to_value(&s) {
+                    live.auth0_streams.insert(s.name.clone(), v);
+                }
+            }
+        }
+    }
+    if refresh_secrets {
+        read_secret_parts(remote, desired, &mut live).await?;
+    }
+    live.requests.writes = remote.arm.request_counts().writes;
+    Ok(live)
+}
+
+fn has_secret_attribute(mappings: &[DeliveryAttributeMapping]) -> bool {
+    mappings.iter().any(|m| {
+        matches!(
+            m,
+            DeliveryAttributeMapping::Static {
+                is_secret: true,
+                ..
+            }
+        )
+    })
+}
+
+async fn read_secret_parts(
+    remote: &Remote,
+    desired: &DesiredState,
+    live: &mut LiveState,
+) -> Result<(), SessionError> {
+    let arm = &remote.arm;
+    for r in &desired.resources {
+        let (Some(id), ResourceSpec::EventSubscription(s)) = (&r.id, &r.spec) else {
+            continue;
+        };
+        if !live.resources.contains_key(id) {
+            continue;
+        }
+        let Some(Destination::WebHook {
+            endpoint_url,
+            delivery_attribute_mappings,
+            ..
+        }) = &s.destination
+        else {
+            continue;
+        };
+        if endpoint_url.has_query() {
+            let url = arm::typed::get_full_url(arm, id)
+                .await
+                .map_err(arm_error(format!("cannot read the full URL of `{id}`")))?;
+            live.full_urls.insert(id.clone(), url.expose().to_string());
+        }
+        if has_secret_attribute(delivery_attribute_mappings) {
+            let attrs = arm
+                .post_action(id, "getDeliveryAttributes", None)
+                .await
+                .map_err(arm_error(format!(
+                    "cannot read the delivery attributes of `{id}`"
+                )))?;
+            live.delivery_attributes
+                .insert(id.clone(), attrs.unwrap_or(Value::Null));
+        }
+    }
+    Ok(())
+}
