@@ -97,19 +97,63 @@ fn layers_keep_to_their_imports() {
     assert!(hits.is_empty(), "{}", hits.join("\n"));
 }
 
+/// Client code: everything but the emulator.
+const CLIENT: [&str; 10] = [
+    "model", "manifest", "plan", "render", "arm", "auth0", "apply", "cli", "session", "dataplane",
+];
+
+#[test]
+fn only_the_remote_modules_talk_http() {
+    let mut hits = Vec::new();
+    for dir in ["model", "manifest", "plan", "render", "apply", "cli", "session"] {
+        hits.extend(forbid(dir, &["reqwest::Client", ".send()", "reqwest::get"]));
+    }
+    assert!(hits.is_empty(), "{}", hits.join("\n"));
+}
+
+#[test]
+fn client_code_uses_no_emulator_code_except_to_start_it() {
+    let mut hits = Vec::new();
+    for dir in CLIENT {
+        // `session` starts the embedded emulator; `gridform emulator serve` runs it.
+        if dir == "session" || dir == "cli" {
+            continue;
+        }
+        hits.extend(forbid(dir, &["crate::emulator", "emulator::"]));
+    }
+    for (file, text) in sources("cli") {
+        if text.contains("crate::emulator") && !file.ends_with("commands/emulator.rs") {
+            hits.push(format!("{file} uses emulator code"));
+        }
+    }
+    assert!(hits.is_empty(), "{}", hits.join("\n"));
+}
+
+#[test]
+fn the_planner_reads_no_clock_and_builds_no_runtime() {
+    let mut hits = forbid(
+        "plan",
+        &["Utc::now", "SystemTime", "Instant::now", "tokio", "std::fs"],
+    );
+    for dir in CLIENT {
+        if dir != "cli" {
+            hits.extend(forbid(dir, &["runtime::Builder", "Runtime::new"]));
+        }
+    }
+    assert!(hits.is_empty(), "{}", hits.join("\n"));
+}
+
 #[test]
 fn only_cli_output_prints_and_every_module_says_what_it_owns() {
     let mut hits = Vec::new();
-    for dir in [
-        "model", "manifest", "plan", "render", "arm", "auth0", "apply", "emulator", "cli",
-    ] {
+    for dir in CLIENT.iter().copied().chain(["emulator"]) {
         for (file, text) in sources(dir) {
             if !file.ends_with("cli/output.rs")
                 && (text.contains("println!") || text.contains("eprintln!"))
             {
                 hits.push(format!("{file} prints"));
             }
-            if file.ends_with("mod.rs") && !text.starts_with("//!") {
+            if !text.starts_with("//!") {
                 hits.push(format!("{file} has no `//!` paragraph"));
             }
         }
