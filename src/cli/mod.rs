@@ -32,9 +32,9 @@ pub fn main() -> ExitCode {
         Err(err) => {
             let _ = err.print();
             return match err.kind() {
-                clap::error::ErrorKind::DisplayHelp
-                | clap::error::ErrorKind::DisplayVersion
-                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                // Help asked for is success; help shown because a command is missing is a
+                // usage error (a script that runs bare `gridform` must not pass).
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
                     ExitStatus::Success.into()
                 }
                 _ => ExitStatus::Usage.into(),
@@ -42,7 +42,11 @@ pub fn main() -> ExitCode {
         }
     };
     let printer = Printer::new(cli.global.color, cli.global.quiet > 0);
-    init_tracing(cli.global.verbose, cli.global.quiet > 0);
+    init_tracing(
+        cli.global.verbose,
+        cli.global.quiet > 0,
+        printer.color_stderr,
+    );
     match run(cli, printer) {
         Ok(status) => status.into(),
         Err(err) => {
@@ -52,7 +56,8 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(verbose: u8, quiet: bool) {
+/// Logs on stderr; ANSI colour only when the printer colours stderr (`--color`, `NO_COLOR`, TTY).
+fn init_tracing(verbose: u8, quiet: bool, color: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -65,6 +70,7 @@ fn init_tracing(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(color)
         .with_target(false)
         .try_init();
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 use similar::TextDiff;
 
 use super::{RenderOptions, address, symbol};
-use crate::plan::{ActionKind, Change, Plan};
+use crate::plan::{Action, ActionKind, Change, Plan};
 
 fn paint(opts: &RenderOptions, code: &str, text: &str) -> String {
     if opts.color {
@@ -37,26 +37,60 @@ fn is_blob(v: &Option<Value>) -> bool {
     v.as_ref().is_some_and(|v| v.to_string().len() > 60)
 }
 
-fn write_change(out: &mut dyn Write, c: &Change, opts: &RenderOptions) -> io::Result<()> {
+/// Where a change line's `+`/`-`/`~` goes: indented (terminal), or at column 0 so that a
+/// markdown `diff` block colours it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MarkColumn {
+    Indented,
+    First,
+}
+
+fn write_change(
+    out: &mut dyn Write,
+    c: &Change,
+    opts: &RenderOptions,
+    column: MarkColumn,
+) -> io::Result<()> {
     let mark = match (&c.before, &c.after) {
         _ if c.sensitive => "~",
         (None, Some(_)) => "+",
         (Some(_), None) => "-",
         _ => "~",
     };
+    // `mark` then `indent`, or `indent` then `mark`: the same line either way.
+    let line = |out: &mut dyn Write, mark: &str, indent: &str, rest: &str| match column {
+        MarkColumn::Indented => writeln!(out, "{indent}{mark}{rest}"),
+        MarkColumn::First => writeln!(out, "{mark}{indent}{rest}"),
+    };
     let replace = if c.forces_replacement {
         paint(opts, "35", " # forces replacement")
     } else {
         String::new()
     };
+    let path = &c.path;
     if c.sensitive {
-        return writeln!(out, "      {mark} {} = (sensitive){replace}", c.path);
+        return line(
+            out,
+            mark,
+            "      ",
+            &format!(" {path} = (sensitive){replace}"),
+        );
     }
     match (&c.before, &c.after) {
-        (None, after) => writeln!(out, "      {mark} {} = {}{replace}", c.path, show(after)),
-        (before, None) => writeln!(out, "      {mark} {} = {}{replace}", c.path, show(before)),
+        (None, after) => line(
+            out,
+            mark,
+            "      ",
+            &format!(" {path} = {}{replace}", show(after)),
+        ),
+        (before, None) => line(
+            out,
+            mark,
+            "      ",
+            &format!(" {path} = {}{replace}", show(before)),
+        ),
         (before, after) if is_blob(before) || is_blob(after) => {
-            writeln!(out, "      {mark} {}:{replace}", c.path)?;
+            line(out, mark, "      ", &format!(" {path}:{replace}"))?;
             let pretty = |v: &Option<Value>| {
                 v.as_ref()
                     .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
@@ -65,19 +99,49 @@ fn write_change(out: &mut dyn Write, c: &Change, opts: &RenderOptions) -> io::Re
             };
             let (a, b) = (pretty(before), pretty(after));
             let diff = TextDiff::from_lines(&a, &b);
-            for line in diff.unified_diff().context_radius(3).to_string().lines() {
-                writeln!(out, "          {line}")?;
+            for l in diff.unified_diff().context_radius(3).to_string().lines() {
+                let (m, rest) = l.split_at(l.chars().next().map_or(0, char::len_utf8));
+                line(out, m, "          ", rest)?;
             }
             Ok(())
         }
-        (before, after) => writeln!(
+        (before, after) => line(
             out,
-            "      {mark} {}: {} -> {}{replace}",
-            c.path,
-            show(before),
-            show(after)
+            mark,
+            "      ",
+            &format!(" {path}: {} -> {}{replace}", show(before), show(after)),
         ),
     }
+}
+
+/// Writes one action and its attribute changes.
+pub(crate) fn write_action(
+    a: &Action,
+    opts: &RenderOptions,
+    column: MarkColumn,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let (sym, verb) = symbol(a.kind);
+    let head = format!("{sym} {verb}");
+    let lead = if column == MarkColumn::First {
+        ""
+    } else {
+        "  "
+    };
+    write!(
+        out,
+        "{lead}{} {}",
+        paint(opts, color_of(a.kind), &head),
+        address(a)
+    )?;
+    if let Some(reason) = &a.reason {
+        write!(out, "  # {reason}")?;
+    }
+    writeln!(out)?;
+    for c in &a.changes {
+        write_change(out, c, opts, column)?;
+    }
+    Ok(())
 }
 
 /// Writes the human plan.
@@ -95,21 +159,7 @@ pub fn write_plan(plan: &Plan, opts: &RenderOptions, out: &mut dyn Write) -> io:
             plan.stack
         )?;
         for a in &plan.actions {
-            let (sym, verb) = symbol(a.kind);
-            let head = format!("{sym} {verb}");
-            write!(
-                out,
-                "  {} {}",
-                paint(opts, color_of(a.kind), &head),
-                address(a)
-            )?;
-            if let Some(reason) = &a.reason {
-                write!(out, "  # {reason}")?;
-            }
-            writeln!(out)?;
-            for c in &a.changes {
-                write_change(out, c, opts)?;
-            }
+            write_action(a, opts, MarkColumn::Indented, out)?;
         }
     }
     if !plan.unmanaged.is_empty() {

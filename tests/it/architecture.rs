@@ -99,13 +99,24 @@ fn layers_keep_to_their_imports() {
 
 /// Client code: everything but the emulator.
 const CLIENT: [&str; 10] = [
-    "model", "manifest", "plan", "render", "arm", "auth0", "apply", "cli", "session", "dataplane",
+    "model",
+    "manifest",
+    "plan",
+    "render",
+    "arm",
+    "auth0",
+    "apply",
+    "cli",
+    "session",
+    "dataplane",
 ];
 
 #[test]
 fn only_the_remote_modules_talk_http() {
     let mut hits = Vec::new();
-    for dir in ["model", "manifest", "plan", "render", "apply", "cli", "session"] {
+    for dir in [
+        "model", "manifest", "plan", "render", "apply", "cli", "session",
+    ] {
         hits.extend(forbid(dir, &["reqwest::Client", ".send()", "reqwest::get"]));
     }
     assert!(hits.is_empty(), "{}", hits.join("\n"));

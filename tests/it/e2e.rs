@@ -87,7 +87,8 @@ fn sets() -> Vec<PathBuf> {
     for top in ["manifests", "examples"] {
         for e in std::fs::read_dir(repo().join(top)).unwrap() {
             let p = e.unwrap().path();
-            if p.is_dir() {
+            // examples/ci holds a CI workflow and a Dockerfile, not manifests.
+            if p.is_dir() && !p.ends_with("examples/ci") {
                 dirs.push(p);
             }
         }

@@ -163,8 +163,14 @@ fn ten_percent_faults_and_two_hundred_resources_converge_in_one_run() {
     let (out, err) = texts(&apply);
     assert_eq!(apply.status.code(), Some(0), "{out}{err}");
     assert!(out.contains("0 failed, 0 skipped"), "{out}");
-    assert!(out.lines().next().unwrap().contains("succeeded"), "{out}");
-    let n: usize = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    // The plan comes first on stdout, then the summary line.
+    let summary = out.lines().find(|l| l.starts_with("Apply: ")).unwrap();
+    assert!(summary.contains("succeeded"), "{out}");
+    assert!(
+        out.starts_with("gridform will perform these actions"),
+        "{out}"
+    );
+    let n: usize = summary.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!(n >= 198, "{n} actions");
     // The plan reads through the same faults (the client retries them) and must be empty.
     let plan = gridform(dir.path(), &["plan", "--detailed-exitcode", "."], &w.env());
@@ -292,7 +298,8 @@ fn ctrl_c_stops_new_actions_reports_and_exits_130() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(130), "{stdout}{seen}");
     assert!(seen.contains("(interrupted)"), "{seen}");
-    assert!(stdout.starts_with("Apply: "), "{stdout}");
+    assert!(stdout.starts_with("gridform will perform"), "{stdout}");
+    assert!(stdout.contains("\nApply: "), "{stdout}");
     let rerun = gridform(dir.path(), &["apply", "--auto-approve", "."], &w.env());
     assert_eq!(rerun.status.code(), Some(0), "{:?}", texts(&rerun));
     assert_converged(&w, dir.path(), "after Ctrl-C");

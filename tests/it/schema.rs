@@ -38,7 +38,7 @@ fn schema_is_valid_draft_2020_12() {
 fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let p = entry.unwrap().path();
-        if p.is_dir() {
+        if p.is_dir() && !p.ends_with("examples/ci") {
             yaml_files(&p, out);
         } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
             out.push(p);

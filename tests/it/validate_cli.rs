@@ -9,7 +9,8 @@ fn reference_manifests_and_examples_validate_on_a_bare_environment() {
     for top in ["manifests", "examples"] {
         for e in std::fs::read_dir(repo().join(top)).unwrap() {
             let e = e.unwrap();
-            if e.path().is_dir() {
+            // examples/ci holds a CI workflow and a Dockerfile, not manifests.
+            if e.path().is_dir() && !e.path().ends_with("examples/ci") {
                 dirs.push(format!("{top}/{}", e.file_name().to_string_lossy()));
             }
         }
@@ -92,6 +93,16 @@ fn usage_errors_exit_64_help_exits_0() {
         gridform(dir.path(), &["frobnicate"], &[]).status.code(),
         Some(64)
     );
+    // Bare `gridform` prints help but is a usage error; so is a bad flag value.
+    assert_eq!(gridform(dir.path(), &[], &[]).status.code(), Some(64));
+    for bad in [
+        &["emulator", "serve", "--latency", "soon"][..],
+        &["verify", "--timeout", "5y"],
+    ] {
+        let out = gridform(dir.path(), bad, &[]);
+        assert_eq!(out.status.code(), Some(64), "{bad:?}");
+        assert!(texts(&out).1.contains("is not a duration"), "{bad:?}");
+    }
     assert_eq!(
         gridform(dir.path(), &["--help"], &[]).status.code(),
         Some(0)

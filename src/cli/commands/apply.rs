@@ -162,24 +162,21 @@ pub fn run(args: &ApplyArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
         return apply_saved(&args.paths[0], args, ctx);
     }
     let (desired, session, plan) = ctx.plan(&args.paths, false)?;
-    check_plan_errors(&plan)?;
+    // The plan about to be executed goes to stdout first, as in Terraform: a CI log shows
+    // what was applied even with --auto-approve.
+    printer.data(&super::plan::render(
+        &plan,
+        PlanFormat::Human,
+        printer.color_stdout,
+        &desired.secret_values,
+    )?);
+    if let Err(e) = check_plan_errors(&plan) {
+        ctx.close(session, Duration::ZERO)?;
+        return Err(e);
+    }
     if !plan.has_changes() {
-        printer.data(&super::plan::render(
-            &plan,
-            PlanFormat::Human,
-            printer.color_stdout,
-            &desired.secret_values,
-        )?);
         ctx.close(session, Duration::ZERO)?;
         return Ok(ExitStatus::Success);
-    }
-    if !args.auto_approve {
-        printer.status(&super::plan::render(
-            &plan,
-            PlanFormat::Human,
-            printer.color_stderr,
-            &desired.secret_values,
-        )?);
     }
     if !confirm(printer, "Apply these changes?", args.auto_approve)? {
         ctx.close(session, Duration::ZERO)?;
