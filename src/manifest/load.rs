@@ -6,6 +6,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
@@ -32,6 +34,8 @@ pub struct Loaded {
     pub files: usize,
     /// How many non-empty documents they held.
     pub documents: usize,
+    /// Each file read and the SHA-256 of its bytes (what a saved plan pins).
+    pub inputs: Vec<(PathBuf, String)>,
 }
 
 /// Every `*.yaml`/`*.yml` below the given paths (files are taken as given), sorted per directory.
@@ -106,6 +110,10 @@ pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
         }
     }
     let mut loaded = parse_sources(&sources, env);
+    loaded.inputs = sources
+        .iter()
+        .map(|(path, text)| (path.clone(), hex::encode(Sha256::digest(text.as_bytes()))))
+        .collect();
     diagnostics.append(&mut loaded.diagnostics);
     loaded.diagnostics = diagnostics;
     if !loaded.diagnostics.is_empty() {
@@ -277,6 +285,7 @@ pub fn parse_sources(
         diagnostics: diags,
         files: sources.len(),
         documents,
+        inputs: Vec::new(),
     }
 }
 

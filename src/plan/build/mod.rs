@@ -6,9 +6,10 @@ mod partners;
 mod prune;
 mod subscriptions;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
+
 use sha2::{Digest, Sha256};
 
 use super::normalize::{display_form, flatten, normalize};
@@ -107,29 +108,53 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
 /// A digest of the normalized live state: a saved plan is refused when it changes.
 pub fn fingerprint(live: &LiveState) -> String {
     let mut h = Sha256::new();
-    for (id, body) in &live.resources {
-        let kind = kind_of(id);
-        h.update(id.as_str().to_ascii_lowercase());
-        h.update(normalize(kind, body).to_string());
-        if kind == ResourceKind::EventSubscription {
-            h.update(secrets_label(body).unwrap_or_default());
-        }
-        if let Some(state) = body.pointer("/properties/activationState") {
-            h.update(state.to_string());
-        }
-        if let Some(list) = body.pointer("/properties/partnerAuthorization/authorizedPartnersList")
-        {
-            h.update(list.to_string());
-        }
-    }
-    for (name, body) in &live.auth0_streams {
-        h.update(name);
-        h.update(body.to_string());
-    }
-    for (ns, state) in &live.providers {
-        h.update(format!("{ns}={state}"));
+    for (part, digest) in live_digests(live) {
+        h.update(part);
+        h.update(digest);
     }
     hex::encode(h.finalize())[..32].to_string()
+}
+
+/// One digest per part of the live state (`id`, `auth0 stream NAME`, `provider NS`) over what
+/// the planner compares, so that a refused saved plan can name what changed.
+pub fn live_digests(live: &LiveState) -> BTreeMap<String, String> {
+    let digest = |parts: &[&str]| {
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update(p.as_bytes());
+            h.update([0]);
+        }
+        hex::encode(h.finalize())[..32].to_string()
+    };
+    let mut out = BTreeMap::new();
+    for (id, body) in &live.resources {
+        let kind = kind_of(id);
+        let secrets = if kind == ResourceKind::EventSubscription {
+            secrets_label(body).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let activation = body
+            .pointer("/properties/activationState")
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let partners = body
+            .pointer("/properties/partnerAuthorization/authorizedPartnersList")
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let normalized = normalize(kind, body).to_string();
+        out.insert(
+            id.as_str().to_ascii_lowercase(),
+            digest(&[&normalized, &secrets, &activation, &partners]),
+        );
+    }
+    for (name, body) in &live.auth0_streams {
+        out.insert(format!("auth0 stream {name}"), digest(&[&body.to_string()]));
+    }
+    for (ns, state) in &live.providers {
+        out.insert(format!("provider {ns}"), digest(&[state]));
+    }
+    out
 }
 
 /// The manifest kind of a live id.
