@@ -1,15 +1,11 @@
 //! `ArmClient` against a scripted in-test server: request shape, retries, LRO, pagination,
 //! errors, pacing.
 
-#![allow(clippy::unwrap_used)]
-
-mod arm_support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use arm_support::{Resp, SUB, client, fast_options, serve};
+use crate::support::scripted_server::{Resp, SUB, client, fast_options, serve};
 use gridform::arm::pacing::{Bucket, PacingConfig};
 use gridform::arm::{ArmApi, ArmError, Collection, Deleted};
 use gridform::model::ResourceId;

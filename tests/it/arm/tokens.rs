@@ -1,11 +1,7 @@
 //! Token lifetimes: a token the server stops accepting is replaced once, for ARM and Auth0,
 //! against the emulator whose clock is moved past the tokens' expiry.
 
-#![allow(clippy::unwrap_used)]
-
-mod arm_support;
-
-use arm_support::{Resp, SUB, client, fast_options, serve};
+use crate::support::scripted_server::{Resp, SUB, client, fast_options, serve};
 use gridform::arm::connect::connect_with_env;
 use gridform::arm::{ArmApi, ConnectSettings};
 use gridform::auth0::Auth0Client;

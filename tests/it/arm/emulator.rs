@@ -3,14 +3,10 @@
 //! under fault injection, pacing under ARM-style throttling, and the refresh budget; plus the
 //! Auth0 client against a scripted Auth0.
 
-#![allow(clippy::unwrap_used)]
-
-mod arm_support;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use arm_support::{Resp, SUB, fast_options};
+use crate::support::scripted_server::{self, Resp, SUB, fast_options};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use gridform::arm::connect::{Connection, connect_with_env};
 use gridform::arm::pacing::PacingConfig;
@@ -267,7 +263,7 @@ async fn operations_succeed_under_fault_injection() {
 // Issue acceptance: under `--throttle arm` (writes: bucket 200, refill 10/s) a burst of 500
 // writes sees no 429 at all and proceeds at the bucket's rate (within 10%). Takes ~32 s: the
 // rate is ARM's. (The faster, more precise variant runs against the scripted server in
-// `arm_client.rs`; at 200/s this emulator's bucket under-refills, see docs/arm-client.md.)
+// `arm/client.rs`; at 200/s this emulator's bucket under-refills, see docs/arm-client.md.)
 #[tokio::test]
 async fn burst_of_500_writes_under_arm_throttling() {
     let (emu, conn) = emulator_with(
@@ -369,7 +365,7 @@ async fn refresh_budget_against_the_emulator() {
 async fn auth0_log_stream_lifecycle() {
     let streams: Arc<Mutex<Vec<Value>>> = Arc::default();
     let s = streams.clone();
-    let srv = arm_support::serve(move |req, n| {
+    let srv = scripted_server::serve(move |req, n| {
         let mut streams = s.lock().unwrap();
         match (req.method.as_str(), req.path.as_str()) {
             ("POST", "/auth0/oauth/token") => {

@@ -4,16 +4,11 @@
 //! values may differ). Resources a GET/list/action example expects are first created from the
 //! example's own response body.
 
-#![allow(clippy::unwrap_used)]
-
-#[path = "emulator_helpers.rs"]
-mod helpers;
-
 use std::path::PathBuf;
 
+use crate::support::router::{self, Harness};
 use axum::http::{Method, StatusCode};
 use gridform::emulator::{Clock, Config, Emulator};
-use helpers::Harness;
 use serde_json::{Map, Value, json};
 
 fn spec_dir() -> PathBuf {
@@ -441,7 +436,7 @@ async fn resources_examples_have_the_same_shape() {
         .put(
             &format!(
                 "/subscriptions/{}/resourcegroups/my-resource-group?api-version=2025-04-01",
-                helpers::SUB
+                router::SUB
             ),
             body,
         )
@@ -489,7 +484,7 @@ async fn resources_examples_have_the_same_shape() {
     let (s, ours) = h
         .get(&format!(
             "/subscriptions/{}/providers/Microsoft.EventGrid?api-version=2025-04-01",
-            helpers::SUB
+            router::SUB
         ))
         .await;
     assert_eq!(s, StatusCode::OK);

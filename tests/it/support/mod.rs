@@ -1,4 +1,8 @@
-//! Shared helpers: run the real binary, locate the repository and the shared spec folder.
+//! Shared helpers of the integration tests: run the real binary, locate the repository; the
+//! emulator router harness (`router`) and the scripted HTTP server (`scripted_server`).
+
+pub mod router;
+pub mod scripted_server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
