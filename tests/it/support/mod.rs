@@ -1,5 +1,6 @@
-//! Shared helpers of the integration tests: run the real binary, locate the repository; the
-//! emulator router harness (`router`) and the scripted HTTP server (`scripted_server`).
+//! Shared helpers of the integration tests: run the real binary, locate the repository and the
+//! Azure spec folder; the emulator router harness (`router`) and the scripted HTTP server
+//! (`scripted_server`).
 
 pub mod router;
 pub mod scripted_server;
@@ -10,6 +11,26 @@ use std::process::{Command, Output};
 /// The repository root.
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The official Azure REST API specs (`azure-spec`) that golden tests read at run time:
+/// `GRIDFORM_AZURE_SPEC_DIR`, else `../shared/azure-spec` beside the repository. `None`, after
+/// saying on stderr that `test` is skipped and why, when the folder is missing (a clone without
+/// `../shared` must pass `cargo test`; CI has the folder).
+#[allow(clippy::print_stderr)] // the skip notice is the point
+pub fn azure_spec_dir(test: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("GRIDFORM_AZURE_SPEC_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/azure-spec"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    eprintln!(
+        "skipped {test}: the Azure spec folder {} is missing (clone it beside the repository \
+         as ../shared/azure-spec or set GRIDFORM_AZURE_SPEC_DIR)",
+        dir.display()
+    );
+    None
 }
 
 /// Runs `gridform` with `args` in `dir`, with a clean environment apart from PATH.
