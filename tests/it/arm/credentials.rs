@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::support::World;
 use crate::support::scripted_server::{Req, Resp, SUB, fast_options, serve};
 use gridform::arm::connect::connect_with_env;
 use gridform::arm::{ArmApi, AuthMethod, Chosen, ConnectSettings};
@@ -383,9 +384,7 @@ async fn managed_identity_against_the_emulator() {
         child_get(AuthMethod::ManagedIdentity).await.unwrap();
         return;
     }
-    let emu = gridform::emulator::spawn_local(gridform::emulator::Config::default())
-        .await
-        .unwrap();
+    let emu = World::start();
     run_child(
         "managed_identity_against_the_emulator",
         vec![
@@ -395,5 +394,5 @@ async fn managed_identity_against_the_emulator() {
         ],
     )
     .await;
-    emu.shutdown().await.unwrap();
+    emu.shutdown().unwrap();
 }

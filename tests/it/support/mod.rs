@@ -1,9 +1,13 @@
 //! Shared helpers of the integration tests: run the real binary, locate the repository and the
-//! Azure spec folder; the emulator router harness (`router`) and the scripted HTTP server
-//! (`scripted_server`).
+//! Azure spec folder. Submodules: `world` (the emulator in-process plus the binary against it),
+//! `router` (the emulator's router driven without sockets), `scripted_server` (a scripted HTTP
+//! server for client tests).
 
 pub mod router;
 pub mod scripted_server;
+pub mod world;
+
+pub use world::World;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -40,6 +44,12 @@ pub fn gridform(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("run gridform")
 }
 
+/// Exit code, stdout and stderr of a run.
+pub fn outcome(out: &Output) -> (Option<i32>, String, String) {
+    let (stdout, stderr) = texts(out);
+    (out.status.code(), stdout, stderr)
+}
+
 /// stdout and stderr as strings.
 pub fn texts(out: &Output) -> (String, String) {
     (
@@ -61,25 +71,3 @@ pub fn gridform_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Comm
     }
     cmd
 }
-
-/// A token from the emulator's Azure AD endpoint for `scope` (ARM or Event Grid).
-pub async fn emulator_token(base: &str, scope: &str) -> String {
-    let token: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/tenant/oauth2/v2.0/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "test"),
-            ("client_secret", "test"),
-            ("scope", scope),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    token["access_token"].as_str().unwrap().to_string()
-}
-
-/// The ARM scope.
-pub const ARM_SCOPE: &str = "https://management.azure.com/.default";
