@@ -4,6 +4,7 @@
 mod dataplane;
 mod e2e;
 mod guarantees;
+mod runs;
 mod schema;
 mod secrets;
 mod validate;

@@ -5,6 +5,7 @@
 
 pub mod router;
 pub mod scripted_server;
+pub mod snapshot;
 pub mod world;
 
 pub use world::World;
