@@ -171,3 +171,19 @@ fn only_cli_output_prints_and_every_module_says_what_it_owns() {
     }
     assert!(hits.is_empty(), "{}", hits.join("\n"));
 }
+
+#[test]
+fn integration_tests_are_one_binary() {
+    let loose: Vec<String> = std::fs::read_dir(repo().join("tests"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs") || p.join("mod.rs").exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        loose.is_empty(),
+        "tests outside tests/it link a binary of their own: {loose:?}"
+    );
+    let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    assert_eq!(manifest.matches("[[test]]").count(), 1, "only `it`");
+}

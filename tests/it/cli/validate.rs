@@ -1,6 +1,7 @@
 //! `gridform validate` and `gridform schema` end to end: reference manifests, examples, the
 //! schema file, exit codes.
 
+use crate::support::snapshot::cli_run;
 use crate::support::{gridform, repo, texts};
 
 #[test]
@@ -56,11 +57,7 @@ fn validate_output_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "stack.yaml", THREE_PROBLEMS);
     let out = gridform(dir.path(), &["validate", "stack.yaml"], &[]);
-    let (stdout, stderr) = texts(&out);
-    insta::assert_snapshot!(format!(
-        "exit: {:?}\n--- stdout\n{stdout}--- stderr\n{stderr}",
-        out.status.code()
-    ));
+    insta::assert_snapshot!(cli_run(&out, &[dir.path()]));
 }
 
 #[test]

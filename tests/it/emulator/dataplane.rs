@@ -1,16 +1,12 @@
 //! The emulator's Event Grid data plane: publish responses (router, no socket) for every auth
 //! style, schema and size rule, and delivery to a real loopback webhook — retries on the
 //! time-scaled schedule, dead-lettering, no retry on 400, delivery headers and batching.
-#![allow(clippy::unwrap_used)]
-
-#[path = "emulator_helpers.rs"]
-mod helpers;
 
 use std::sync::{Arc, Mutex};
 
+use crate::support::router::*;
 use axum::http::{HeaderMap, Method, StatusCode};
 use gridform::emulator::{Config, sas};
-use helpers::*;
 use serde_json::{Value, json};
 
 /// Creates topic `orders` (with `props`) and returns (publish path, key1).
@@ -418,7 +414,7 @@ async fn undelivered_events_survive_a_restart() {
 }
 
 /// Throughput: publish → delivered to a local webhook (one event per delivery, Azure's default).
-/// `cargo test --release --test emulator_dataplane -- --ignored --nocapture bench`
+/// `cargo test --release --test it -- --ignored --nocapture emulator::dataplane::bench`
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "benchmark"]
 async fn bench_publish_to_webhook() {

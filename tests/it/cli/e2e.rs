@@ -2,84 +2,25 @@
 //! `examples/` applies, then plans empty; ownership, secrets and saved plans end to end.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::time::Duration;
 
-use gridform::emulator::{Config, Running, spawn_local};
 use gridform::model::ResourceId;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{ARM_SCOPE, emulator_token, gridform, repo, texts};
+use crate::support::{World, repo, texts};
 
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
 
-struct World {
-    rt: tokio::runtime::Runtime,
-    emulator: Running,
-    hook: String,
-}
-
-/// An in-process emulator plus a webhook receiver that answers the validation handshake.
-fn world() -> World {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let emulator = rt.block_on(spawn_local(Config::default())).unwrap();
-    let hook = rt.block_on(async {
-        let app = axum::Router::new().route(
-            "/{*path}",
-            axum::routing::post(|axum::Json(v): axum::Json<Value>| async move {
-                axum::Json(json!({"validationResponse": v[0]["data"]["validationCode"]}))
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        format!(
-            "http://127.0.0.1:{}/runtime/webhooks/EventGrid",
-            addr.port()
-        )
+/// Plays the partner of `partner-topic-by-name`: once the group exists, create the topic.
+fn partner_creates(w: &World, group: &str, topic: &str, source: &str) {
+    let id = ResourceId::resource_group(SUB, group).provider_resource(
+        "Microsoft.EventGrid",
+        "partnerTopics",
+        topic,
+    );
+    let body = json!({"location": "westeurope", "properties": {"source": source, "partnerRegistrationImmutableId": "804a11ca-ce9b-4158-8e94-3c8dc7a072ec"}});
+    w.wait_until(&format!("the group `{group}` appears"), || {
+        w.emulator.lock().put_partner_topic(&id, &body).is_ok()
     });
-    World { rt, emulator, hook }
-}
-
-impl World {
-    fn env(&self) -> Vec<(&str, &str)> {
-        vec![
-            ("GRIDFORM_EMULATOR_URL", self.emulator.base_url.as_str()),
-            ("GRIDFORM_POLL_MS", "20"),
-            ("LOCAL_FUNCTION_URL", self.hook.as_str()),
-        ]
-    }
-
-    fn run(&self, dir: &Path, args: &[&str]) -> Output {
-        gridform(dir, args, &self.env())
-    }
-
-    /// Plays the partner of `partner-topic-by-name`: once the group exists, create the topic.
-    fn partner_creates(&self, group: &str, topic: &str, source: &str) {
-        let id = ResourceId::resource_group(SUB, group).provider_resource(
-            "Microsoft.EventGrid",
-            "partnerTopics",
-            topic,
-        );
-        let body = json!({"location": "westeurope", "properties": {"source": source, "partnerRegistrationImmutableId": "804a11ca-ce9b-4158-8e94-3c8dc7a072ec"}});
-        for _ in 0..500 {
-            if self
-                .emulator
-                .emulator
-                .lock()
-                .put_partner_topic(&id, &body)
-                .is_ok()
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("the group `{group}` never appeared");
-    }
 }
 
 fn sets() -> Vec<PathBuf> {
@@ -101,13 +42,14 @@ fn sets() -> Vec<PathBuf> {
 fn every_manifest_set_applies_then_plans_empty() {
     let mut failures = Vec::new();
     for set in sets() {
-        let w = world();
+        let w = World::start();
         let cwd = tempfile::tempdir().unwrap();
         let path = set.display().to_string();
         let apply = std::thread::scope(|s| {
             let handle = s.spawn(|| w.run(cwd.path(), &["apply", "--auto-approve", &path]));
             if set.ends_with("partner-topic-by-name") {
-                w.partner_creates(
+                partner_creates(
+                    &w,
                     "partner-events",
                     "auth0-logs-example",
                     "example.eu.auth0.com",
@@ -167,18 +109,17 @@ fn subscription(name: &str, hook: &str, attempts: u32) -> String {
 #[test]
 fn one_field_change_one_removal_unmanaged_survivor_and_no_canary_anywhere() {
     const CANARY: &str = "canary-e2e-5ecr3t";
-    let w = world();
+    let w = World::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut env = w.env();
-    env.push(("HOOK_KEY", CANARY));
-    let run = |args: &[&str]| gridform(dir.path(), args, &env);
+    let hook = format!("{}/runtime/webhooks/EventGrid", w.hook());
+    let run = |args: &[&str]| w.run_with(dir.path(), args, &[("HOOK_KEY", CANARY)]);
     write(
         dir.path(),
         "m.yaml",
         &format!(
             "{STACK}{}{}",
-            subscription("keep", &w.hook, 10),
-            subscription("drop", &w.hook, 10)
+            subscription("keep", &hook, 10),
+            subscription("drop", &hook, 10)
         ),
     );
     let applied = run(&["-vvv", "apply", "--auto-approve", "m.yaml"]);
@@ -191,27 +132,14 @@ fn one_field_change_one_removal_unmanaged_survivor_and_no_canary_anywhere() {
         "orders",
     );
     let manual = topic.child("eventSubscriptions", "manual");
-    let body = json!({"properties": {"destination": {"endpointType": "WebHook", "properties": {"endpointUrl": w.hook}}}});
-    w.rt.block_on(async {
-        let client = reqwest::Client::new();
-        let token = emulator_token(&w.emulator.base_url, ARM_SCOPE).await;
-        let resp = client
-            .put(format!(
-                "{}{manual}?api-version=2025-02-15",
-                w.emulator.base_url
-            ))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success(), "{}", resp.status());
-    });
+    let body = json!({"properties": {"destination": {"endpointType": "WebHook", "properties": {"endpointUrl": hook}}}});
+    let status = w.arm_put(&format!("{manual}?api-version=2025-02-15"), &body);
+    assert!(status.is_success(), "{status}");
     // One field changes, one document goes away.
     write(
         dir.path(),
         "m.yaml",
-        &format!("{STACK}{}", subscription("keep", &w.hook, 5)),
+        &format!("{STACK}{}", subscription("keep", &hook, 5)),
     );
     let plan = run(&[
         "-vvv",
@@ -271,11 +199,9 @@ fn one_field_change_one_removal_unmanaged_survivor_and_no_canary_anywhere() {
 
 #[test]
 fn a_saved_plan_is_refused_after_the_live_state_changed() {
-    let w = world();
+    let w = World::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut env = w.env();
-    env.push(("HOOK_KEY", "k"));
-    let run = |args: &[&str]| gridform(dir.path(), args, &env);
+    let run = |args: &[&str]| w.run_with(dir.path(), args, &[("HOOK_KEY", "k")]);
     write(dir.path(), "m.yaml", STACK);
     assert_eq!(
         run(&["plan", "--out", "p.json", "m.yaml"]).status.code(),
@@ -296,7 +222,7 @@ fn a_saved_plan_is_refused_after_the_live_state_changed() {
 
 #[test]
 fn apply_without_a_terminal_needs_auto_approve() {
-    let w = world();
+    let w = World::start();
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "m.yaml", STACK);
     let out = w.run(dir.path(), &["apply", "m.yaml"]);

@@ -1,21 +1,17 @@
 //! Token lifetimes: a token the server stops accepting is replaced once, for ARM and Auth0,
 //! against the emulator whose clock is moved past the tokens' expiry.
 
-#![allow(clippy::unwrap_used)]
-
-mod arm_support;
-
-use arm_support::{Resp, SUB, client, fast_options, serve};
+use crate::support::World;
+use crate::support::scripted_server::{Resp, SUB, client, fast_options, serve};
 use gridform::arm::connect::connect_with_env;
 use gridform::arm::{ArmApi, ConnectSettings};
 use gridform::auth0::Auth0Client;
-use gridform::emulator::{Config, spawn_local};
 use gridform::model::ResourceId;
 use serde_json::json;
 
 #[tokio::test]
 async fn expired_tokens_are_replaced_after_the_emulator_clock_jumps() {
-    let emu = spawn_local(Config::default()).await.unwrap();
+    let emu = World::start();
     let conn = connect_with_env(
         ConnectSettings {
             emulator_url: Some(emu.base_url.clone()),
@@ -42,7 +38,7 @@ async fn expired_tokens_are_replaced_after_the_emulator_clock_jumps() {
 
     assert!(conn.arm.get(&rg).await.unwrap().is_none());
     assert!(a0.list_log_streams().await.unwrap().is_empty());
-    emu.shutdown().await.unwrap();
+    emu.shutdown().unwrap();
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! A scripted HTTP server on 127.0.0.1:0 for client tests: every request is recorded and
-//! answered by a closure. Stands in for `gridform emulator serve` until the emulator lands.
-
-#![allow(dead_code)]
+//! answered by a closure. It is for client behaviour the emulator cannot be made to show (exact
+//! request shapes, malformed bodies, scripted failures); tests that need Azure's behaviour run
+//! against the emulator instead (`support::World`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

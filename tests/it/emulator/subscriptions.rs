@@ -1,11 +1,8 @@
 //! Router tests (no socket) for system topics and event subscriptions: defaults, masking,
 //! nested vs extension-style addresses, full URL and delivery attributes.
 
-#[path = "emulator_helpers.rs"]
-mod helpers;
-
+use crate::support::router::*;
 use axum::http::{Method, StatusCode};
-use helpers::*;
 use serde_json::{Value, json};
 
 fn code(body: &Value) -> &str {

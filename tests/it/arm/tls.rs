@@ -2,17 +2,13 @@
 //! `azure_identity` types, against a TLS loopback server whose test-only CA is injected with
 //! `ConnectSettings.extra_root_pem` (it reaches azure_identity via `ClientOptions.transport`).
 
-#![allow(clippy::unwrap_used)]
-
-mod arm_support;
-
-use arm_support::{Resp, SUB, fast_options, serve_tls, tls_ca_pem};
+use crate::support::scripted_server::{self, Resp, SUB, fast_options, serve_tls, tls_ca_pem};
 use gridform::arm::connect::connect_with_env;
 use gridform::arm::{ArmApi, AuthMethod, Chosen, ConnectSettings};
 use gridform::model::ResourceId;
 use serde_json::json;
 
-async fn token_server() -> arm_support::Server {
+async fn token_server() -> scripted_server::Server {
     serve_tls(|req, _| {
         if req.path.ends_with("/oauth2/v2.0/token") {
             return Resp::json(

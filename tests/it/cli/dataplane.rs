@@ -3,104 +3,23 @@
 //! receiver that answers the handshake, records notifications, and fails under `/fail`.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use gridform::emulator::{Config, Running, spawn_local};
+use gridform::emulator::Config;
 use serde_json::{Value, json};
 
-use crate::support::{emulator_token, gridform, repo, texts};
+use crate::support::world::EVENT_GRID_SCOPE;
+use crate::support::{World, gridform, outcome, repo, texts};
 
-struct World {
-    _rt: tokio::runtime::Runtime,
-    emulator: Running,
-    hook: String,
-    got: Arc<Mutex<Vec<(String, Value)>>>,
-}
-
+/// An emulator with the retry schedule time-scaled ×1000, and a way to run the binary against it.
 fn world() -> World {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let config = Config {
+    World::with_config(Config {
         time_scale: 1000.0,
         ..Config::default()
-    };
-    let emulator = rt.block_on(spawn_local(config)).unwrap();
-    let got: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
-    let record = got.clone();
-    let hook = rt.block_on(async move {
-        let app = axum::Router::new().route(
-            "/{*path}",
-            axum::routing::post(
-                move |uri: axum::http::Uri,
-                      headers: axum::http::HeaderMap,
-                      axum::Json(v): axum::Json<Value>| {
-                    let record = record.clone();
-                    async move {
-                        use axum::response::IntoResponse;
-                        if headers["aeg-event-type"] == "SubscriptionValidation" {
-                            return axum::Json(
-                                json!({"validationResponse": v[0]["data"]["validationCode"]}),
-                            )
-                            .into_response();
-                        }
-                        record.lock().unwrap().push((uri.path().to_string(), v));
-                        if uri.path().starts_with("/fail") {
-                            axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response()
-                        } else {
-                            axum::http::StatusCode::OK.into_response()
-                        }
-                    }
-                },
-            ),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        format!("http://127.0.0.1:{}", addr.port())
-    });
-    World {
-        _rt: rt,
-        emulator,
-        hook,
-        got,
-    }
+    })
 }
 
-impl World {
-    fn run(&self, dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-        let local = format!("{}/local", self.hook);
-        let env = [
-            ("GRIDFORM_EMULATOR_URL", self.emulator.base_url.as_str()),
-            ("GRIDFORM_POLL_MS", "20"),
-            ("HOOK", self.hook.as_str()),
-            ("LOCAL_FUNCTION_URL", local.as_str()),
-        ];
-        let out = gridform(dir, args, &env);
-        let (o, e) = texts(&out);
-        (out.status.code(), o, e)
-    }
-
-    fn wait_for(&self, path: &str, n: usize) -> Vec<Value> {
-        for _ in 0..300 {
-            let got: Vec<Value> = self
-                .got
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|(p, _)| p.starts_with(path))
-                .map(|(_, v)| v.clone())
-                .collect();
-            if got.len() >= n {
-                return got;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("nothing delivered to {path}");
-    }
+fn run(w: &World, dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    outcome(&w.run(dir, args))
 }
 
 const STACK: &str = r#"apiVersion: gridform/v1
@@ -150,11 +69,12 @@ fn publish_then_verify_reports_each_subscription() {
     let w = world();
     let cwd = tempfile::tempdir().unwrap();
     std::fs::write(cwd.path().join("stack.yaml"), STACK).unwrap();
-    let (code, out, err) = w.run(cwd.path(), &["apply", "--auto-approve"]);
+    let (code, out, err) = run(&w, cwd.path(), &["apply", "--auto-approve"]);
     assert_eq!(code, Some(0), "{out}{err}");
 
     // A filtered-out event is accepted but not delivered to big-orders; a matching one is.
-    let (code, out, err) = w.run(
+    let (code, out, err) = run(
+        &w,
         cwd.path(),
         &[
             "publish",
@@ -173,7 +93,7 @@ fn publish_then_verify_reports_each_subscription() {
         out.contains("Published 1 event(s) to topic `orders`"),
         "{out}"
     );
-    let got = w.wait_for("/ok", 1);
+    let got = w.wait_for_hook("/ok", 1);
     assert_eq!(got[0][0]["data"]["total"], 500);
     assert_eq!(got[0][0]["eventType"], "Orders.Created");
     assert!(!out.contains("aeg") && !err.contains("key"), "{out}{err}");
@@ -185,7 +105,8 @@ fn publish_then_verify_reports_each_subscription() {
         r#"[{"id": "1", "subject": "s", "eventTime": "2026-01-01T00:00:00Z"}]"#,
     )
     .unwrap();
-    let (code, _, err) = w.run(
+    let (code, _, err) = run(
+        &w,
         cwd.path(),
         &[
             "publish",
@@ -200,12 +121,12 @@ fn publish_then_verify_reports_each_subscription() {
         err.contains("index 0") && err.contains("eventType"),
         "{err}"
     );
-    let (code, _, err) = w.run(cwd.path(), &["publish", "--topic", "nope"]);
+    let (code, _, err) = run(&w, cwd.path(), &["publish", "--topic", "nope"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("no Topic `nope`"), "{err}");
 
     // verify: the good subscription gets its canary, the broken one is retried then dropped.
-    let (code, out, err) = w.run(cwd.path(), &["verify", "--timeout", "5s"]);
+    let (code, out, err) = run(&w, cwd.path(), &["verify", "--timeout", "5s"]);
     assert_eq!(code, Some(1), "{out}{err}");
     assert!(out.contains("✓ big-orders: delivered"), "{out}");
     assert!(
@@ -224,13 +145,14 @@ fn system_topic_verify_and_emit_signalr() {
     let cwd = tempfile::tempdir().unwrap();
     let set = repo().join("examples/system-topic");
     let set = set.to_str().unwrap();
-    let (code, out, err) = w.run(cwd.path(), &["apply", "--auto-approve", set]);
+    let (code, out, err) = run(&w, cwd.path(), &["apply", "--auto-approve", set]);
     assert_eq!(code, Some(0), "{out}{err}");
-    let (code, out, err) = w.run(cwd.path(), &["verify", set]);
+    let (code, out, err) = run(&w, cwd.path(), &["verify", set]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("2 delivered, 0 failed"), "{out}");
     let source = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/chat/providers/Microsoft.SignalRService/SignalR/chat-signalr";
-    let (code, out, err) = w.run(
+    let (code, out, err) = run(
+        &w,
         cwd.path(),
         &[
             "emulator",
@@ -245,7 +167,7 @@ fn system_topic_verify_and_emit_signalr() {
     // verify's canaries reached /local too; wait for the emitted Disconnected event.
     let mut last = Value::Null;
     for n in 1..=10 {
-        let got = w.wait_for("/local", n);
+        let got = w.wait_for_hook("/local", n);
         if let Some(e) = got
             .iter()
             .map(|b| &b[0])
@@ -259,7 +181,8 @@ fn system_topic_verify_and_emit_signalr() {
     assert_eq!(last["data"]["errorMessage"], "Internal server error.");
     assert!(last["data"]["connectionId"].is_string());
     // No system topic on that source: a clear error.
-    let (code, _, err) = w.run(
+    let (code, _, err) = run(
+        &w,
         cwd.path(),
         &[
             "emulator",
@@ -275,7 +198,7 @@ fn system_topic_verify_and_emit_signalr() {
 }
 
 fn sink(w: &World) -> Vec<Value> {
-    let store = w.emulator.emulator.lock();
+    let store = w.emulator.lock();
     store
         .sink
         .iter()
@@ -289,9 +212,10 @@ fn cloud_events_topic_with_local_auth_disabled_publishes_with_a_token() {
     let cwd = tempfile::tempdir().unwrap();
     let set = repo().join("examples/cloudevents-topic");
     let set = set.to_str().unwrap();
-    let (code, out, err) = w.run(cwd.path(), &["apply", "--auto-approve", set]);
+    let (code, out, err) = run(&w, cwd.path(), &["apply", "--auto-approve", set]);
     assert_eq!(code, Some(0), "{out}{err}");
-    let (code, out, err) = w.run(
+    let (code, out, err) = run(
+        &w,
         cwd.path(),
         &[
             "publish",
@@ -303,7 +227,7 @@ fn cloud_events_topic_with_local_auth_disabled_publishes_with_a_token() {
         ],
     );
     assert_eq!(code, Some(0), "{out}{err}");
-    let (code, out, err) = w.run(cwd.path(), &["verify", set]);
+    let (code, out, err) = run(&w, cwd.path(), &["verify", set]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("✓ devices-to-webhook: delivered"), "{out}");
     let records = sink(&w);
@@ -321,13 +245,14 @@ fn auth0_partner_verify_and_emit() {
     let cwd = tempfile::tempdir().unwrap();
     let set = repo().join("manifests/auth0-partner");
     let set = set.to_str().unwrap();
-    let (code, out, err) = w.run(cwd.path(), &["apply", "--auto-approve", set]);
+    let (code, out, err) = run(&w, cwd.path(), &["apply", "--auto-approve", set]);
     assert_eq!(code, Some(0), "{out}{err}");
-    let (code, out, err) = w.run(cwd.path(), &["verify", set]);
+    let (code, out, err) = run(&w, cwd.path(), &["verify", set]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("✓ failed-logins: delivered"), "{out}");
     assert!(out.contains("✓ signups: delivered"), "{out}");
-    let (code, out, err) = w.run(
+    let (code, out, err) = run(
+        &w,
         cwd.path(),
         &[
             "emulator",
@@ -340,21 +265,16 @@ fn auth0_partner_verify_and_emit() {
         ],
     );
     assert_eq!(code, Some(0), "{out}{err}");
-    let mut found = false;
-    for _ in 0..100 {
-        found = sink(&w).iter().any(|r| {
-            r["body"][0]["type"] == "auth0.log.fp" && r["body"][0]["data"]["type"] == "fp"
-        });
-        if found {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(
-        found,
-        "the emitted auth0.log.fp event reached failed-logins"
+    w.wait_until(
+        "the emitted auth0.log.fp event reached failed-logins",
+        || {
+            sink(&w).iter().any(|r| {
+                r["body"][0]["type"] == "auth0.log.fp" && r["body"][0]["data"]["type"] == "fp"
+            })
+        },
     );
-    let (code, _, err) = w.run(
+    let (code, _, err) = run(
+        &w,
         cwd.path(),
         &["emulator", "emit", "auth0", "--stream", "no-such-stream"],
     );
@@ -368,14 +288,10 @@ fn local_auth_disabled_topic_on_an_azure_endpoint_publishes_with_the_arm_credent
     let cwd = tempfile::tempdir().unwrap();
     let set = repo().join("examples/cloudevents-topic");
     let set = set.to_str().unwrap();
-    let (code, out, err) = w.run(cwd.path(), &["apply", "--auto-approve", set]);
+    let (code, out, err) = run(&w, cwd.path(), &["apply", "--auto-approve", set]);
     assert_eq!(code, Some(0), "{out}{err}");
     // A fake `az` hands out a token the emulator trusts, for whatever scope it is asked.
-    let base = w.emulator.base_url.clone();
-    let token = w._rt.block_on(emulator_token(
-        &base,
-        "https://eventgrid.azure.net/.default",
-    ));
+    let token = w.token(EVENT_GRID_SCOPE);
     let bin = tempfile::tempdir().unwrap();
     let expires = chrono::Utc::now().timestamp() + 3600;
     let script = format!(
@@ -396,7 +312,7 @@ fn local_auth_disabled_topic_on_an_azure_endpoint_publishes_with_the_arm_credent
         cwd.path(),
         &[
             "--endpoint",
-            &w.emulator.base_url,
+            &w.base_url,
             "--auth",
             "cli",
             "publish",

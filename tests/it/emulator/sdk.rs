@@ -4,9 +4,8 @@
 //!
 //! ```sh
 //! python3 -m venv .venv && .venv/bin/pip install azure-identity azure-mgmt-eventgrid azure-mgmt-resource auth0-python
-//! GRIDFORM_SDK_PYTHON=.venv/bin/python cargo test --test emulator_sdk -- --ignored
+//! GRIDFORM_SDK_PYTHON=.venv/bin/python cargo test --test it -- --ignored emulator::sdk::
 //! ```
-#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

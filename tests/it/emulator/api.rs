@@ -1,11 +1,8 @@
 //! Router tests (no socket): statuses, ARM error bodies, api-version handling, state transitions.
 
-#[path = "emulator_helpers.rs"]
-mod helpers;
-
+use crate::support::router::*;
 use axum::http::{Method, StatusCode};
 use gridform::emulator::{Config, FaultSpec, ThrottleSpec};
-use helpers::*;
 use serde_json::{Value, json};
 
 fn code(body: &Value) -> &str {

@@ -1,12 +1,9 @@
 //! Router tests (no socket) for the partner side: partner configurations, the simulated Auth0
 //! partner and its log streams, partner topics (activation, expiry on the emulator clock).
 
-#[path = "emulator_helpers.rs"]
-mod helpers;
-
+use crate::support::router::*;
 use axum::http::{Method, StatusCode};
 use gridform::emulator::Config;
-use helpers::*;
 use serde_json::{Value, json};
 
 fn code(body: &Value) -> &str {

@@ -6,9 +6,8 @@
 //!
 //! ```sh
 //! python3 -m venv .venv && .venv/bin/pip install azure-eventgrid "cloudevents<2"
-//! GRIDFORM_SDK_PYTHON=.venv/bin/python cargo test --test emulator_sdk_dataplane -- --ignored
+//! GRIDFORM_SDK_PYTHON=.venv/bin/python cargo test --test it -- --ignored emulator::sdk_dataplane::
 //! ```
-#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -1,6 +1,5 @@
-//! Shared helpers for the emulator tests: a router driven with `oneshot` (no socket), a token,
+//! The emulator tests' harness: a router driven with `oneshot` (no socket), a token,
 //! and a registered subscription with a resource group.
-#![allow(dead_code, clippy::unwrap_used)]
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};

@@ -1,7 +1,6 @@
 //! The emulator over real sockets: `serve` on 127.0.0.1:0 with the webhook validation handshake
 //! against a local receiver, and the `gridform emulator serve` binary (first stdout line, SIGTERM
 //! flush, `kill -9` durability).
-#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
