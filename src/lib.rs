@@ -1,8 +1,9 @@
 //! gridform: a declarative reconciler for Azure Event Grid partner setups.
 //!
 //! YAML manifests (`manifest`) become a typed desired state (`model`); `arm` and `auth0` read the
-//! live state; `plan` compares the two without any I/O; `apply` executes the plan; `render` prints
-//! it; `emulator` is a local ARM + Auth0 + Event Grid stand-in; `cli` wires it all together.
+//! live state over the HTTP plumbing they share (`remote_http`); `plan` compares the two without
+//! any I/O; `apply` executes the plan; `render` prints it; `emulator` is a local ARM + Auth0 +
+//! Event Grid stand-in; `cli` wires it all together.
 //! See `docs/architecture.md` for the code map and the invariants.
 
 pub mod apply;
@@ -13,4 +14,5 @@ pub mod emulator;
 pub mod manifest;
 pub mod model;
 pub mod plan;
+pub mod remote_http;
 pub mod render;

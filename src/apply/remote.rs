@@ -20,31 +20,18 @@ pub struct Remote {
 }
 
 fn arm_err(e: ArmError) -> BackendError {
-    let retryable = match &e {
-        ArmError::Http { status, .. } => *status == 429 || *status >= 500,
-        ArmError::Transport { .. }
-        | ArmError::OutcomeUnknown { .. }
-        | ArmError::OperationFailed { .. }
-        | ArmError::OperationTimeout { .. } => true,
-        _ => false,
-    };
     BackendError {
         code: e.code().map(str::to_string),
         message: e.to_string(),
-        retryable,
+        retryable: e.is_transient(),
     }
 }
 
 fn auth0_err(e: Auth0Error) -> BackendError {
-    let retryable = match &e {
-        Auth0Error::Http { status, .. } => *status == 429 || *status >= 500,
-        Auth0Error::Transport { .. } => true,
-        _ => false,
-    };
     BackendError {
         message: e.to_string(),
         code: None,
-        retryable,
+        retryable: e.is_transient(),
     }
 }
 

@@ -5,7 +5,8 @@
 //! `plan`) or print anything (tracing only; never a token, secret or query string).
 //!
 //! Layout: `request`, `retry`, `lro`, `error` and `pacing` are sans-IO (pure functions plus the
-//! governor buckets); `client` owns the one retry loop; `ops` implements [`ArmApi`] on
+//! governor buckets); `client` builds each attempt (pacing, token, ids) for the retry loop shared
+//! with the other remote clients (`crate::remote_http`); `ops` implements [`ArmApi`] on
 //! [`ArmClient`]; `auth` picks a credential; `connect` turns CLI-level settings into a client;
 //! `read` fetches the live state with as few requests as possible. See `docs/arm-client.md`.
 

@@ -3,19 +3,20 @@
 //!
 //! Owns the client-credentials token for the Management API (`POST https://{domain}/oauth/token`,
 //! JSON, `audience=https://{domain}/api/v2/`) and the typed log-stream operations (list, get,
-//! create, patch, delete under `/api/v2/log-streams`). Retries 429/5xx and connection errors with
-//! the same pure policy as `arm::retry`, honouring `Retry-After` and `x-ratelimit-reset`. It must
-//! not decide what to change or print anything, and never logs a token or the client secret.
+//! create, patch, delete under `/api/v2/log-streams`). Requests go through the retry loop shared
+//! with `arm` (`remote_http`), which retries 429/5xx and connection errors, honouring
+//! `Retry-After` and here also `x-ratelimit-reset`. It must not decide what to change or print
+//! anything, and never logs a token or the client secret.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-
-use crate::arm::auth::TokenResponse;
-use crate::arm::error::{excerpt, parse_error_body};
-use crate::arm::retry::{self, Decision, Outcome, RetryPolicy};
 use crate::model::Sensitive;
+use crate::remote_http::retry::{header_str, server_delay};
+use crate::remote_http::{
+    Attempts, ErrorEnvelope, RequestLog, RetryPolicy, SendError, TokenResponse, excerpt,
+    parse_auth0_error, send_with_retry,
+};
 
 pub mod types;
 
@@ -73,6 +74,19 @@ pub enum Auth0Error {
     /// Missing or bad configuration.
     #[error("Auth0 configuration: {0}")]
     Config(String),
+}
+
+impl Auth0Error {
+    /// Whether trying the whole operation again may succeed: 429 or 5xx after the client's own
+    /// retries, or a transport failure (an unknown create outcome included: the caller lists the
+    /// streams before creating again).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Http { status, .. } => *status == 429 || *status >= 500,
+            Self::Transport { .. } => true,
+            Self::Malformed { .. } | Self::Token { .. } | Self::Config(_) => false,
+        }
+    }
 }
 
 /// The Auth0 Management API client.
@@ -206,14 +220,9 @@ impl Auth0Client {
             )
             .await
             .map_err(|e| fail(e.to_string()))?;
-        let parsed: TokenResponse = serde_json::from_slice(&resp.1)
+        let (token, until) = TokenResponse::parse(&resp.1, Duration::from_secs(3600))
             .map_err(|e| fail(format!("malformed token response: {e}")))?;
-        let ttl = parsed.expires_in.seconds().unwrap_or(3600);
-        let token = Sensitive::new(parsed.access_token);
-        *self.token.lock().unwrap_or_else(|e| e.into_inner()) = Some((
-            token.clone(),
-            Instant::now() + Duration::from_secs(ttl.saturating_sub(60).max(1)),
-        ));
+        *self.token.lock().unwrap_or_else(|e| e.into_inner()) = Some((token.clone(), until));
         Ok(token)
     }
 
@@ -230,106 +239,44 @@ impl Auth0Client {
             .base
             .join(path)
             .map_err(|e| Auth0Error::Config(format!("bad path `{path}`: {e}")))?;
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            let mut req = self
-                .http
-                .request(method.clone(), url.clone())
-                .header("accept", "application/json");
-            if let Some(t) = token {
-                req = req.bearer_auth(t.expose());
+        let log = RequestLog {
+            service: "Auth0",
+            method: &method,
+            path,
+        };
+        let mut attempts = Auth0Attempts {
+            http: &self.http,
+            method: &method,
+            url: &url,
+            body,
+            token,
+        };
+        let transport = |message: String| Auth0Error::Transport {
+            method: method.to_string(),
+            path: path.to_string(),
+            message,
+        };
+        let response = match send_with_retry(&mut attempts, &self.retry, idempotent, &log).await {
+            Ok(r) => r,
+            Err(SendError::Prepare(never)) => match never {},
+            Err(SendError::OutcomeUnknown { message }) => {
+                return Err(transport(format!(
+                    "{message}; outcome unknown, not resent (list the streams before retrying)"
+                )));
             }
-            if let Some(b) = body {
-                req = req.json(b);
-            }
-            let t0 = Instant::now();
-            let result = match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let headers = resp.headers().clone();
-                    match resp.bytes().await {
-                        Ok(b) => Ok((status, headers, b.to_vec())),
-                        Err(e) => {
-                            Err((Outcome::NoResponse, crate::arm::error::transport_message(e)))
-                        }
-                    }
-                }
-                Err(e) => Err((
-                    if e.is_connect() {
-                        Outcome::ConnectFailed
-                    } else {
-                        Outcome::NoResponse
-                    },
-                    crate::arm::error::transport_message(e),
-                )),
-            };
-            let jitter = rand::random::<f64>();
-            match result {
-                Ok((status, headers, bytes)) => {
-                    tracing::debug!(%method, path, status, elapsed_ms = t0.elapsed().as_millis() as u64, "Auth0 request");
-                    let server = retry::server_delay(&headers, chrono::Utc::now())
-                        .or_else(|| ratelimit_reset(&headers));
-                    let d = retry::decide(
-                        &self.retry,
-                        idempotent,
-                        attempt,
-                        Outcome::Status(status),
-                        server,
-                        started.elapsed(),
-                        jitter,
-                    );
-                    if let Decision::RetryAfter(delay) = d {
-                        tokio::time::sleep(delay).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    if (200..300).contains(&status) {
-                        return Ok((status, bytes));
-                    }
-                    let (code, message) = auth0_error(status, &bytes);
-                    return Err(Auth0Error::Http {
-                        method: method.to_string(),
-                        path: path.to_string(),
-                        status,
-                        code,
-                        message,
-                    });
-                }
-                Err((outcome, message)) => {
-                    match retry::decide(
-                        &self.retry,
-                        idempotent,
-                        attempt,
-                        outcome,
-                        None,
-                        started.elapsed(),
-                        jitter,
-                    ) {
-                        Decision::RetryAfter(delay) => {
-                            tokio::time::sleep(delay).await;
-                            attempt += 1;
-                        }
-                        Decision::Unknown => {
-                            return Err(Auth0Error::Transport {
-                                method: method.to_string(),
-                                path: path.to_string(),
-                                message: format!(
-                                    "{message}; outcome unknown, not resent (list the streams before retrying)"
-                                ),
-                            });
-                        }
-                        Decision::Stop => {
-                            return Err(Auth0Error::Transport {
-                                method: method.to_string(),
-                                path: path.to_string(),
-                                message,
-                            });
-                        }
-                    }
-                }
-            }
+            Err(SendError::Transport { message, .. }) => return Err(transport(message)),
+        };
+        if (200..300).contains(&response.status) {
+            return Ok((response.status, response.body));
         }
+        let ErrorEnvelope { code, message } = parse_auth0_error(response.status, &response.body);
+        Err(Auth0Error::Http {
+            method: method.to_string(),
+            path: path.to_string(),
+            status: response.status,
+            code,
+            message,
+        })
     }
 
     async fn api<T: serde::de::DeserializeOwned>(
@@ -439,65 +386,58 @@ impl Auth0Client {
     }
 }
 
+/// The attempts of one Auth0 request: the same request each time, with the token it was given.
+struct Auth0Attempts<'a> {
+    http: &'a reqwest::Client,
+    method: &'a reqwest::Method,
+    url: &'a url::Url,
+    body: Option<&'a serde_json::Value>,
+    token: Option<&'a Sensitive<String>>,
+}
+
+impl Attempts for Auth0Attempts<'_> {
+    type Error = std::convert::Infallible;
+    type Permit = ();
+
+    async fn prepare(&mut self) -> Result<(reqwest::RequestBuilder, ()), std::convert::Infallible> {
+        let mut req = self
+            .http
+            .request(self.method.clone(), self.url.clone())
+            .header("accept", "application/json");
+        if let Some(t) = self.token {
+            req = req.bearer_auth(t.expose());
+        }
+        if let Some(b) = self.body {
+            req = req.json(b);
+        }
+        Ok((req, ()))
+    }
+
+    /// Azure's delay headers, then Auth0's `x-ratelimit-reset`.
+    fn server_delay(&self, headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+        server_delay(headers, chrono::Utc::now()).or_else(|| ratelimit_reset(headers))
+    }
+}
+
 fn encode(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes()).collect()
 }
 
 /// `x-ratelimit-reset` (unix seconds) as a delay from now. Pure apart from the clock.
 fn ratelimit_reset(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let reset: i64 = retry::header_str(headers, "x-ratelimit-reset")?
+    let reset: i64 = header_str(headers, "x-ratelimit-reset")?
         .trim()
         .parse()
         .ok()?;
     let now = chrono::Utc::now().timestamp();
-    Some(Duration::from_secs(u64::try_from(reset - now).unwrap_or(0)))
-}
-
-/// Auth0's error body: `{"statusCode","error","message","errorCode"}` or OAuth
-/// `{"error","error_description"}`.
-fn auth0_error(status: u16, body: &[u8]) -> (String, String) {
-    #[derive(Deserialize)]
-    struct Body {
-        error: Option<String>,
-        #[serde(rename = "errorCode")]
-        error_code: Option<String>,
-        message: Option<String>,
-        error_description: Option<String>,
-    }
-    match serde_json::from_slice::<Body>(body) {
-        Ok(b) if b.message.is_some() || b.error_description.is_some() || b.error.is_some() => (
-            b.error_code
-                .or(b.error)
-                .unwrap_or_else(|| format!("Http{status}")),
-            b.message
-                .or(b.error_description)
-                .unwrap_or_else(|| "(no message)".into()),
-        ),
-        _ => {
-            let e = parse_error_body(status, body);
-            (e.code, e.message)
-        }
-    }
+    Some(Duration::from_secs(
+        u64::try_from(reset.saturating_sub(now)).unwrap_or(0),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_auth0_error_shapes() {
-        let b = br#"{"statusCode":400,"error":"Bad Request","message":"Payload validation error","errorCode":"invalid_body"}"#;
-        assert_eq!(
-            auth0_error(400, b),
-            ("invalid_body".into(), "Payload validation error".into())
-        );
-        let b = br#"{"error":"access_denied","error_description":"Unauthorized"}"#;
-        assert_eq!(
-            auth0_error(401, b),
-            ("access_denied".into(), "Unauthorized".into())
-        );
-        assert_eq!(auth0_error(502, b"<html>").0, "Http502");
-    }
 
     #[test]
     fn from_env_names_missing_variables() {
