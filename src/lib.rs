@@ -11,6 +11,8 @@ pub mod arm;
 pub mod auth0;
 pub mod cli;
 pub mod emulator;
+#[cfg(test)]
+mod fake_azure;
 pub mod manifest;
 pub mod model;
 pub mod plan;

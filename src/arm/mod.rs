@@ -18,7 +18,6 @@ pub mod auth;
 pub mod client;
 pub mod connect;
 pub mod error;
-pub mod fake;
 pub mod lro;
 pub mod ops;
 pub mod pacing;

@@ -18,8 +18,6 @@ use crate::model::{ResourceId, ResourceKind};
 pub use build::plan;
 
 #[cfg(test)]
-pub(crate) mod fake_azure;
-#[cfg(test)]
 mod tests;
 
 /// Inputs besides the two states.
