@@ -137,7 +137,7 @@ pub fn create_stream(live: &mut LiveState, body: &Value, source: &str) -> Value 
         b["sink"]["azureSubscriptionId"].as_str().unwrap(),
         b["sink"]["azureResourceGroup"].as_str().unwrap(),
     )
-    .provider_resource("Microsoft.EventGrid", "partnerTopics", &topic);
+    .provider_resource(crate::arm::EVENTGRID_NAMESPACE, "partnerTopics", &topic);
     partner_creates_topic(live, &id, source);
     live.auth0_streams.insert(name, b.clone());
     b

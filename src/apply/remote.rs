@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::backend::{Backend, BackendError, BackendResult};
 use crate::arm::{ArmApi, ArmClient, ArmError};
 use crate::auth0::types::{EventGridSink, LogStreamFilter, LogStreamPatch, NewEventGridStream};
-use crate::auth0::{Auth0Client, Auth0Error};
+use crate::auth0::{Auth0ApiError, Auth0Client};
 use crate::model::ResourceId;
 
 /// ARM and (when the manifests have Auth0 streams) Auth0.
@@ -27,7 +27,7 @@ fn arm_err(e: ArmError) -> BackendError {
     }
 }
 
-fn auth0_err(e: Auth0Error) -> BackendError {
+fn auth0_err(e: Auth0ApiError) -> BackendError {
     BackendError {
         message: e.to_string(),
         code: None,

@@ -32,4 +32,6 @@ pub use connect::{ConnectSettings, Connection, connect};
 pub use error::{ArmError, CredentialError, RequestIds};
 pub use ops::{ArmApi, Deleted, Observed, ProviderInfo};
 pub use read::{LiveScope, LiveState, read_live};
-pub use request::{Collection, EVENTGRID_API_VERSION, OpClass, RESOURCES_API_VERSION};
+pub use request::{
+    Collection, EVENTGRID_API_VERSION, EVENTGRID_NAMESPACE, OpClass, RESOURCES_API_VERSION,
+};

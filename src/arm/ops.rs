@@ -369,13 +369,13 @@ impl ArmClient {
     fn list_query(&self, collection: &Collection) -> Option<String> {
         let paged = match &collection.namespace {
             Some(ns) => {
-                ns.eq_ignore_ascii_case("Microsoft.EventGrid")
+                ns.eq_ignore_ascii_case(request::EVENTGRID_NAMESPACE)
                     && !collection
                         .resource_type
                         .eq_ignore_ascii_case("partnerConfigurations")
             }
             None => request::namespace_of(&collection.parent)
-                .eq_ignore_ascii_case("Microsoft.EventGrid"),
+                .eq_ignore_ascii_case(request::EVENTGRID_NAMESPACE),
         };
         paged.then(|| self.options.page_size.clamp(1, 100).to_string())
     }

@@ -21,12 +21,13 @@ use crate::remote_http::{
 pub mod types;
 
 pub use types::{
-    EVENTGRID, EventGridSink, LogStream, LogStreamFilter, LogStreamPatch, NewEventGridStream,
+    EventGridSink, LOG_STREAM_TYPE_EVENTGRID, LogStream, LogStreamFilter, LogStreamPatch,
+    NewEventGridStream,
 };
 
 /// Every way an Auth0 call can fail.
 #[derive(Debug, thiserror::Error)]
-pub enum Auth0Error {
+pub enum Auth0ApiError {
     /// The API answered with an error status.
     #[error("Auth0 {method} `{path}` returned {status} `{code}`: {message}")]
     Http {
@@ -76,7 +77,7 @@ pub enum Auth0Error {
     Config(String),
 }
 
-impl Auth0Error {
+impl Auth0ApiError {
     /// Whether trying the whole operation again may succeed: 429 or 5xx after the client's own
     /// retries, or a transport failure (an unknown create outcome included: the caller lists the
     /// streams before creating again).
@@ -109,13 +110,13 @@ impl Auth0Client {
         domain: &str,
         client_id: &str,
         client_secret: Sensitive<String>,
-    ) -> Result<Self, Auth0Error> {
+    ) -> Result<Self, Auth0ApiError> {
         let domain = domain
             .trim()
             .trim_start_matches("https://")
             .trim_end_matches('/');
         let base = url::Url::parse(&format!("https://{domain}/")).map_err(|e| {
-            Auth0Error::Config(format!("AUTH0_DOMAIN `{domain}` is not a host: {e}"))
+            Auth0ApiError::Config(format!("AUTH0_DOMAIN `{domain}` is not a host: {e}"))
         })?;
         Ok(Self::with_base(
             http,
@@ -156,12 +157,12 @@ impl Auth0Client {
         http: reqwest::Client,
         env: &dyn Fn(&str) -> Option<String>,
         emulator: Option<&url::Url>,
-    ) -> Result<Self, Auth0Error> {
+    ) -> Result<Self, Auth0ApiError> {
         let get = |k: &str| env(k).filter(|v| !v.is_empty());
         if let Some(e) = emulator {
             let base = e
                 .join("auth0/")
-                .map_err(|err| Auth0Error::Config(format!("bad emulator URL: {err}")))?;
+                .map_err(|err| Auth0ApiError::Config(format!("bad emulator URL: {err}")))?;
             return Ok(Self::with_base(
                 http,
                 base,
@@ -175,7 +176,7 @@ impl Auth0Client {
             .filter(|k| get(k).is_none())
             .collect();
         if !missing.is_empty() {
-            return Err(Auth0Error::Config(format!(
+            return Err(Auth0ApiError::Config(format!(
                 "{} not set (a machine-to-machine application authorized for the Management API)",
                 missing.join(", ")
             )));
@@ -194,13 +195,13 @@ impl Auth0Client {
         self
     }
 
-    async fn token(&self) -> Result<Sensitive<String>, Auth0Error> {
+    async fn token(&self) -> Result<Sensitive<String>, Auth0ApiError> {
         if let Some((tok, exp)) = self.token.lock().unwrap_or_else(|e| e.into_inner()).clone() {
             if exp > Instant::now() {
                 return Ok(tok);
             }
         }
-        let fail = |message: String| Auth0Error::Token {
+        let fail = |message: String| Auth0ApiError::Token {
             domain: self.domain.clone(),
             message,
         };
@@ -234,11 +235,11 @@ impl Auth0Client {
         body: Option<&serde_json::Value>,
         idempotent: bool,
         token: Option<&Sensitive<String>>,
-    ) -> Result<(u16, Vec<u8>), Auth0Error> {
+    ) -> Result<(u16, Vec<u8>), Auth0ApiError> {
         let url = self
             .base
             .join(path)
-            .map_err(|e| Auth0Error::Config(format!("bad path `{path}`: {e}")))?;
+            .map_err(|e| Auth0ApiError::Config(format!("bad path `{path}`: {e}")))?;
         let log = RequestLog {
             service: "Auth0",
             method: &method,
@@ -251,7 +252,7 @@ impl Auth0Client {
             body,
             token,
         };
-        let transport = |message: String| Auth0Error::Transport {
+        let transport = |message: String| Auth0ApiError::Transport {
             method: method.to_string(),
             path: path.to_string(),
             message,
@@ -270,7 +271,7 @@ impl Auth0Client {
             return Ok((response.status, response.body));
         }
         let ErrorEnvelope { code, message } = parse_auth0_error(response.status, &response.body);
-        Err(Auth0Error::Http {
+        Err(Auth0ApiError::Http {
             method: method.to_string(),
             path: path.to_string(),
             status: response.status,
@@ -284,7 +285,7 @@ impl Auth0Client {
         method: reqwest::Method,
         path: &str,
         body: Option<&serde_json::Value>,
-    ) -> Result<Option<T>, Auth0Error> {
+    ) -> Result<Option<T>, Auth0ApiError> {
         let token = self.token().await?;
         let idempotent = method != reqwest::Method::POST;
         let (status, bytes) = match self
@@ -292,7 +293,7 @@ impl Auth0Client {
             .await
         {
             // A token Auth0 no longer accepts: fetch a new one, once (nothing was done).
-            Err(Auth0Error::Http { status: 401, .. }) => {
+            Err(Auth0ApiError::Http { status: 401, .. }) => {
                 *self.token.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 let token = self.token().await?;
                 self.send(method.clone(), path, body, idempotent, Some(&token))
@@ -305,15 +306,15 @@ impl Auth0Client {
         }
         serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| Auth0Error::Malformed {
+            .map_err(|e| Auth0ApiError::Malformed {
                 method: method.to_string(),
                 path: path.to_string(),
                 reason: format!("{e}: {}", excerpt(&bytes)),
             })
     }
 
-    fn required<T>(v: Option<T>, method: &str, path: &str) -> Result<T, Auth0Error> {
-        v.ok_or_else(|| Auth0Error::Malformed {
+    fn required<T>(v: Option<T>, method: &str, path: &str) -> Result<T, Auth0ApiError> {
+        v.ok_or_else(|| Auth0ApiError::Malformed {
             method: method.into(),
             path: path.into(),
             reason: "empty body".into(),
@@ -321,23 +322,23 @@ impl Auth0Client {
     }
 
     /// `GET /api/v2/log-streams`.
-    pub async fn list_log_streams(&self) -> Result<Vec<LogStream>, Auth0Error> {
+    pub async fn list_log_streams(&self) -> Result<Vec<LogStream>, Auth0ApiError> {
         let path = "api/v2/log-streams";
         let v = self.api(reqwest::Method::GET, path, None).await?;
         Self::required(v, "GET", path)
     }
 
     /// `GET /api/v2/log-streams/{id}`; `None` on 404.
-    pub async fn get_log_stream(&self, id: &str) -> Result<Option<LogStream>, Auth0Error> {
+    pub async fn get_log_stream(&self, id: &str) -> Result<Option<LogStream>, Auth0ApiError> {
         let path = format!("api/v2/log-streams/{}", encode(id));
         match self.api(reqwest::Method::GET, &path, None).await {
-            Err(Auth0Error::Http { status: 404, .. }) => Ok(None),
+            Err(Auth0ApiError::Http { status: 404, .. }) => Ok(None),
             other => other,
         }
     }
 
     /// Finds a stream by name (gridform's handle for a stream).
-    pub async fn find_log_stream(&self, name: &str) -> Result<Option<LogStream>, Auth0Error> {
+    pub async fn find_log_stream(&self, name: &str) -> Result<Option<LogStream>, Auth0ApiError> {
         Ok(self
             .list_log_streams()
             .await?
@@ -350,11 +351,11 @@ impl Auth0Client {
     pub async fn create_eventgrid_stream(
         &self,
         new: &NewEventGridStream,
-    ) -> Result<LogStream, Auth0Error> {
+    ) -> Result<LogStream, Auth0ApiError> {
         let path = "api/v2/log-streams";
         let mut body = serde_json::to_value(new)
-            .map_err(|e| Auth0Error::Config(format!("cannot serialize the stream: {e}")))?;
-        body["type"] = EVENTGRID.into();
+            .map_err(|e| Auth0ApiError::Config(format!("cannot serialize the stream: {e}")))?;
+        body["type"] = LOG_STREAM_TYPE_EVENTGRID.into();
         let v = self.api(reqwest::Method::POST, path, Some(&body)).await?;
         Self::required(v, "POST", path)
     }
@@ -364,23 +365,23 @@ impl Auth0Client {
         &self,
         id: &str,
         patch: &LogStreamPatch,
-    ) -> Result<LogStream, Auth0Error> {
+    ) -> Result<LogStream, Auth0ApiError> {
         let path = format!("api/v2/log-streams/{}", encode(id));
         let body = serde_json::to_value(patch)
-            .map_err(|e| Auth0Error::Config(format!("cannot serialize the patch: {e}")))?;
+            .map_err(|e| Auth0ApiError::Config(format!("cannot serialize the patch: {e}")))?;
         let v = self.api(reqwest::Method::PATCH, &path, Some(&body)).await?;
         Self::required(v, "PATCH", &path)
     }
 
     /// `DELETE /api/v2/log-streams/{id}`; `false` when it did not exist.
-    pub async fn delete_log_stream(&self, id: &str) -> Result<bool, Auth0Error> {
+    pub async fn delete_log_stream(&self, id: &str) -> Result<bool, Auth0ApiError> {
         let path = format!("api/v2/log-streams/{}", encode(id));
         match self
             .api::<serde_json::Value>(reqwest::Method::DELETE, &path, None)
             .await
         {
             Ok(_) => Ok(true),
-            Err(Auth0Error::Http { status: 404, .. }) => Ok(false),
+            Err(Auth0ApiError::Http { status: 404, .. }) => Ok(false),
             Err(e) => Err(e),
         }
     }
