@@ -308,11 +308,9 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Whether applying would change anything.
+    /// Whether applying would do anything: every action (waits included) is a step of apply.
     pub fn has_changes(&self) -> bool {
-        self.actions
-            .iter()
-            .any(|a| a.kind.is_change() || a.kind == ActionKind::WaitForPartner)
+        !self.actions.is_empty()
     }
 
     /// Counts for the summary line: (add, change, replace, destroy, other).

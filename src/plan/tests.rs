@@ -130,7 +130,10 @@ fn every_reference_manifest_and_example_plans_empty_after_apply() {
     for dir in &dirs {
         let d = repo_manifests(dir);
         let (first, mut live) = converge(&d);
-        assert!(first.has_changes(), "{dir}: the first plan creates things");
+        assert!(
+            !first.actions.is_empty(),
+            "{dir}: the first plan creates things"
+        );
         live.listed_groups = d
             .resources
             .iter()
