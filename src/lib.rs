@@ -1,10 +1,10 @@
 //! gridform: a declarative reconciler for Azure Event Grid partner setups.
 //!
 //! YAML manifests (`manifest`) become a typed desired state (`model`); `arm` and `auth0` read the
-//! live state (`session` connects to the target and reads it); `plan` compares the two without
-//! any I/O; `apply` executes the plan; `render` prints it; `dataplane` publishes and verifies
-//! events; `emulator` is a local ARM + Auth0 + Event Grid stand-in; `cli` parses, calls one of
-//! these and renders.
+//! live state over the HTTP plumbing they share (`remote_http`), and `session` connects to the
+//! target and reads it; `plan` compares the two without any I/O; `apply` executes the plan;
+//! `render` prints it; `dataplane` publishes and verifies events; `emulator` is a local ARM +
+//! Auth0 + Event Grid stand-in; `cli` parses, calls one of these and renders.
 //! See `docs/architecture.md` for the code map and the invariants.
 
 pub mod apply;
@@ -13,8 +13,11 @@ pub mod auth0;
 pub mod cli;
 pub mod dataplane;
 pub mod emulator;
+#[cfg(test)]
+mod fake_azure;
 pub mod manifest;
 pub mod model;
 pub mod plan;
+pub mod remote_http;
 pub mod render;
 pub mod session;

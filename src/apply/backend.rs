@@ -1,5 +1,6 @@
 //! What the executor needs from the outside world: ARM and Auth0 operations, already retried and
-//! paced by the clients. `arm`/`auth0` implement it for real; tests use an in-memory fake.
+//! paced by the clients. `remote::Remote` implements it over `arm` and `auth0`; unit tests use
+//! `crate::fake_azure::FakeAzure`. It must not hold logic of its own.
 
 use std::future::Future;
 

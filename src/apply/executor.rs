@@ -139,21 +139,7 @@ pub async fn execute<B: Backend>(
                 on_event(&ApplyEvent::Started(i));
                 let action = plan.actions[i].clone();
                 let (backend, learned, opts) = (backend.clone(), learned.clone(), opts.clone());
-                running.spawn(async move {
-                                        let t = Instant::now();
-                    let mut attempt = 1;
-                    let result = loop {
-                        match run_action(&action, backend.as_ref(), &learned, &opts).await {
-                            Err(f) if f.retryable && attempt < opts.attempts.max(1) => {
-                                tracing::warn!(action = i, attempt, error = %f.message, "transient failure; trying the action again");
-                                tokio::time::sleep(opts.poll_interval * attempt).await;
-                                attempt += 1;
-                            }
-                            other => break other,
-                        }
-                    };
-                    (i, result, t.elapsed())
-                });
+                running.spawn(run_with_retries(i, action, backend, learned, opts));
             }
         }
         if sched.done() {
@@ -217,6 +203,41 @@ pub async fn execute<B: Backend>(
     }
 }
 
+/// Runs action `i`, again after transient failures (every action is idempotent), waiting a
+/// little longer each time.
+async fn run_with_retries<B: Backend>(
+    i: usize,
+    action: Action,
+    backend: Arc<B>,
+    learned: Learned,
+    opts: ApplyOptions,
+) -> (usize, Result<(), Failure>, Duration) {
+    let t = Instant::now();
+    let mut attempt = 1u32;
+    let result = loop {
+        match run_action(&action, backend.as_ref(), &learned, &opts).await {
+            Err(f) if f.retryable && attempt < opts.attempts.max(1) => {
+                tracing::warn!(
+                    action = i, attempt, error = %f.message,
+                    "transient failure; trying the action again"
+                );
+                tokio::time::sleep(opts.poll_interval.saturating_mul(attempt)).await;
+                attempt += 1;
+            }
+            other => break other,
+        }
+    };
+    (i, result, t.elapsed())
+}
+
+/// `now + wait`, or a year from now when that does not fit (a deadline nobody reaches).
+fn deadline_after(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(Duration::from_secs(365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
 /// Actions on one resource never overlap: the key is the id, or the stream for deferred topics.
 fn resource_key(a: &Action) -> String {
     match &a.target.id {
@@ -225,12 +246,22 @@ fn resource_key(a: &Action) -> String {
     }
 }
 
+const HANDSHAKE_HINT: &str = "the webhook endpoint must answer Event Grid's \
+    SubscriptionValidationEvent by echoing `data.validationCode` as \
+    `{\"validationResponse\": ...}` within 30 seconds (or open the `validationUrl`)";
+
+const PARTNER_HINT: &str = "check that the partner is authorized in the partner configuration \
+    and that the Auth0 stream is active; raise `spec.waitForPartner` if the partner is slow";
+
+const SOURCE_HINT: &str = "only a topic from the expected partner is activated; check \
+    `spec.expectedSource` and the Auth0 tenant";
+
 fn fail(e: BackendError) -> Failure {
     let lower = e.message.to_ascii_lowercase();
     let hint = if lower.contains("validation")
         && (lower.contains("handshake") || lower.contains("webhook"))
     {
-        Some("the webhook endpoint must answer Event Grid's SubscriptionValidationEvent by echoing `data.validationCode` as `{\"validationResponse\": ...}` within 30 seconds (or open the `validationUrl`)".into())
+        Some(HANDSHAKE_HINT.into())
     } else if e.code.as_deref() == Some("MissingSubscriptionRegistration") {
         Some("add a `ProviderRegistration` document for `Microsoft.EventGrid`".into())
     } else {
@@ -289,7 +320,7 @@ async fn run_action<B: Backend>(
                 .register_provider(subscription_id, namespace)
                 .await
                 .map_err(fail)?;
-            let deadline = Instant::now() + opts.provider_timeout;
+            let deadline = deadline_after(opts.provider_timeout);
             loop {
                 let state = backend
                     .provider_state(subscription_id, namespace)
@@ -327,7 +358,7 @@ async fn run_action<B: Backend>(
         Operation::Delete { at } => {
             let id = resolve(at, backend, learned).await.map_err(fail)?;
             if action.target.kind == crate::model::ResourceKind::PartnerTopic {
-                // Stop the partner's events first; a topic that is already gone or inactive is fine.
+                // Stop the partner's events first; a topic already gone or inactive is fine.
                 let _ = backend.post_action(&id, "deactivate").await;
             }
             backend.delete(&id).await.map_err(fail)
@@ -388,8 +419,11 @@ fn check_source(id: &ResourceId, topic: &Value, expected: &str) -> Result<(), Fa
         return Ok(());
     }
     Err(Failure {
-        message: format!("partner topic `{}` has source `{source}`, expected `{expected}`; not activating it", id.name()),
-        hint: Some("only a topic from the expected partner is activated; check `spec.expectedSource` and the Auth0 tenant".into()),
+        message: format!(
+            "partner topic `{}` has source `{source}`, expected `{expected}`; not activating it",
+            id.name()
+        ),
+        hint: Some(SOURCE_HINT.into()),
         retryable: false,
     })
 }
@@ -402,7 +436,7 @@ async fn wait_for_partner<B: Backend>(
     learned: &Learned,
     opts: &ApplyOptions,
 ) -> Result<(), Failure> {
-    let deadline = Instant::now() + Duration::from_secs(timeout_secs);
+    let deadline = deadline_after(Duration::from_secs(timeout_secs));
     loop {
         let id = match at.stream() {
             None => at.resolve(None),
@@ -429,8 +463,10 @@ async fn wait_for_partner<B: Backend>(
         }
         if Instant::now() >= deadline {
             return Err(Failure {
-                message: format!("the partner did not create the partner topic within {timeout_secs}s"),
-                hint: Some("check that the partner is authorized in the partner configuration and that the Auth0 stream is active; raise `spec.waitForPartner` if the partner is slow".into()),
+                message: format!(
+                    "the partner did not create the partner topic within {timeout_secs}s"
+                ),
+                hint: Some(PARTNER_HINT.into()),
                 retryable: false,
             });
         }

@@ -1,9 +1,10 @@
-//! The executor: runs a `Plan` as a dependency graph against the ARM and Auth0 clients.
+//! Applying a plan: runs a `Plan` as a dependency graph against ARM and Auth0.
 //!
-//! Owns scheduling (`scheduler`, pure), bounded concurrency, domain waits (provider registered,
-//! partner topic appeared, its source checked) and the apply report. It reaches remote APIs only
-//! through the `Backend` trait (implemented by `arm`/`auth0`) and never prints: it emits
-//! `ApplyEvent`s that `cli` renders.
+//! Owns scheduling (`scheduler`, pure), bounded concurrency and action retries (`executor`),
+//! domain waits (provider registered, partner topic appeared, its source checked), the apply
+//! report, and the `Backend` trait with its real implementation `remote::Remote` over
+//! `arm::ArmClient` and `auth0::Auth0Client`. Unit tests use `crate::fake_azure`. It never
+//! prints: it emits `ApplyEvent`s that `cli` renders.
 
 pub mod backend;
 pub mod executor;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::backend::{Backend, BackendError, BackendResult};
 use crate::arm::{ArmApi, ArmClient, ArmError};
 use crate::auth0::types::{EventGridSink, LogStreamFilter, LogStreamPatch, NewEventGridStream};
-use crate::auth0::{Auth0Client, Auth0Error};
+use crate::auth0::{Auth0ApiError, Auth0Client};
 use crate::model::ResourceId;
 
 /// ARM and (when the manifests have Auth0 streams) Auth0.
@@ -20,31 +20,18 @@ pub struct Remote {
 }
 
 fn arm_err(e: ArmError) -> BackendError {
-    let retryable = match &e {
-        ArmError::Http { status, .. } => *status == 429 || *status >= 500,
-        ArmError::Transport { .. }
-        | ArmError::OutcomeUnknown { .. }
-        | ArmError::OperationFailed { .. }
-        | ArmError::OperationTimeout { .. } => true,
-        _ => false,
-    };
     BackendError {
         code: e.code().map(str::to_string),
         message: e.to_string(),
-        retryable,
+        retryable: e.is_transient(),
     }
 }
 
-fn auth0_err(e: Auth0Error) -> BackendError {
-    let retryable = match &e {
-        Auth0Error::Http { status, .. } => *status == 429 || *status >= 500,
-        Auth0Error::Transport { .. } => true,
-        _ => false,
-    };
+fn auth0_err(e: Auth0ApiError) -> BackendError {
     BackendError {
         message: e.to_string(),
         code: None,
-        retryable,
+        retryable: e.is_transient(),
     }
 }
 

@@ -1,156 +1,18 @@
-//! Executor tests against an in-memory backend that answers like Azure's examples and simulates
-//! the Auth0 partner.
+//! Executor tests against the crate's one in-memory fake (`crate::fake_azure`), which answers like
+//! Azure's examples and simulates the Auth0 partner.
 
-use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::*;
+use crate::fake_azure::FakeAzure;
+use crate::model::DesiredState;
 use crate::model::live::LiveState;
-use crate::model::{DesiredState, ResourceId};
-use crate::plan::fake_azure::azure_echo;
 use crate::plan::{ActionKind, Plan, PlanOptions, plan};
-
-#[derive(Default)]
-struct Fake {
-    live: Mutex<LiveState>,
-    fail_put: Mutex<BTreeSet<String>>,
-    flaky_once: Mutex<BTreeSet<String>>,
-    writes: AtomicUsize,
-    running: AtomicUsize,
-    max_running: AtomicUsize,
-    delay: Duration,
-    source: String,
-    handshake_fails: bool,
-}
-
-impl Fake {
-    fn enter(&self) {
-        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max_running.fetch_max(now, Ordering::SeqCst);
-    }
-    async fn work(&self) {
-        self.enter();
-        tokio::time::sleep(self.delay).await;
-        self.running.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl Backend for Fake {
-    async fn provider_state(&self, _: &str, ns: &str) -> BackendResult<String> {
-        Ok(self
-            .live
-            .lock()
-            .unwrap()
-            .providers
-            .get(&ns.to_ascii_lowercase())
-            .cloned()
-            .unwrap_or("NotRegistered".into()))
-    }
-    async fn register_provider(&self, _: &str, ns: &str) -> BackendResult<()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.live
-            .lock()
-            .unwrap()
-            .providers
-            .insert(ns.to_ascii_lowercase(), "Registered".into());
-        Ok(())
-    }
-    async fn get(&self, id: &ResourceId) -> BackendResult<Option<Value>> {
-        Ok(self.live.lock().unwrap().resources.get(id).cloned())
-    }
-    async fn put(&self, id: &ResourceId, body: &Value) -> BackendResult<Value> {
-        self.work().await;
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        if self.flaky_once.lock().unwrap().remove(id.name()) {
-            return Err(BackendError {
-                message: format!("PUT `{id}`: long-running operation Failed `InternalServerError`"),
-                code: None,
-                retryable: true,
-            });
-        }
-        if self.fail_put.lock().unwrap().contains(id.name()) {
-            return Err(BackendError {
-                message: format!("PUT `{id}` returned 400 `InvalidRequest`"),
-                code: Some("InvalidRequest".into()),
-                retryable: false,
-            });
-        }
-        if self.handshake_fails && id.resource_type().ends_with("eventSubscriptions") {
-            return Err(BackendError::new(format!(
-                "PUT `{id}` returned 400 `InvalidRequest`: Webhook validation handshake failed for https://h.example.com"
-            )));
-        }
-        let echo = azure_echo(id, body);
-        self.live
-            .lock()
-            .unwrap()
-            .resources
-            .insert(id.clone(), echo.clone());
-        Ok(echo)
-    }
-    async fn patch(&self, id: &ResourceId, body: &Value) -> BackendResult<()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        let mut live = self.live.lock().unwrap();
-        let r = live
-            .resources
-            .get_mut(id)
-            .ok_or_else(|| BackendError::new("404"))?;
-        r["tags"] = body["tags"].clone();
-        Ok(())
-    }
-    async fn delete(&self, id: &ResourceId) -> BackendResult<()> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.live.lock().unwrap().resources.remove(id);
-        Ok(())
-    }
-    async fn post_action(&self, id: &ResourceId, action: &str) -> BackendResult<Value> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        let mut live = self.live.lock().unwrap();
-        let r = live
-            .resources
-            .get_mut(id)
-            .ok_or_else(|| BackendError::new("404"))?;
-        r["properties"]["activationState"] = json!(if action == "activate" {
-            "Activated"
-        } else {
-            "Deactivated"
-        });
-        Ok(r.clone())
-    }
-    async fn auth0_stream(&self, name: &str) -> BackendResult<Option<Value>> {
-        Ok(self.live.lock().unwrap().auth0_streams.get(name).cloned())
-    }
-    async fn auth0_create(&self, body: &Value) -> BackendResult<Value> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        let mut b = body.clone();
-        let name = b["name"].as_str().unwrap().to_string();
-        let topic = format!("auth0-{name}-7f3a");
-        b["id"] = json!(format!("lst_{name}"));
-        b["sink"]["azurePartnerTopic"] = json!(topic);
-        let mut live = self.live.lock().unwrap();
-        // The simulated partner creates the topic in the sink's resource group.
-        let id = ResourceId::resource_group(
-            b["sink"]["azureSubscriptionId"].as_str().unwrap(),
-            b["sink"]["azureResourceGroup"].as_str().unwrap(),
-        )
-        .provider_resource("Microsoft.EventGrid", "partnerTopics", &topic);
-        live.resources.insert(id, json!({"location": "westeurope", "properties": {"source": self.source, "activationState": "NeverActivated"}, "tags": null}));
-        live.auth0_streams.insert(name, b.clone());
-        Ok(b)
-    }
-    async fn auth0_patch(&self, _: &str, _: &Value) -> BackendResult<()> {
-        Ok(())
-    }
-    async fn auth0_delete(&self, _: &str) -> BackendResult<()> {
-        Ok(())
-    }
-}
 
 fn opts() -> PlanOptions {
     PlanOptions {
@@ -174,14 +36,14 @@ fn fast() -> ApplyOptions {
     }
 }
 
-async fn run(p: &Plan, fake: Arc<Fake>, o: &ApplyOptions) -> (ApplyReport, Vec<ApplyEvent>) {
+async fn run(p: &Plan, fake: Arc<FakeAzure>, o: &ApplyOptions) -> (ApplyReport, Vec<ApplyEvent>) {
     let (_tx, rx) = watch::channel(false);
     let mut events = Vec::new();
     let report = execute(p, fake, o, rx, |e| events.push(e.clone())).await;
     (report, events)
 }
 
-fn live_of(fake: &Fake, d: &DesiredState) -> LiveState {
+fn live_of(fake: &FakeAzure, d: &DesiredState) -> LiveState {
     let mut live = fake.live.lock().unwrap().clone();
     live.listed_groups = d
         .resources
@@ -194,7 +56,7 @@ fn live_of(fake: &Fake, d: &DesiredState) -> LiveState {
 #[tokio::test]
 async fn auth0_reference_converges_and_a_second_apply_writes_nothing() {
     let d = load("manifests/auth0-partner");
-    let fake = Arc::new(Fake {
+    let fake = Arc::new(FakeAzure {
         source: "example.eu.auth0.com".into(),
         ..Default::default()
     });
@@ -237,7 +99,7 @@ async fn auth0_reference_converges_and_a_second_apply_writes_nothing() {
 #[tokio::test]
 async fn wrong_partner_source_is_never_activated() {
     let d = load("manifests/auth0-partner");
-    let fake = Arc::new(Fake {
+    let fake = Arc::new(FakeAzure {
         source: "attacker.example".into(),
         ..Default::default()
     });
@@ -280,7 +142,7 @@ async fn wrong_partner_source_is_never_activated() {
 #[tokio::test]
 async fn a_failure_skips_dependents_and_independent_branches_continue() {
     let d = load("manifests/custom-topic-webhooks");
-    let fake = Arc::new(Fake::default());
+    let fake = Arc::new(FakeAzure::default());
     fake.fail_put.lock().unwrap().insert("orders".into());
     let p = plan(&d, &LiveState::default(), &opts());
     let (report, _) = run(&p, fake.clone(), &fast()).await;
@@ -325,7 +187,7 @@ async fn parallelism_bounds_concurrent_operations() {
     let d = crate::manifest::parse_sources(&[("m.yaml".into(), yaml)], &|_| None)
         .state
         .unwrap();
-    let fake = Arc::new(Fake {
+    let fake = Arc::new(FakeAzure {
         delay: Duration::from_millis(5),
         ..Default::default()
     });
@@ -347,7 +209,7 @@ async fn parallelism_bounds_concurrent_operations() {
 #[tokio::test]
 async fn interruption_stops_new_starts_and_reports_the_rest_skipped() {
     let d = load("manifests/custom-topic-webhooks");
-    let fake = Arc::new(Fake {
+    let fake = Arc::new(FakeAzure {
         delay: Duration::from_millis(20),
         ..Default::default()
     });
@@ -380,7 +242,7 @@ async fn interruption_stops_new_starts_and_reports_the_rest_skipped() {
 #[tokio::test]
 async fn failed_webhook_handshake_says_what_the_endpoint_must_do() {
     let d = load("manifests/custom-topic-webhooks");
-    let fake = Arc::new(Fake {
+    let fake = Arc::new(FakeAzure {
         handshake_fails: true,
         ..Default::default()
     });
@@ -396,12 +258,12 @@ async fn failed_webhook_handshake_says_what_the_endpoint_must_do() {
 #[tokio::test]
 async fn transient_failures_are_retried_and_permanent_ones_are_not() {
     let d = load("manifests/custom-topic-webhooks");
-    let fake = Arc::new(Fake::default());
+    let fake = Arc::new(FakeAzure::default());
     fake.flaky_once.lock().unwrap().insert("orders".into());
     let p = plan(&d, &LiveState::default(), &opts());
     let (report, _) = run(&p, fake.clone(), &fast()).await;
     assert!(report.succeeded(), "{report:?}");
-    let fake = Arc::new(Fake::default());
+    let fake = Arc::new(FakeAzure::default());
     fake.fail_put.lock().unwrap().insert("orders".into());
     let (report, _) = run(&p, fake.clone(), &fast()).await;
     assert!(!report.succeeded());

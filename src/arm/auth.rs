@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use azure_core::credentials::TokenCredential;
-use serde::Deserialize;
 
 use super::error::CredentialError;
 use crate::model::Sensitive;
+use crate::remote_http::{TokenResponse, parse_arm_error, transport_message};
 
 /// Which Azure cloud to talk to (mirrors `--cloud`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -326,30 +326,22 @@ impl TokenSource {
                     .form(&pairs)
                     .send()
                     .await
-                    .map_err(|e| {
-                        fail(format!(
-                            "request failed: {}",
-                            super::error::transport_message(e)
-                        ))
-                    })?;
+                    .map_err(|e| fail(format!("request failed: {}", transport_message(e))))?;
                 let status = resp.status().as_u16();
                 let body = resp.bytes().await.map_err(|e| {
                     fail(format!(
                         "reading the response failed: {}",
-                        super::error::transport_message(e)
+                        transport_message(e)
                     ))
                 })?;
                 if status != 200 {
                     return Err(fail(format!(
                         "token endpoint returned {status}: {}",
-                        super::error::parse_error_body(status, &body).message
+                        parse_arm_error(status, &body).message
                     )));
                 }
-                let parsed: TokenResponse = serde_json::from_slice(&body)
+                let (token, expiry) = TokenResponse::parse(&body, Duration::from_secs(300))
                     .map_err(|e| fail(format!("malformed token response: {e}")))?;
-                let ttl = parsed.expires_in.seconds().unwrap_or(300);
-                let token = Sensitive::new(parsed.access_token);
-                let expiry = Instant::now() + Duration::from_secs(ttl.saturating_sub(60).max(1));
                 *cache.lock().unwrap_or_else(|e| e.into_inner()) = Some((token.clone(), expiry));
                 Ok(token)
             }
@@ -364,40 +356,6 @@ pub enum Credential {
     Secret(Sensitive<String>),
     /// A federated token (JWT) used as client assertion.
     Assertion(Sensitive<String>),
-}
-
-/// An OAuth token response (also used by the Auth0 client).
-#[derive(Debug, Deserialize)]
-pub struct TokenResponse {
-    /// The token.
-    pub access_token: String,
-    /// Lifetime in seconds (a number, or a string from some endpoints).
-    #[serde(default)]
-    pub expires_in: ExpiresIn,
-}
-
-/// `expires_in` as number or string.
-#[derive(Debug, Deserialize, Default)]
-#[serde(untagged)]
-pub enum ExpiresIn {
-    /// Not given.
-    #[default]
-    Missing,
-    /// A number.
-    Number(u64),
-    /// A string holding a number.
-    Text(String),
-}
-
-impl ExpiresIn {
-    /// The lifetime in seconds, when known.
-    pub fn seconds(&self) -> Option<u64> {
-        match self {
-            Self::Missing => None,
-            Self::Number(n) => Some(*n),
-            Self::Text(t) => t.trim().parse().ok(),
-        }
-    }
 }
 
 fn first_line(s: &str) -> String {
@@ -443,18 +401,6 @@ mod tests {
             choose(AuthMethod::ManagedIdentity, &none, false),
             Chosen::ManagedIdentity
         );
-    }
-
-    #[test]
-    fn expires_in_number_or_string() {
-        let t: TokenResponse =
-            serde_json::from_str(r#"{"access_token":"a","expires_in":"3599"}"#).unwrap();
-        assert_eq!(t.expires_in.seconds(), Some(3599));
-        let t: TokenResponse =
-            serde_json::from_str(r#"{"access_token":"a","expires_in":60}"#).unwrap();
-        assert_eq!(t.expires_in.seconds(), Some(60));
-        let t: TokenResponse = serde_json::from_str(r#"{"access_token":"a"}"#).unwrap();
-        assert_eq!(t.expires_in.seconds(), None);
     }
 
     #[test]

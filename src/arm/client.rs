@@ -1,23 +1,26 @@
 //! `ArmClient`: one reqwest client, the retry loop, pacing, request counting and logging.
 //!
 //! Every request goes through `ArmClient::send`: pace (per subscription and class), attach the
-//! bearer token, `x-ms-client-request-id` and User-Agent, send, count, log (method, path, status,
-//! duration — never headers, tokens or query strings), retry per `retry::decide`. Typed
-//! operations and LRO polling live in `ops`. This module must not decide what to change.
+//! bearer token, `x-ms-client-request-id` and User-Agent, count, and hand the attempts to the
+//! shared retry loop (`remote_http::send_with_retry`, which logs and retries). Typed operations
+//! and LRO polling live in `ops`. This module must not decide what to change.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Serialize;
 
 use super::auth::TokenSource;
-use super::error::{ArmError, RequestIds, Target, redact_url};
+use super::error::{ArmError, RequestIds, Target};
 use super::lro::LroConfig;
-use super::pacing::{Pacer, PacingConfig};
+use super::pacing::{Pacer, PacingConfig, Permit};
 use super::request::OpClass;
-use super::retry::{self, Decision, Outcome, RetryPolicy};
+use crate::remote_http::{
+    AfterResponse, AttemptInfo, Attempts, RawResponse, RequestLog, RetryPolicy, SendError, excerpt,
+    parse_arm_error, redact_url, send_with_retry,
+};
 
 /// The User-Agent every request carries.
 pub const USER_AGENT: &str = concat!("gridform/", env!("CARGO_PKG_VERSION"));
@@ -126,14 +129,14 @@ impl Response {
             .map_err(|e| ArmError::Malformed {
                 target: target.clone(),
                 status: self.status,
-                reason: format!("invalid JSON ({e}): {}", super::error::excerpt(&self.body)),
+                reason: format!("invalid JSON ({e}): {}", excerpt(&self.body)),
                 ids: self.ids.clone(),
             })
     }
 
     /// The error this response represents (for non-success statuses).
     pub fn to_error(&self, target: &Target) -> ArmError {
-        let env = super::error::parse_error_body(self.status, &self.body);
+        let env = parse_arm_error(self.status, &self.body);
         ArmError::Http {
             target: target.clone(),
             status: self.status,
@@ -232,129 +235,103 @@ impl ArmClient {
         self.counters.snapshot()
     }
 
-    /// Sends one logical request with pacing and retries.
+    /// Sends one logical request with pacing and retries (`remote_http::send_with_retry`).
     pub(crate) async fn send(&self, call: Call<'_>) -> Result<Response, ArmError> {
-        let class = OpClass::of(&call.method);
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let path = redact_url(&call.url);
-        let started = Instant::now();
-        let mut attempt = 0u32;
-        let mut refreshed_token = false;
-        loop {
-            let permit = self.pacer.acquire(call.subscription, class).await;
-            let token = self.tokens.token().await?;
-            let mut req = self
-                .http
-                .request(call.method.clone(), call.url.clone())
-                .bearer_auth(token.expose())
-                .header("x-ms-client-request-id", &client_request_id)
-                .header("accept", "application/json");
-            if let Some(body) = call.body {
-                req = req.json(body);
-            }
-            let t0 = Instant::now();
-            self.counters.add(class);
-            let result = match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let headers = resp.headers().clone();
-                    match resp.bytes().await {
-                        Ok(body) => Ok((status, headers, body.to_vec())),
-                        Err(e) => Err((Outcome::NoResponse, super::error::transport_message(e))),
-                    }
-                }
-                Err(e) => {
-                    let outcome = if e.is_connect() {
-                        Outcome::ConnectFailed
-                    } else {
-                        Outcome::NoResponse
-                    };
-                    Err((outcome, super::error::transport_message(e)))
-                }
-            };
-            let elapsed_ms = t0.elapsed().as_millis() as u64;
-            let ids = |headers: Option<&HeaderMap>| RequestIds {
-                client_request_id: client_request_id.clone(),
-                request_id: headers.and_then(|h| header(h, "x-ms-request-id")),
-                correlation_id: headers.and_then(|h| header(h, "x-ms-correlation-request-id")),
-            };
-            let jitter = rand::random::<f64>();
-            match result {
-                Ok((status, headers, body)) => {
-                    tracing::debug!(method = %call.method, path = %path, status, elapsed_ms, attempt, "ARM request");
-                    self.pacer.observe(&permit, class, &headers);
-                    drop(permit);
-                    let server = retry::server_delay(&headers, chrono::Utc::now());
-                    let decision = retry::decide(
-                        &self.options.retry,
-                        call.idempotent,
-                        attempt,
-                        Outcome::Status(status),
-                        server,
-                        started.elapsed(),
-                        jitter,
-                    );
-                    if status == 429 {
-                        let hold = server.unwrap_or_else(|| {
-                            retry::backoff(&self.options.retry, attempt, jitter)
-                        });
-                        self.pacer.hold(call.subscription, class, hold);
-                    }
-                    // A token the server no longer accepts (expired early, clock skew, an
-                    // emulator whose clock was advanced): fetch a fresh one, once.
-                    if status == 401 && !refreshed_token && self.tokens.invalidate() {
-                        refreshed_token = true;
-                        tracing::info!(method = %call.method, path = %path, "token rejected; fetching a new one");
-                        continue;
-                    }
-                    if let Decision::RetryAfter(delay) = decision {
-                        tracing::info!(method = %call.method, path = %path, status, ?delay, attempt, "retrying ARM request");
-                        tokio::time::sleep(delay).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    return Ok(Response {
-                        status,
-                        ids: ids(Some(&headers)),
-                        headers,
-                        body,
-                    });
-                }
-                Err((outcome, message)) => {
-                    tracing::debug!(method = %call.method, path = %path, error = %message, elapsed_ms, attempt, "ARM request failed");
-                    let decision = retry::decide(
-                        &self.options.retry,
-                        call.idempotent,
-                        attempt,
-                        outcome,
-                        None,
-                        started.elapsed(),
-                        jitter,
-                    );
-                    match decision {
-                        Decision::RetryAfter(delay) => {
-                            tracing::info!(method = %call.method, path = %path, ?delay, attempt, "retrying ARM request after a transport error");
-                            tokio::time::sleep(delay).await;
-                            attempt += 1;
-                        }
-                        Decision::Unknown => {
-                            return Err(ArmError::OutcomeUnknown {
-                                target: call.target,
-                                message,
-                                ids: ids(None),
-                            });
-                        }
-                        Decision::Stop => {
-                            return Err(ArmError::Transport {
-                                target: call.target,
-                                message: format!("{message} (after {} attempts)", attempt + 1),
-                                ids: ids(None),
-                            });
-                        }
-                    }
-                }
-            }
+        let log = RequestLog {
+            service: "ARM",
+            method: &call.method,
+            path: &path,
+        };
+        let mut attempts = ArmAttempts {
+            client: self,
+            call: &call,
+            class: OpClass::of(&call.method),
+            client_request_id: &client_request_id,
+            refreshed_token: false,
+        };
+        let sent = send_with_retry(&mut attempts, &self.options.retry, call.idempotent, &log).await;
+        let ids = |headers: Option<&HeaderMap>| RequestIds {
+            client_request_id: client_request_id.clone(),
+            request_id: headers.and_then(|h| header(h, "x-ms-request-id")),
+            correlation_id: headers.and_then(|h| header(h, "x-ms-correlation-request-id")),
+        };
+        match sent {
+            Ok(raw) => Ok(Response {
+                status: raw.status,
+                ids: ids(Some(&raw.headers)),
+                headers: raw.headers,
+                body: raw.body,
+            }),
+            Err(SendError::Prepare(e)) => Err(e),
+            Err(SendError::OutcomeUnknown { message }) => Err(ArmError::OutcomeUnknown {
+                target: call.target.clone(),
+                message,
+                ids: ids(None),
+            }),
+            Err(SendError::Transport { message, attempts }) => Err(ArmError::Transport {
+                target: call.target.clone(),
+                message: format!("{message} (after {attempts} attempts)"),
+                ids: ids(None),
+            }),
         }
+    }
+}
+
+/// The attempts of one ARM request: paced per subscription and class, with a bearer token,
+/// `x-ms-client-request-id` (the same on every attempt) and counted.
+struct ArmAttempts<'c, 'a> {
+    client: &'c ArmClient,
+    call: &'c Call<'a>,
+    class: OpClass,
+    client_request_id: &'c str,
+    refreshed_token: bool,
+}
+
+impl Attempts for ArmAttempts<'_, '_> {
+    type Error = ArmError;
+    type Permit = Permit;
+
+    async fn prepare(&mut self) -> Result<(reqwest::RequestBuilder, Permit), ArmError> {
+        let (client, call) = (self.client, self.call);
+        let permit = client.pacer.acquire(call.subscription, self.class).await;
+        let token = client.tokens.token().await?;
+        let mut req = client
+            .http
+            .request(call.method.clone(), call.url.clone())
+            .bearer_auth(token.expose())
+            .header("x-ms-client-request-id", self.client_request_id)
+            .header("accept", "application/json");
+        if let Some(body) = call.body {
+            req = req.json(body);
+        }
+        client.counters.add(self.class);
+        Ok((req, permit))
+    }
+
+    fn after_response(
+        &mut self,
+        permit: Permit,
+        response: &RawResponse,
+        info: &AttemptInfo,
+    ) -> AfterResponse {
+        let (client, call) = (self.client, self.call);
+        client.pacer.observe(&permit, self.class, &response.headers);
+        drop(permit);
+        if response.status == 429 {
+            let hold = info.server_delay.unwrap_or(info.backoff);
+            client.pacer.hold(call.subscription, self.class, hold);
+        }
+        // A token the server no longer accepts (expired early, clock skew, an emulator whose
+        // clock was advanced): fetch a fresh one, once.
+        if response.status == 401 && !self.refreshed_token && client.tokens.invalidate() {
+            self.refreshed_token = true;
+            let (method, path) = (&call.method, redact_url(&call.url));
+            tracing::info!(%method, path, "token rejected; fetching a new one");
+            return AfterResponse::ResendNow;
+        }
+        AfterResponse::Continue
     }
 }
 

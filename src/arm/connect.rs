@@ -239,7 +239,7 @@ pub fn connect_with_env(
             )?
         }
     };
-    tracing::debug!(credential = chosen.label(), endpoint = %super::error::redact_url(&base), "ARM client configured");
+    tracing::debug!(credential = chosen.label(), endpoint = %crate::remote_http::redact_url(&base), "ARM client configured");
     Ok(Connection {
         arm: ArmClient::new(http.clone(), base, tokens, settings.options),
         credential: chosen,

@@ -1,12 +1,11 @@
-//! `ArmError` and the parsing of ARM's error envelope.
+//! `ArmError`, `CredentialError` and the request identifiers errors carry.
 //!
-//! Owns the error type every `arm` operation returns and the pure function that turns an error
-//! response body into a code and message. It must not include secrets: URLs are reduced to their
-//! path (never a query string) and response bodies are summarised, never echoed whole.
+//! Owns the error type every `arm` operation returns and its transient/permanent classification.
+//! Error bodies are parsed by `remote_http::error_body`. It must not include secrets: URLs are
+//! reduced to their path (never a query string) and response bodies are summarised, never echoed
+//! whole.
 
 use std::fmt;
-
-use serde::Deserialize;
 
 /// The identifiers that let a human (or Azure support) find a request in the server's logs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -151,6 +150,20 @@ impl ArmError {
         }
     }
 
+    /// Whether trying the whole operation again may succeed: 429 or 5xx after the client's own
+    /// retries, a dropped connection, an unknown outcome (the caller re-reads first), a failed or
+    /// timed-out long-running operation. Bad requests, credentials and configuration are not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Http { status, .. } => *status == 429 || *status >= 500,
+            Self::Transport { .. }
+            | Self::OutcomeUnknown { .. }
+            | Self::OperationFailed { .. }
+            | Self::OperationTimeout { .. } => true,
+            Self::Malformed { .. } | Self::Credential(_) | Self::Config(_) => false,
+        }
+    }
+
     /// Whether the error says the subscription is not registered for a resource provider.
     pub fn is_missing_registration(&self) -> bool {
         self.code().is_some_and(|c| {
@@ -172,160 +185,39 @@ pub struct CredentialError {
     pub hint: String,
 }
 
-/// `error.code` and `error.message` from an error response body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorEnvelope {
-    /// `error.code`.
-    pub code: String,
-    /// `error.message`, with the first detail's message appended when there is one.
-    pub message: String,
-}
-
-#[derive(Deserialize)]
-struct Envelope {
-    error: Option<ErrorBody>,
-    // Some services answer with the body at top level.
-    code: Option<String>,
-    message: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    code: Option<String>,
-    message: Option<String>,
-    #[serde(default)]
-    details: Vec<ErrorBody>,
-}
-
-/// Longest body excerpt kept in an error message.
-const EXCERPT: usize = 200;
-
-/// Parses an ARM error envelope (`{"error": {"code", "message", "details"}}`). Anything else
-/// (HTML error pages, empty bodies, bad JSON) becomes a synthesized code from the status and a
-/// short excerpt of the text, so a message always exists.
-pub fn parse_error_body(status: u16, body: &[u8]) -> ErrorEnvelope {
-    if let Ok(env) = serde_json::from_slice::<Envelope>(body) {
-        if let Some(err) = env.error {
-            let mut message = err.message.unwrap_or_default();
-            if let Some(detail) = err.details.iter().find_map(|d| d.message.as_deref()) {
-                if !message.contains(detail) {
-                    if !message.is_empty() {
-                        message.push_str(": ");
-                    }
-                    message.push_str(detail);
-                }
-            }
-            return ErrorEnvelope {
-                code: err.code.unwrap_or_else(|| fallback_code(status)),
-                message: if message.is_empty() {
-                    "(no message)".into()
-                } else {
-                    message
-                },
-            };
-        }
-        if env.code.is_some() || env.message.is_some() {
-            return ErrorEnvelope {
-                code: env.code.unwrap_or_else(|| fallback_code(status)),
-                message: env.message.unwrap_or_else(|| "(no message)".into()),
-            };
-        }
-    }
-    ErrorEnvelope {
-        code: fallback_code(status),
-        message: excerpt(body),
-    }
-}
-
-fn fallback_code(status: u16) -> String {
-    format!("Http{status}")
-}
-
-/// A short, single-line, printable excerpt of a body for error messages.
-pub fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let flat: String = text
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(EXCERPT)
-        .collect();
-    if flat.is_empty() {
-        "(empty body)".into()
-    } else if text.trim_start().starts_with('<') {
-        format!("non-JSON (HTML?) body: {flat}")
-    } else {
-        flat
-    }
-}
-
-/// A transport error with its causes (`error sending request: connection refused`), without
-/// the URL (which could carry a query string).
-pub fn transport_message(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(cause) = source {
-        let c = cause.to_string();
-        if !text.contains(&c) {
-            text.push_str(": ");
-            text.push_str(&c);
-        }
-        source = cause.source();
-    }
-    text
-}
-
-/// A URL with its query string and fragment removed, for logs and errors.
-pub fn redact_url(url: &url::Url) -> String {
-    let mut u = url.clone();
-    u.set_query(None);
-    u.set_fragment(None);
-    let _ = u.set_password(None);
-    let _ = u.set_username("");
-    u.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn parses_the_arm_envelope() {
-        let body = br#"{"error":{"code":"SubscriptionRequestsThrottled","message":"Too many","details":[]}}"#;
-        assert_eq!(
-            parse_error_body(429, body),
-            ErrorEnvelope {
-                code: "SubscriptionRequestsThrottled".into(),
-                message: "Too many".into()
-            }
-        );
+    fn http(status: u16) -> ArmError {
+        ArmError::Http {
+            target: Target {
+                method: "GET".into(),
+                resource: "/x".into(),
+            },
+            status,
+            code: "C".into(),
+            message: "m".into(),
+            ids: RequestIds::default(),
+        }
     }
 
     #[test]
-    fn appends_the_first_detail() {
-        let body = br#"{"error":{"code":"InvalidRequest","message":"Bad","details":[{"code":"X","message":"field y is wrong"}]}}"#;
-        assert_eq!(parse_error_body(400, body).message, "Bad: field y is wrong");
-    }
-
-    #[test]
-    fn html_and_empty_bodies_get_synthesized_codes() {
-        let html = b"<html>\n<body>502 Bad Gateway</body></html>";
-        let e = parse_error_body(502, html);
-        assert_eq!(e.code, "Http502");
-        assert!(e.message.starts_with("non-JSON"), "{}", e.message);
-        assert_eq!(parse_error_body(500, b"").message, "(empty body)");
-        assert_eq!(parse_error_body(500, b"{not json").code, "Http500");
-        // Top-level code/message (some RPs).
-        let flat = br#"{"code":"Conflict","message":"busy"}"#;
-        assert_eq!(parse_error_body(409, flat).code, "Conflict");
-    }
-
-    #[test]
-    fn redacts_query_strings() {
-        let u = url::Url::parse("https://user:pw@hooks.example.com/x?code=secret#frag").unwrap();
-        assert_eq!(redact_url(&u), "https://hooks.example.com/x");
+    fn throttling_server_errors_and_lost_connections_are_transient() {
+        assert!(http(429).is_transient());
+        assert!(http(503).is_transient());
+        assert!(!http(400).is_transient());
+        assert!(!http(404).is_transient());
+        assert!(!ArmError::Config("x".into()).is_transient());
+        let lost = ArmError::OutcomeUnknown {
+            target: Target {
+                method: "POST".into(),
+                resource: "/x".into(),
+            },
+            message: "reset".into(),
+            ids: RequestIds::default(),
+        };
+        assert!(lost.is_transient());
     }
 
     #[test]

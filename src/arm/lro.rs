@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
-use super::retry::header_str;
+use crate::remote_http::retry::header_str;
 
 /// How to poll.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,7 +127,7 @@ pub fn parse_operation_status(body: &[u8]) -> Result<OperationStatus, String> {
     serde_json::from_slice::<OperationStatus>(body).map_err(|e| {
         format!(
             "not an operation status ({e}): {}",
-            super::error::excerpt(body)
+            crate::remote_http::excerpt(body)
         )
     })
 }

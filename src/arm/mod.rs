@@ -5,7 +5,8 @@
 //! `plan`) or print anything (tracing only; never a token, secret or query string).
 //!
 //! Layout: `request`, `retry`, `lro`, `error` and `pacing` are sans-IO (pure functions plus the
-//! governor buckets); `client` owns the one retry loop; `ops` implements [`ArmApi`] on
+//! governor buckets); `client` builds each attempt (pacing, token, ids) for the retry loop shared
+//! with the other remote clients (`crate::remote_http`); `ops` implements [`ArmApi`] on
 //! [`ArmClient`]; `auth` picks a credential; `connect` turns CLI-level settings into a client;
 //! `read` fetches the live state with as few requests as possible. See `docs/arm-client.md`.
 
@@ -17,7 +18,6 @@ pub mod auth;
 pub mod client;
 pub mod connect;
 pub mod error;
-pub mod fake;
 pub mod lro;
 pub mod ops;
 pub mod pacing;
@@ -32,4 +32,6 @@ pub use connect::{ConnectSettings, Connection, connect};
 pub use error::{ArmError, CredentialError, RequestIds};
 pub use ops::{ArmApi, Deleted, Observed, ProviderInfo};
 pub use read::{LiveScope, LiveState, read_live};
-pub use request::{Collection, EVENTGRID_API_VERSION, OpClass, RESOURCES_API_VERSION};
+pub use request::{
+    Collection, EVENT_GRID_NAMESPACE, EVENTGRID_API_VERSION, OpClass, RESOURCES_API_VERSION,
+};

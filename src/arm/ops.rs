@@ -17,6 +17,7 @@ use super::lro::{self, Poll};
 use super::request::{self, Collection, api_version_for, build_url, same_origin};
 use super::retry;
 use crate::model::ResourceId;
+use crate::remote_http::retry::server_delay;
 
 /// A resource as ARM returned it: its id and the whole JSON body.
 #[derive(Debug, Clone, PartialEq)]
@@ -225,7 +226,7 @@ impl ArmClient {
     ) -> Result<Option<Value>, ArmError> {
         let started = Instant::now();
         let cfg = &self.options.lro;
-        let mut delay = cfg.interval(retry::server_delay(&initial.headers, chrono::Utc::now()));
+        let mut delay = cfg.interval(server_delay(&initial.headers, chrono::Utc::now()));
         let mut last_status = String::from("InProgress");
         let timeout = |status: &str| ArmError::OperationTimeout {
             target: target.clone(),
@@ -267,7 +268,7 @@ impl ArmClient {
                         });
                     }
                     last_status = op.status;
-                    delay = cfg.interval(retry::server_delay(&resp.headers, chrono::Utc::now()));
+                    delay = cfg.interval(server_delay(&resp.headers, chrono::Utc::now()));
                 }
             }
             Poll::Location(raw) => {
@@ -283,12 +284,11 @@ impl ArmClient {
                     match resp.status {
                         202 => {
                             last_status = "Accepted".into();
-                            delay = cfg
-                                .interval(retry::server_delay(&resp.headers, chrono::Utc::now()));
+                            delay = cfg.interval(server_delay(&resp.headers, chrono::Utc::now()));
                         }
                         200..=299 => return resp.json(target),
                         _ => {
-                            let env = super::error::parse_error_body(resp.status, &resp.body);
+                            let env = crate::remote_http::parse_arm_error(resp.status, &resp.body);
                             return Err(ArmError::OperationFailed {
                                 target: target.clone(),
                                 status: "Failed".into(),
@@ -316,8 +316,7 @@ impl ArmClient {
                 match lro::provisioning_state(&body) {
                     Some(s) if !lro::is_terminal(s) => {
                         last_status = s.to_string();
-                        delay =
-                            cfg.interval(retry::server_delay(&resp.headers, chrono::Utc::now()));
+                        delay = cfg.interval(server_delay(&resp.headers, chrono::Utc::now()));
                     }
                     Some(s) if !lro::is_success(s) => {
                         let (code, message) = lro::failure_of_body(&body);
@@ -370,13 +369,13 @@ impl ArmClient {
     fn list_query(&self, collection: &Collection) -> Option<String> {
         let paged = match &collection.namespace {
             Some(ns) => {
-                ns.eq_ignore_ascii_case("Microsoft.EventGrid")
+                ns.eq_ignore_ascii_case(request::EVENT_GRID_NAMESPACE)
                     && !collection
                         .resource_type
                         .eq_ignore_ascii_case("partnerConfigurations")
             }
             None => request::namespace_of(&collection.parent)
-                .eq_ignore_ascii_case("Microsoft.EventGrid"),
+                .eq_ignore_ascii_case(request::EVENT_GRID_NAMESPACE),
         };
         paged.then(|| self.options.page_size.clamp(1, 100).to_string())
     }

@@ -293,8 +293,8 @@ impl Pacer {
             "x-ms-ratelimit-remaining-subscription-{}",
             class.header_suffix()
         );
-        let Some(remaining) =
-            super::retry::header_str(headers, &name).and_then(|v| v.trim().parse::<u32>().ok())
+        let Some(remaining) = crate::remote_http::retry::header_str(headers, &name)
+            .and_then(|v| v.trim().parse::<u32>().ok())
         else {
             return;
         };

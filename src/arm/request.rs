@@ -7,6 +7,8 @@ use std::fmt;
 
 use crate::model::ResourceId;
 
+pub use crate::model::EVENT_GRID_NAMESPACE;
+
 /// Api-version of every `Microsoft.EventGrid` operation.
 pub const EVENTGRID_API_VERSION: &str = "2025-02-15";
 /// Api-version of `Microsoft.Resources` (resource groups, provider registrations).
@@ -64,7 +66,7 @@ pub fn api_version_for(id: &ResourceId) -> &'static str {
 /// The api-version to use for a provider namespace. Unknown namespaces get the Resources one
 /// (the only other namespace we talk to is Microsoft.Resources).
 pub fn api_version_for_namespace(namespace: &str) -> &'static str {
-    if namespace.eq_ignore_ascii_case("Microsoft.EventGrid") {
+    if namespace.eq_ignore_ascii_case(EVENT_GRID_NAMESPACE) {
         EVENTGRID_API_VERSION
     } else {
         RESOURCES_API_VERSION
@@ -88,7 +90,7 @@ impl Collection {
     pub fn eventgrid(resource_group: &ResourceId, resource_type: &str) -> Self {
         Self {
             parent: resource_group.clone(),
-            namespace: Some("Microsoft.EventGrid".into()),
+            namespace: Some(EVENT_GRID_NAMESPACE.into()),
             resource_type: resource_type.into(),
         }
     }

@@ -1,10 +1,12 @@
 //! Typed ids and actions for every resource kind and action in MANIFESTS.md, over [`ArmApi`].
 //!
-//! Thin helpers so `apply` does not spell paths or action names: id builders per kind, the POST
+//! Thin helpers so callers do not spell paths or action names: id builders per kind, the POST
 //! actions (`activate`, `deactivate`, `authorizePartner`, `unauthorizePartner`, `getFullUrl`,
-//! `getDeliveryAttributes`), and waits (provider registered, partner topic appeared). Secret
-//! results come back as `Sensitive`. Plain `put`/`patch`/`delete` stay on the trait. This module
-//! must not decide what to change.
+//! `getDeliveryAttributes`, `listKeys`), and waits (provider registered, resource appeared).
+//! Secret results come back as `Sensitive`. Plain `put`/`patch`/`delete` stay on the trait.
+//! `cli` uses `get_full_url` and `list_topic_keys`; `apply` does not use this module (its
+//! executor has its own waits over `apply::Backend`), so the waits and the other actions serve
+//! only the integration tests today. This module must not decide what to change.
 
 use std::time::{Duration, Instant};
 
@@ -12,15 +14,13 @@ use serde_json::Value;
 
 use super::error::{ArmError, RequestIds, Target};
 use super::ops::{ArmApi, Observed, ProviderInfo};
+use super::request::EVENT_GRID_NAMESPACE;
 use crate::model::{ResourceId, Sensitive};
-
-/// The Event Grid namespace.
-pub const EVENTGRID: &str = "Microsoft.EventGrid";
 
 /// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.EventGrid/partnerConfigurations/default`.
 pub fn partner_configuration_id(subscription_id: &str, resource_group: &str) -> ResourceId {
     ResourceId::resource_group(subscription_id, resource_group).provider_resource(
-        EVENTGRID,
+        EVENT_GRID_NAMESPACE,
         "partnerConfigurations",
         "default",
     )
@@ -28,14 +28,17 @@ pub fn partner_configuration_id(subscription_id: &str, resource_group: &str) -> 
 
 /// A custom topic.
 pub fn topic_id(subscription_id: &str, resource_group: &str, name: &str) -> ResourceId {
-    ResourceId::resource_group(subscription_id, resource_group)
-        .provider_resource(EVENTGRID, "topics", name)
+    ResourceId::resource_group(subscription_id, resource_group).provider_resource(
+        EVENT_GRID_NAMESPACE,
+        "topics",
+        name,
+    )
 }
 
 /// A system topic.
 pub fn system_topic_id(subscription_id: &str, resource_group: &str, name: &str) -> ResourceId {
     ResourceId::resource_group(subscription_id, resource_group).provider_resource(
-        EVENTGRID,
+        EVENT_GRID_NAMESPACE,
         "systemTopics",
         name,
     )
@@ -44,7 +47,7 @@ pub fn system_topic_id(subscription_id: &str, resource_group: &str, name: &str) 
 /// A partner topic.
 pub fn partner_topic_id(subscription_id: &str, resource_group: &str, name: &str) -> ResourceId {
     ResourceId::resource_group(subscription_id, resource_group).provider_resource(
-        EVENTGRID,
+        EVENT_GRID_NAMESPACE,
         "partnerTopics",
         name,
     )
@@ -56,11 +59,11 @@ pub fn event_subscription_id(parent: &ResourceId, name: &str) -> ResourceId {
     let ty = parent.resource_type();
     let nested = ["topics", "systemTopics", "partnerTopics"]
         .iter()
-        .any(|t| ty.eq_ignore_ascii_case(&format!("{EVENTGRID}/{t}")));
+        .any(|t| ty.eq_ignore_ascii_case(&format!("{EVENT_GRID_NAMESPACE}/{t}")));
     if nested {
         parent.child("eventSubscriptions", name)
     } else {
-        parent.provider_resource(EVENTGRID, "eventSubscriptions", name)
+        parent.provider_resource(EVENT_GRID_NAMESPACE, "eventSubscriptions", name)
     }
 }
 

@@ -3,29 +3,31 @@
 //!
 //! Owns the client-credentials token for the Management API (`POST https://{domain}/oauth/token`,
 //! JSON, `audience=https://{domain}/api/v2/`) and the typed log-stream operations (list, get,
-//! create, patch, delete under `/api/v2/log-streams`). Retries 429/5xx and connection errors with
-//! the same pure policy as `arm::retry`, honouring `Retry-After` and `x-ratelimit-reset`. It must
-//! not decide what to change or print anything, and never logs a token or the client secret.
+//! create, patch, delete under `/api/v2/log-streams`). Requests go through the retry loop shared
+//! with `arm` (`remote_http`), which retries 429/5xx and connection errors, honouring
+//! `Retry-After` and here also `x-ratelimit-reset`. It must not decide what to change or print
+//! anything, and never logs a token or the client secret.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-
-use crate::arm::auth::TokenResponse;
-use crate::arm::error::{excerpt, parse_error_body};
-use crate::arm::retry::{self, Decision, Outcome, RetryPolicy};
 use crate::model::Sensitive;
+use crate::remote_http::retry::{header_str, server_delay};
+use crate::remote_http::{
+    Attempts, ErrorEnvelope, RequestLog, RetryPolicy, SendError, TokenResponse, excerpt,
+    parse_auth0_error, send_with_retry,
+};
 
 pub mod types;
 
 pub use types::{
-    EVENTGRID, EventGridSink, LogStream, LogStreamFilter, LogStreamPatch, NewEventGridStream,
+    EventGridSink, LOG_STREAM_TYPE_EVENTGRID, LogStream, LogStreamFilter, LogStreamPatch,
+    NewEventGridStream,
 };
 
 /// Every way an Auth0 call can fail.
 #[derive(Debug, thiserror::Error)]
-pub enum Auth0Error {
+pub enum Auth0ApiError {
     /// The API answered with an error status.
     #[error("Auth0 {method} `{path}` returned {status} `{code}`: {message}")]
     Http {
@@ -75,6 +77,19 @@ pub enum Auth0Error {
     Config(String),
 }
 
+impl Auth0ApiError {
+    /// Whether trying the whole operation again may succeed: 429 or 5xx after the client's own
+    /// retries, or a transport failure (an unknown create outcome included: the caller lists the
+    /// streams before creating again).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Http { status, .. } => *status == 429 || *status >= 500,
+            Self::Transport { .. } => true,
+            Self::Malformed { .. } | Self::Token { .. } | Self::Config(_) => false,
+        }
+    }
+}
+
 /// The Auth0 Management API client.
 #[derive(Debug)]
 pub struct Auth0Client {
@@ -95,13 +110,13 @@ impl Auth0Client {
         domain: &str,
         client_id: &str,
         client_secret: Sensitive<String>,
-    ) -> Result<Self, Auth0Error> {
+    ) -> Result<Self, Auth0ApiError> {
         let domain = domain
             .trim()
             .trim_start_matches("https://")
             .trim_end_matches('/');
         let base = url::Url::parse(&format!("https://{domain}/")).map_err(|e| {
-            Auth0Error::Config(format!("AUTH0_DOMAIN `{domain}` is not a host: {e}"))
+            Auth0ApiError::Config(format!("AUTH0_DOMAIN `{domain}` is not a host: {e}"))
         })?;
         Ok(Self::with_base(
             http,
@@ -142,12 +157,12 @@ impl Auth0Client {
         http: reqwest::Client,
         env: &dyn Fn(&str) -> Option<String>,
         emulator: Option<&url::Url>,
-    ) -> Result<Self, Auth0Error> {
+    ) -> Result<Self, Auth0ApiError> {
         let get = |k: &str| env(k).filter(|v| !v.is_empty());
         if let Some(e) = emulator {
             let base = e
                 .join("auth0/")
-                .map_err(|err| Auth0Error::Config(format!("bad emulator URL: {err}")))?;
+                .map_err(|err| Auth0ApiError::Config(format!("bad emulator URL: {err}")))?;
             return Ok(Self::with_base(
                 http,
                 base,
@@ -161,7 +176,7 @@ impl Auth0Client {
             .filter(|k| get(k).is_none())
             .collect();
         if !missing.is_empty() {
-            return Err(Auth0Error::Config(format!(
+            return Err(Auth0ApiError::Config(format!(
                 "{} not set (a machine-to-machine application authorized for the Management API)",
                 missing.join(", ")
             )));
@@ -180,13 +195,13 @@ impl Auth0Client {
         self
     }
 
-    async fn token(&self) -> Result<Sensitive<String>, Auth0Error> {
+    async fn token(&self) -> Result<Sensitive<String>, Auth0ApiError> {
         if let Some((tok, exp)) = self.token.lock().unwrap_or_else(|e| e.into_inner()).clone() {
             if exp > Instant::now() {
                 return Ok(tok);
             }
         }
-        let fail = |message: String| Auth0Error::Token {
+        let fail = |message: String| Auth0ApiError::Token {
             domain: self.domain.clone(),
             message,
         };
@@ -206,14 +221,9 @@ impl Auth0Client {
             )
             .await
             .map_err(|e| fail(e.to_string()))?;
-        let parsed: TokenResponse = serde_json::from_slice(&resp.1)
+        let (token, until) = TokenResponse::parse(&resp.1, Duration::from_secs(3600))
             .map_err(|e| fail(format!("malformed token response: {e}")))?;
-        let ttl = parsed.expires_in.seconds().unwrap_or(3600);
-        let token = Sensitive::new(parsed.access_token);
-        *self.token.lock().unwrap_or_else(|e| e.into_inner()) = Some((
-            token.clone(),
-            Instant::now() + Duration::from_secs(ttl.saturating_sub(60).max(1)),
-        ));
+        *self.token.lock().unwrap_or_else(|e| e.into_inner()) = Some((token.clone(), until));
         Ok(token)
     }
 
@@ -225,111 +235,49 @@ impl Auth0Client {
         body: Option<&serde_json::Value>,
         idempotent: bool,
         token: Option<&Sensitive<String>>,
-    ) -> Result<(u16, Vec<u8>), Auth0Error> {
+    ) -> Result<(u16, Vec<u8>), Auth0ApiError> {
         let url = self
             .base
             .join(path)
-            .map_err(|e| Auth0Error::Config(format!("bad path `{path}`: {e}")))?;
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            let mut req = self
-                .http
-                .request(method.clone(), url.clone())
-                .header("accept", "application/json");
-            if let Some(t) = token {
-                req = req.bearer_auth(t.expose());
+            .map_err(|e| Auth0ApiError::Config(format!("bad path `{path}`: {e}")))?;
+        let log = RequestLog {
+            service: "Auth0",
+            method: &method,
+            path,
+        };
+        let mut attempts = Auth0Attempts {
+            http: &self.http,
+            method: &method,
+            url: &url,
+            body,
+            token,
+        };
+        let transport = |message: String| Auth0ApiError::Transport {
+            method: method.to_string(),
+            path: path.to_string(),
+            message,
+        };
+        let response = match send_with_retry(&mut attempts, &self.retry, idempotent, &log).await {
+            Ok(r) => r,
+            Err(SendError::Prepare(never)) => match never {},
+            Err(SendError::OutcomeUnknown { message }) => {
+                return Err(transport(format!(
+                    "{message}; outcome unknown, not resent (list the streams before retrying)"
+                )));
             }
-            if let Some(b) = body {
-                req = req.json(b);
-            }
-            let t0 = Instant::now();
-            let result = match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let headers = resp.headers().clone();
-                    match resp.bytes().await {
-                        Ok(b) => Ok((status, headers, b.to_vec())),
-                        Err(e) => {
-                            Err((Outcome::NoResponse, crate::arm::error::transport_message(e)))
-                        }
-                    }
-                }
-                Err(e) => Err((
-                    if e.is_connect() {
-                        Outcome::ConnectFailed
-                    } else {
-                        Outcome::NoResponse
-                    },
-                    crate::arm::error::transport_message(e),
-                )),
-            };
-            let jitter = rand::random::<f64>();
-            match result {
-                Ok((status, headers, bytes)) => {
-                    tracing::debug!(%method, path, status, elapsed_ms = t0.elapsed().as_millis() as u64, "Auth0 request");
-                    let server = retry::server_delay(&headers, chrono::Utc::now())
-                        .or_else(|| ratelimit_reset(&headers));
-                    let d = retry::decide(
-                        &self.retry,
-                        idempotent,
-                        attempt,
-                        Outcome::Status(status),
-                        server,
-                        started.elapsed(),
-                        jitter,
-                    );
-                    if let Decision::RetryAfter(delay) = d {
-                        tokio::time::sleep(delay).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    if (200..300).contains(&status) {
-                        return Ok((status, bytes));
-                    }
-                    let (code, message) = auth0_error(status, &bytes);
-                    return Err(Auth0Error::Http {
-                        method: method.to_string(),
-                        path: path.to_string(),
-                        status,
-                        code,
-                        message,
-                    });
-                }
-                Err((outcome, message)) => {
-                    match retry::decide(
-                        &self.retry,
-                        idempotent,
-                        attempt,
-                        outcome,
-                        None,
-                        started.elapsed(),
-                        jitter,
-                    ) {
-                        Decision::RetryAfter(delay) => {
-                            tokio::time::sleep(delay).await;
-                            attempt += 1;
-                        }
-                        Decision::Unknown => {
-                            return Err(Auth0Error::Transport {
-                                method: method.to_string(),
-                                path: path.to_string(),
-                                message: format!(
-                                    "{message}; outcome unknown, not resent (list the streams before retrying)"
-                                ),
-                            });
-                        }
-                        Decision::Stop => {
-                            return Err(Auth0Error::Transport {
-                                method: method.to_string(),
-                                path: path.to_string(),
-                                message,
-                            });
-                        }
-                    }
-                }
-            }
+            Err(SendError::Transport { message, .. }) => return Err(transport(message)),
+        };
+        if (200..300).contains(&response.status) {
+            return Ok((response.status, response.body));
         }
+        let ErrorEnvelope { code, message } = parse_auth0_error(response.status, &response.body);
+        Err(Auth0ApiError::Http {
+            method: method.to_string(),
+            path: path.to_string(),
+            status: response.status,
+            code,
+            message,
+        })
     }
 
     async fn api<T: serde::de::DeserializeOwned>(
@@ -337,7 +285,7 @@ impl Auth0Client {
         method: reqwest::Method,
         path: &str,
         body: Option<&serde_json::Value>,
-    ) -> Result<Option<T>, Auth0Error> {
+    ) -> Result<Option<T>, Auth0ApiError> {
         let token = self.token().await?;
         let idempotent = method != reqwest::Method::POST;
         let (status, bytes) = match self
@@ -345,7 +293,7 @@ impl Auth0Client {
             .await
         {
             // A token Auth0 no longer accepts: fetch a new one, once (nothing was done).
-            Err(Auth0Error::Http { status: 401, .. }) => {
+            Err(Auth0ApiError::Http { status: 401, .. }) => {
                 *self.token.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 let token = self.token().await?;
                 self.send(method.clone(), path, body, idempotent, Some(&token))
@@ -358,15 +306,15 @@ impl Auth0Client {
         }
         serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| Auth0Error::Malformed {
+            .map_err(|e| Auth0ApiError::Malformed {
                 method: method.to_string(),
                 path: path.to_string(),
                 reason: format!("{e}: {}", excerpt(&bytes)),
             })
     }
 
-    fn required<T>(v: Option<T>, method: &str, path: &str) -> Result<T, Auth0Error> {
-        v.ok_or_else(|| Auth0Error::Malformed {
+    fn required<T>(v: Option<T>, method: &str, path: &str) -> Result<T, Auth0ApiError> {
+        v.ok_or_else(|| Auth0ApiError::Malformed {
             method: method.into(),
             path: path.into(),
             reason: "empty body".into(),
@@ -374,23 +322,23 @@ impl Auth0Client {
     }
 
     /// `GET /api/v2/log-streams`.
-    pub async fn list_log_streams(&self) -> Result<Vec<LogStream>, Auth0Error> {
+    pub async fn list_log_streams(&self) -> Result<Vec<LogStream>, Auth0ApiError> {
         let path = "api/v2/log-streams";
         let v = self.api(reqwest::Method::GET, path, None).await?;
         Self::required(v, "GET", path)
     }
 
     /// `GET /api/v2/log-streams/{id}`; `None` on 404.
-    pub async fn get_log_stream(&self, id: &str) -> Result<Option<LogStream>, Auth0Error> {
+    pub async fn get_log_stream(&self, id: &str) -> Result<Option<LogStream>, Auth0ApiError> {
         let path = format!("api/v2/log-streams/{}", encode(id));
         match self.api(reqwest::Method::GET, &path, None).await {
-            Err(Auth0Error::Http { status: 404, .. }) => Ok(None),
+            Err(Auth0ApiError::Http { status: 404, .. }) => Ok(None),
             other => other,
         }
     }
 
     /// Finds a stream by name (gridform's handle for a stream).
-    pub async fn find_log_stream(&self, name: &str) -> Result<Option<LogStream>, Auth0Error> {
+    pub async fn find_log_stream(&self, name: &str) -> Result<Option<LogStream>, Auth0ApiError> {
         Ok(self
             .list_log_streams()
             .await?
@@ -403,11 +351,11 @@ impl Auth0Client {
     pub async fn create_eventgrid_stream(
         &self,
         new: &NewEventGridStream,
-    ) -> Result<LogStream, Auth0Error> {
+    ) -> Result<LogStream, Auth0ApiError> {
         let path = "api/v2/log-streams";
         let mut body = serde_json::to_value(new)
-            .map_err(|e| Auth0Error::Config(format!("cannot serialize the stream: {e}")))?;
-        body["type"] = EVENTGRID.into();
+            .map_err(|e| Auth0ApiError::Config(format!("cannot serialize the stream: {e}")))?;
+        body["type"] = LOG_STREAM_TYPE_EVENTGRID.into();
         let v = self.api(reqwest::Method::POST, path, Some(&body)).await?;
         Self::required(v, "POST", path)
     }
@@ -417,25 +365,58 @@ impl Auth0Client {
         &self,
         id: &str,
         patch: &LogStreamPatch,
-    ) -> Result<LogStream, Auth0Error> {
+    ) -> Result<LogStream, Auth0ApiError> {
         let path = format!("api/v2/log-streams/{}", encode(id));
         let body = serde_json::to_value(patch)
-            .map_err(|e| Auth0Error::Config(format!("cannot serialize the patch: {e}")))?;
+            .map_err(|e| Auth0ApiError::Config(format!("cannot serialize the patch: {e}")))?;
         let v = self.api(reqwest::Method::PATCH, &path, Some(&body)).await?;
         Self::required(v, "PATCH", &path)
     }
 
     /// `DELETE /api/v2/log-streams/{id}`; `false` when it did not exist.
-    pub async fn delete_log_stream(&self, id: &str) -> Result<bool, Auth0Error> {
+    pub async fn delete_log_stream(&self, id: &str) -> Result<bool, Auth0ApiError> {
         let path = format!("api/v2/log-streams/{}", encode(id));
         match self
             .api::<serde_json::Value>(reqwest::Method::DELETE, &path, None)
             .await
         {
             Ok(_) => Ok(true),
-            Err(Auth0Error::Http { status: 404, .. }) => Ok(false),
+            Err(Auth0ApiError::Http { status: 404, .. }) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// The attempts of one Auth0 request: the same request each time, with the token it was given.
+struct Auth0Attempts<'a> {
+    http: &'a reqwest::Client,
+    method: &'a reqwest::Method,
+    url: &'a url::Url,
+    body: Option<&'a serde_json::Value>,
+    token: Option<&'a Sensitive<String>>,
+}
+
+impl Attempts for Auth0Attempts<'_> {
+    type Error = std::convert::Infallible;
+    type Permit = ();
+
+    async fn prepare(&mut self) -> Result<(reqwest::RequestBuilder, ()), std::convert::Infallible> {
+        let mut req = self
+            .http
+            .request(self.method.clone(), self.url.clone())
+            .header("accept", "application/json");
+        if let Some(t) = self.token {
+            req = req.bearer_auth(t.expose());
+        }
+        if let Some(b) = self.body {
+            req = req.json(b);
+        }
+        Ok((req, ()))
+    }
+
+    /// Azure's delay headers, then Auth0's `x-ratelimit-reset`.
+    fn server_delay(&self, headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+        server_delay(headers, chrono::Utc::now()).or_else(|| ratelimit_reset(headers))
     }
 }
 
@@ -445,59 +426,19 @@ fn encode(segment: &str) -> String {
 
 /// `x-ratelimit-reset` (unix seconds) as a delay from now. Pure apart from the clock.
 fn ratelimit_reset(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let reset: i64 = retry::header_str(headers, "x-ratelimit-reset")?
+    let reset: i64 = header_str(headers, "x-ratelimit-reset")?
         .trim()
         .parse()
         .ok()?;
     let now = chrono::Utc::now().timestamp();
-    Some(Duration::from_secs(u64::try_from(reset - now).unwrap_or(0)))
-}
-
-/// Auth0's error body: `{"statusCode","error","message","errorCode"}` or OAuth
-/// `{"error","error_description"}`.
-fn auth0_error(status: u16, body: &[u8]) -> (String, String) {
-    #[derive(Deserialize)]
-    struct Body {
-        error: Option<String>,
-        #[serde(rename = "errorCode")]
-        error_code: Option<String>,
-        message: Option<String>,
-        error_description: Option<String>,
-    }
-    match serde_json::from_slice::<Body>(body) {
-        Ok(b) if b.message.is_some() || b.error_description.is_some() || b.error.is_some() => (
-            b.error_code
-                .or(b.error)
-                .unwrap_or_else(|| format!("Http{status}")),
-            b.message
-                .or(b.error_description)
-                .unwrap_or_else(|| "(no message)".into()),
-        ),
-        _ => {
-            let e = parse_error_body(status, body);
-            (e.code, e.message)
-        }
-    }
+    Some(Duration::from_secs(
+        u64::try_from(reset.saturating_sub(now)).unwrap_or(0),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_auth0_error_shapes() {
-        let b = br#"{"statusCode":400,"error":"Bad Request","message":"Payload validation error","errorCode":"invalid_body"}"#;
-        assert_eq!(
-            auth0_error(400, b),
-            ("invalid_body".into(), "Payload validation error".into())
-        );
-        let b = br#"{"error":"access_denied","error_description":"Unauthorized"}"#;
-        assert_eq!(
-            auth0_error(401, b),
-            ("access_denied".into(), "Unauthorized".into())
-        );
-        assert_eq!(auth0_error(502, b"<html>").0, "Http502");
-    }
 
     #[test]
     fn from_env_names_missing_variables() {

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Log stream `type` for Azure Event Grid.
-pub const EVENTGRID: &str = "eventgrid";
+pub const LOG_STREAM_TYPE_EVENTGRID: &str = "eventgrid";
 
 /// The Event Grid sink of a log stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,7 +61,7 @@ pub struct LogStream {
 impl LogStream {
     /// The Event Grid sink, when this is an `eventgrid` stream with a well-formed sink.
     pub fn eventgrid_sink(&self) -> Option<EventGridSink> {
-        (self.kind == EVENTGRID)
+        (self.kind == LOG_STREAM_TYPE_EVENTGRID)
             .then(|| serde_json::from_value(self.sink.clone()).ok())
             .flatten()
     }

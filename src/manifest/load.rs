@@ -402,7 +402,7 @@ fn wrap<S>((m, s): (Metadata, S), f: fn(S) -> ResourceSpec) -> (Metadata, Option
     (m, Some(f(s)))
 }
 
-const EG: &str = "Microsoft.EventGrid";
+const EG: &str = crate::model::EVENT_GRID_NAMESPACE;
 
 fn build_resource(
     d: &TypedDoc,

@@ -19,8 +19,6 @@ use crate::model::{ResourceId, ResourceKind};
 pub use build::plan;
 
 #[cfg(test)]
-pub(crate) mod fake_azure;
-#[cfg(test)]
 mod tests;
 
 /// Inputs besides the two states.
@@ -62,13 +60,6 @@ pub enum ActionKind {
     Deactivate,
     /// Take ownership of an existing unowned resource (`metadata.adopt: true`).
     Adopt,
-}
-
-impl ActionKind {
-    /// Whether the action changes something (every kind does; `WaitForPartner` only waits).
-    pub fn is_change(self) -> bool {
-        !matches!(self, Self::WaitForPartner)
-    }
 }
 
 /// Which resource an action is about.
@@ -211,7 +202,11 @@ impl Locator {
                 ..
             } => {
                 let topic = ResourceId::resource_group(subscription_id, resource_group)
-                    .provider_resource("Microsoft.EventGrid", "partnerTopics", partner_topic?);
+                    .provider_resource(
+                        crate::model::EVENT_GRID_NAMESPACE,
+                        "partnerTopics",
+                        partner_topic?,
+                    );
                 Some(
                     match child
                         .as_deref()
@@ -311,11 +306,9 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Whether applying would change anything.
+    /// Whether applying would do anything: every action (waits included) is a step of apply.
     pub fn has_changes(&self) -> bool {
-        self.actions
-            .iter()
-            .any(|a| a.kind.is_change() || a.kind == ActionKind::WaitForPartner)
+        !self.actions.is_empty()
     }
 
     /// Counts for the summary line: (add, change, replace, destroy, other).

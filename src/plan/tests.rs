@@ -8,8 +8,8 @@ use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 
 use super::build::diff;
-use super::fake_azure::azure_echo;
 use super::*;
+use crate::fake_azure as fake;
 use crate::manifest::parse_sources;
 use crate::model::live::LiveState;
 use crate::model::{DesiredState, ResourceKind};
@@ -42,9 +42,16 @@ spec: {subscriptionId: 00000000-0000-0000-0000-000000000001, resourceGroup: rg, 
 ---
 ";
 
-/// Applies a plan to a live state the way Azure and Auth0 would.
-fn fake_apply(plan: &Plan, live: &mut LiveState, d: &DesiredState) {
-    let _ = d;
+/// Applies a plan to a live state step by step through the crate's one fake of Azure and Auth0;
+/// the simulated partner creates its topics with the source the plan expects.
+fn fake_apply(plan: &Plan, live: &mut LiveState) {
+    let source = plan.actions.iter().find_map(|a| match &a.operation {
+        Operation::WaitForPartner {
+            expected_source, ..
+        } => Some(expected_source.clone()),
+        _ => None,
+    });
+    let source = source.unwrap_or_default();
     let resolve = |at: &Locator, live: &LiveState| -> ResourceId {
         let name = at.stream().map(|s| {
             live.auth0_streams[s]["sink"]["azurePartnerTopic"]
@@ -56,66 +63,38 @@ fn fake_apply(plan: &Plan, live: &mut LiveState, d: &DesiredState) {
     };
     for a in &plan.actions {
         match &a.operation {
-            Operation::RegisterProvider { namespace, .. } => {
-                live.providers
-                    .insert(namespace.to_ascii_lowercase(), "Registered".into());
-            }
+            Operation::RegisterProvider { namespace, .. } => fake::register(live, namespace),
             Operation::Put { at, body } | Operation::Replace { at, body } => {
-                let id = resolve(at, live);
-                live.resources.insert(id.clone(), azure_echo(&id, body));
+                fake::put(live, &resolve(at, live), body);
             }
             Operation::Patch { at, body } => {
-                let id = resolve(at, live);
-                live.resources.get_mut(&id).unwrap()["tags"] = body["tags"].clone();
+                assert!(fake::patch_tags(live, &resolve(at, live), body));
             }
             Operation::Delete { at } => {
-                let id = resolve(at, live);
-                live.resources.remove(&id);
+                live.resources.remove(&resolve(at, live));
             }
             Operation::Auth0Create { body } | Operation::Auth0Replace { body, .. } => {
-                let mut b = body.clone();
-                let name = b["name"].as_str().unwrap().to_string();
-                b["id"] = json!(format!("lst_{name}"));
-                b["sink"]["azurePartnerTopic"] = json!(format!("auth0-logs-{name}"));
-                live.auth0_streams.insert(name, b);
+                fake::create_stream(live, body, &source);
             }
-            Operation::Auth0Delete { stream_id } => {
-                live.auth0_streams
-                    .retain(|_, s| s["id"] != json!(stream_id));
-            }
-            Operation::Auth0Patch { stream_id, body } => {
-                let s = live
-                    .auth0_streams
-                    .values_mut()
-                    .find(|s| s["id"] == json!(stream_id))
-                    .unwrap();
-                for (k, v) in body.as_object().unwrap() {
-                    s[k] = v.clone();
-                }
-            }
+            Operation::Auth0Delete { stream_id } => fake::delete_stream(live, stream_id),
+            Operation::Auth0Patch { stream_id, body } => fake::patch_stream(live, stream_id, body),
             Operation::WaitForPartner {
                 at,
                 expected_source,
                 ..
             } => {
                 let id = resolve(at, live);
-                live.resources.insert(id.clone(), json!({
-                    "id": id.to_string(), "name": id.name(), "type": "Microsoft.EventGrid/partnerTopics", "location": "westeurope",
-                    "properties": {"source": expected_source, "activationState": "NeverActivated", "provisioningState": "Succeeded"},
-                    "tags": null
-                }));
+                if !live.resources.contains_key(&id) {
+                    fake::partner_creates_topic(live, &id, expected_source);
+                }
             }
             Operation::SetActivation {
                 at, activate, tags, ..
             } => {
                 let id = resolve(at, live);
-                let t = live.resources.get_mut(&id).unwrap();
-                t["properties"]["activationState"] = json!(if *activate {
-                    "Activated"
-                } else {
-                    "Deactivated"
-                });
-                t["tags"] = tags["tags"].clone();
+                let action = if *activate { "activate" } else { "deactivate" };
+                assert!(fake::set_activation(live, &id, action).is_some());
+                assert!(fake::patch_tags(live, &id, tags));
             }
         }
     }
@@ -131,7 +110,7 @@ fn converge(d: &DesiredState) -> (Plan, LiveState) {
     live.resources.insert(rg, json!({"location": "westeurope"}));
     let first = plan(d, &live, &opts());
     assert!(first.errors.is_empty(), "{:?}", first.errors);
-    fake_apply(&first, &mut live, d);
+    fake_apply(&first, &mut live);
     (first, live)
 }
 
@@ -152,7 +131,10 @@ fn every_reference_manifest_and_example_plans_empty_after_apply() {
     for dir in &dirs {
         let d = repo_manifests(dir);
         let (first, mut live) = converge(&d);
-        assert!(first.has_changes(), "{dir}: the first plan creates things");
+        assert!(
+            !first.actions.is_empty(),
+            "{dir}: the first plan creates things"
+        );
         live.listed_groups = d
             .resources
             .iter()

@@ -15,7 +15,7 @@ pub use live::{read_live, scope_of};
 
 use crate::apply::remote::Remote;
 use crate::arm::{self, ArmError, AuthMethod, AzureCloud, ConnectSettings};
-use crate::auth0::{Auth0Client, Auth0Error};
+use crate::auth0::{Auth0ApiError, Auth0Client};
 use crate::model::live::LiveState;
 use crate::model::{DesiredState, ResourceKind};
 use crate::plan::{Plan, PlanOptions, plan};
@@ -80,7 +80,7 @@ pub enum SessionError {
         what: String,
         /// The client's error.
         #[source]
-        source: Box<Auth0Error>,
+        source: Box<Auth0ApiError>,
     },
 }
 

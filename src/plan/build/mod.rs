@@ -18,7 +18,7 @@ use super::*;
 use crate::model::live::LiveState;
 use crate::model::{DesiredResource, DesiredState, ResourceSpec};
 
-const EG: &str = "Microsoft.EventGrid";
+const EG: &str = crate::model::EVENT_GRID_NAMESPACE;
 
 /// Which ARM paths cannot change in place, per kind (REFERENCE §8.8–8.9).
 fn immutable(kind: ResourceKind, path: &str) -> bool {
