@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{DataPlaneError, error_message};
+use super::{DataPlaneError, error_message, send};
 
 /// A running (or embedded) emulator's controls.
 #[derive(Debug, Clone)]
@@ -43,20 +43,19 @@ impl EmulatorControls {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(u16, Value), DataPlaneError> {
-        let transport = |source| DataPlaneError::Transport {
-            what: format!("cannot reach the emulator at {}", self.base),
-            source,
-        };
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let resp = req.send().await.map_err(transport)?;
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(transport)?;
+        let url = format!("{}{path}", self.base);
+        let what = format!("cannot reach the emulator at {}", self.base);
+        let resp = send(&what, &method, path, || {
+            let req = self.http.request(method.clone(), &url);
+            match body {
+                Some(b) => req.json(b),
+                None => req,
+            }
+        })
+        .await?;
         Ok((
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            resp.status,
+            serde_json::from_slice(&resp.body).unwrap_or(Value::Null),
         ))
     }
 
@@ -102,19 +101,16 @@ impl EmulatorControls {
             ("client_secret", "gridform"),
             ("scope", "https://eventgrid.azure.net/.default"),
         ];
-        let transport = |source| DataPlaneError::Transport {
-            what: "cannot get a token from the emulator".into(),
-            source,
-        };
-        let resp = self
-            .http
-            .post(&url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(transport)?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(transport)?;
+        let path = "/gridform/oauth2/v2.0/token";
+        let resp = send(
+            "cannot get a token from the emulator",
+            &reqwest::Method::POST,
+            path,
+            || self.http.post(&url).form(&form),
+        )
+        .await?;
+        let status = resp.status;
+        let text = String::from_utf8_lossy(&resp.body).into_owned();
         let body: Value = serde_json::from_str(&text).unwrap_or_default();
         match body["access_token"].as_str() {
             Some(t) if status == 200 => Ok(t.to_string()),

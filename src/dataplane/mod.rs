@@ -39,13 +39,12 @@ pub enum DataPlaneError {
         message: String,
     },
     /// The endpoint could not be reached or its answer not read.
-    #[error("{what}")]
+    #[error("{what}: {message}")]
     Transport {
         /// What was being done.
         what: String,
-        /// The transport error.
-        #[source]
-        source: reqwest::Error,
+        /// The transport error (without the URL, which may hold a key).
+        message: String,
     },
     /// A topic could not be resolved through ARM.
     #[error("{what}")]
@@ -81,9 +80,40 @@ pub fn http_client() -> Result<reqwest::Client, DataPlaneError> {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
-        .map_err(|source| DataPlaneError::Transport {
+        .map_err(|e| DataPlaneError::Transport {
             what: "cannot build the HTTP client".into(),
-            source,
+            message: crate::remote_http::error_body::transport_message(e),
+        })
+}
+
+/// Sends one request through the shared retry loop (`remote_http`); `build` makes each attempt.
+pub(crate) async fn send<F>(
+    what: &str,
+    method: &reqwest::Method,
+    path: &str,
+    build: F,
+) -> Result<crate::remote_http::RawResponse, DataPlaneError>
+where
+    F: FnMut() -> reqwest::RequestBuilder + Send,
+{
+    use crate::remote_http::{RequestLog, SendError, retry::RetryPolicy};
+    let log = RequestLog {
+        service: "Event Grid",
+        method,
+        path,
+    };
+    let idempotent = crate::remote_http::retry::is_idempotent(method);
+    crate::remote_http::send_simple(&RetryPolicy::default(), idempotent, &log, build)
+        .await
+        .map_err(|e| DataPlaneError::Transport {
+            what: what.to_string(),
+            message: match e {
+                SendError::Prepare(never) => match never {},
+                SendError::OutcomeUnknown { message } => {
+                    format!("{message} (the request may have been received)")
+                }
+                SendError::Transport { message, .. } => message,
+            },
         })
 }
 

@@ -203,23 +203,22 @@ pub async fn send(
             reason,
         })?;
     let what = format!("publishing to topic `{}`", target.name);
-    let transport = |source| DataPlaneError::Transport {
-        what: format!("cannot reach the endpoint of topic `{}`", target.name),
-        source,
-    };
-    let resp = http
-        .post(&target.url)
-        .header("content-type", target.schema.content_type())
-        .header(target.auth.0, &target.auth.1)
-        .body(body)
-        .send()
-        .await
-        .map_err(transport)?;
-    let status = resp.status().as_u16();
+    let unreachable = format!("cannot reach the endpoint of topic `{}`", target.name);
+    let path = url::Url::parse(&target.url)
+        .map(|u| u.path().to_string())
+        .unwrap_or_default();
+    let resp = super::send(&unreachable, &reqwest::Method::POST, &path, || {
+        http.post(&target.url)
+            .header("content-type", target.schema.content_type())
+            .header(target.auth.0, &target.auth.1)
+            .body(body.clone())
+    })
+    .await?;
+    let status = resp.status;
     if status == 200 {
         return Ok(());
     }
-    let text = resp.text().await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&resp.body);
     Err(DataPlaneError::Refused {
         what,
         status,
