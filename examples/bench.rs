@@ -364,7 +364,8 @@ fn min_requests(op: &Operation) -> (u64, u64) {
         | Operation::Auth0Create { .. }
         | Operation::Auth0Patch { .. }
         | Operation::Auth0Replace { .. }
-        | Operation::Auth0Delete { .. } => (0, 0),
+        | Operation::Auth0Delete { .. }
+        | Operation::Recorded { .. } => (0, 0),
     }
 }
 

@@ -407,6 +407,13 @@ async fn run_action<B: Backend>(
             backend.auth0_delete(stream_id).await.map_err(fail)?;
             backend.auth0_create(body).await.map(|_| ()).map_err(fail)
         }
+        Operation::Recorded { .. } => Err(Failure {
+            message: "a plan read back from a file for display has no requests to make".into(),
+            hint: Some(
+                "apply a saved plan with `gridform apply FILE`: it re-plans and checks".into(),
+            ),
+            retryable: false,
+        }),
     }
 }
 

@@ -20,3 +20,22 @@ pub use load::{Loaded, load, parse_sources};
 pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
+
+/// Loads `paths` like [`load`] and records every variable the manifests read, with its value
+/// (`None`: unset), in the order first read: what a saved plan pins.
+pub fn load_recording(
+    paths: &[std::path::PathBuf],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> (Loaded, Vec<(String, Option<String>)>) {
+    let seen: std::cell::RefCell<Vec<(String, Option<String>)>> = Default::default();
+    let recording = |name: &str| {
+        let value = env(name);
+        let mut seen = seen.borrow_mut();
+        if !seen.iter().any(|(n, _)| n == name) {
+            seen.push((name.to_string(), value.clone()));
+        }
+        value
+    };
+    let loaded = load(paths, &recording);
+    (loaded, seen.into_inner())
+}

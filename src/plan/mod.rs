@@ -33,7 +33,7 @@ pub struct PlanOptions {
 }
 
 /// What to do to one resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
     /// Register a resource provider.
@@ -176,17 +176,23 @@ pub enum Operation {
         /// Body.
         body: Value,
     },
-    /// Auth0: delete a stream by id, then create it again.
     /// Auth0: delete a stream by id.
     Auth0Delete {
         /// Stream id.
         stream_id: String,
     },
+    /// Auth0: delete a stream by id, then create it again.
     Auth0Replace {
         /// Stream id.
         stream_id: String,
         /// Body.
         body: Value,
+    },
+    /// An action read back from a saved plan to be shown (`gridform show FILE`): it carries no
+    /// request and is never executed (`apply FILE` re-plans and runs the fresh operations).
+    Recorded {
+        /// How the plan named its target.
+        address: String,
     },
 }
 
@@ -244,6 +250,7 @@ impl std::fmt::Debug for Operation {
             Self::Auth0Patch { .. } => "Auth0Patch",
             Self::Auth0Replace { .. } => "Auth0Replace",
             Self::Auth0Delete { .. } => "Auth0Delete",
+            Self::Recorded { .. } => "Recorded",
         };
         write!(f, "Operation::{name}")
     }
@@ -278,7 +285,7 @@ pub struct Unmanaged {
 }
 
 /// A problem that makes the plan unusable (apply refuses it).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PlanError {
     /// The resource.
     pub target: String,
@@ -303,6 +310,8 @@ pub struct Plan {
     pub refresh: RequestCounts,
     /// Digest of the live state the plan was computed from.
     pub fingerprint: String,
+    /// A digest per part of that live state (what a saved plan pins).
+    pub live_digests: std::collections::BTreeMap<String, String>,
 }
 
 impl Plan {

@@ -7,7 +7,9 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::plan::{Plan, Summary};
+use crate::model::live::RequestCounts;
+use crate::model::{ResourceId, ResourceKind};
+use crate::plan::{Action, Change, Operation, Plan, Summary, Target, Unmanaged};
 
 /// The JSON plan format version.
 pub const FORMAT_VERSION: &str = "1.0";
@@ -62,7 +64,18 @@ struct JsonUnmanaged {
 
 /// Writes the JSON plan (one document, pretty-printed).
 pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
-    let doc = JsonPlan {
+    // The struct, not a `Value`, so that keys keep their documented order.
+    serde_json::to_writer_pretty(&mut *out, &json_doc(plan)).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+/// The JSON plan as a value (what a saved plan keeps as shown).
+pub fn plan_value(plan: &Plan) -> Value {
+    serde_json::to_value(json_doc(plan)).unwrap_or_default()
+}
+
+fn json_doc(plan: &Plan) -> JsonPlan<'_> {
+    JsonPlan {
         format_version: FORMAT_VERSION,
         stack: &plan.stack,
         fingerprint: &plan.fingerprint,
@@ -107,7 +120,71 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             })
             .collect(),
         errors: &plan.errors,
-    };
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
-    writeln!(out)
+    }
+}
+
+/// Reads a JSON plan back for display (`gridform show FILE`); its actions are
+/// [`Operation::Recorded`]: shown, never executed.
+pub fn read_plan(doc: &Value) -> Result<Plan, String> {
+    let field = |v: &Value, k: &str| v.get(k).cloned().ok_or(format!("no `{k}`"));
+    let text = |v: &Value, k: &str| v[k].as_str().map(str::to_string).ok_or(format!("no `{k}`"));
+    let mut actions = Vec::new();
+    for (i, a) in doc["actions"].as_array().into_iter().flatten().enumerate() {
+        let kind_name = text(a, "kind")?;
+        let kind = ResourceKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == kind_name)
+            .ok_or(format!("unknown kind `{kind_name}`"))?;
+        let changes = a["changes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| Change {
+                path: c["path"].as_str().unwrap_or_default().to_string(),
+                before: c.get("before").filter(|v| !v.is_null()).cloned(),
+                after: c.get("after").filter(|v| !v.is_null()).cloned(),
+                sensitive: c["sensitive"] == true,
+                forces_replacement: c["forces_replacement"] == true,
+            })
+            .collect();
+        actions.push(Action {
+            index: i,
+            kind: serde_json::from_value(field(a, "action")?).map_err(|e| e.to_string())?,
+            target: Target {
+                kind,
+                name: text(a, "name")?,
+                id: a["id"].as_str().and_then(|id| ResourceId::parse(id).ok()),
+            },
+            changes,
+            depends_on: serde_json::from_value(field(a, "depends_on")?).unwrap_or_default(),
+            reason: a["reason"].as_str().map(str::to_string),
+            operation: Operation::Recorded {
+                address: text(a, "address")?,
+            },
+        });
+    }
+    let unmanaged = doc["unmanaged"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| {
+            Some(Unmanaged {
+                id: ResourceId::parse(u["id"].as_str()?).ok()?,
+                reason: u["reason"].as_str()?.to_string(),
+            })
+        })
+        .collect();
+    Ok(Plan {
+        stack: text(doc, "stack")?,
+        actions,
+        unmanaged,
+        errors: serde_json::from_value(field(doc, "errors")?).unwrap_or_default(),
+        refresh: RequestCounts {
+            reads: doc["refresh_requests"]["reads"].as_u64().unwrap_or(0),
+            writes: doc["refresh_requests"]["writes"].as_u64().unwrap_or(0),
+            deletes: doc["refresh_requests"]["deletes"].as_u64().unwrap_or(0),
+        },
+        fingerprint: text(doc, "fingerprint").unwrap_or_default(),
+        live_digests: Default::default(),
+    })
 }

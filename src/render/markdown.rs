@@ -126,6 +126,7 @@ mod tests {
             errors: vec![],
             refresh: Default::default(),
             fingerprint: String::new(),
+            live_digests: Default::default(),
         }
     }
 

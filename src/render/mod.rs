@@ -38,6 +38,7 @@ pub fn symbol(kind: ActionKind) -> (&'static str, &'static str) {
 /// `Kind name` plus the id, or `(known after apply)` for a partner topic not created yet.
 pub fn address(action: &Action) -> String {
     let id = match (&action.target.id, &action.operation) {
+        (_, Operation::Recorded { address }) => return address.clone(),
         (Some(id), _) => id.to_string(),
         (
             None,

@@ -197,18 +197,31 @@ pub fn run(args: &ApplyArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
 fn apply_saved(file: &PathBuf, args: &ApplyArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read the saved plan `{}`", file.display()))?;
-    let saved: SavedPlan = serde_json::from_str(&text)
-        .with_context(|| format!("`{}` is not a gridform saved plan", file.display()))?;
-    let (desired, session, plan) = ctx.plan(&saved.paths, false)?;
-    if let Err(reason) = saved.check(&plan) {
-        ctx.close(session, Duration::ZERO)?;
+    let saved = SavedPlan::parse(&text).map_err(|e| Hinted {
+        message: format!("`{}`: {e}", file.display()),
+        hint: "make a new plan with `gridform plan --out FILE`".into(),
+    })?;
+    let made = ctx.plan_with(&saved.paths, &saved.options())?;
+    let shown = crate::render::json::plan_value(&made.plan);
+    let fresh = SavedPlan::record(&made.plan, shown, &made.inputs, &saved.options());
+    let differences = saved.differences(&fresh);
+    if !differences.is_empty() {
+        ctx.close(made.session, Duration::ZERO)?;
         return Err(Hinted {
-            message: format!("refusing to apply `{}`: {reason}", file.display()),
+            message: format!(
+                "refusing to apply `{}`: it is not what would be applied now:\n  - {}",
+                file.display(),
+                differences.join("\n  - ")
+            ),
             hint: "make a new plan with `gridform plan --out FILE` and review it".into(),
         }
         .into());
     }
-    check_plan_errors(&plan)?;
+    let (desired, session, plan) = (made.desired, made.session, made.plan);
+    if let Err(e) = check_plan_errors(&plan) {
+        ctx.close(session, Duration::ZERO)?;
+        return Err(e);
+    }
     let status = execute_plan(
         ctx,
         &session,

@@ -10,7 +10,8 @@ use crate::cli::exit::Hinted;
 use crate::cli::output::Printer;
 use crate::manifest;
 use crate::model::DesiredState;
-use crate::plan::Plan;
+use crate::plan::saved::{PlanInputs, SAVED_PLAN_MARKER};
+use crate::plan::{Plan, PlanOptions};
 use crate::session::{Session, Target};
 
 /// Everything a command needs besides its own arguments.
@@ -42,12 +43,22 @@ impl Ctx<'_> {
         paths: &[PathBuf],
         refresh_secrets: bool,
     ) -> anyhow::Result<(DesiredState, Session, Plan)> {
-        let desired = load(paths, self.printer)?;
-        let session = self.open(&desired)?;
         let options = crate::session::plan_options(chrono::Utc::now(), refresh_secrets);
-        let made = self.rt.block_on(session.plan(&desired, &options));
-        match made {
-            Ok(p) => Ok((desired, session, p)),
+        let made = self.plan_with(paths, &options)?;
+        Ok((made.desired, made.session, made.plan))
+    }
+
+    /// Loads (recording the inputs), connects, reads the live state and plans with `options`.
+    pub fn plan_with(&self, paths: &[PathBuf], options: &PlanOptions) -> anyhow::Result<Planned> {
+        let (desired, inputs) = load_pinned(paths, self.printer)?;
+        let session = self.open(&desired)?;
+        match self.rt.block_on(session.plan(&desired, options)) {
+            Ok(plan) => Ok(Planned {
+                desired,
+                session,
+                plan,
+                inputs,
+            }),
             Err(e) => {
                 let _ = self.close(session, std::time::Duration::ZERO);
                 Err(e.into())
@@ -56,19 +67,57 @@ impl Ctx<'_> {
     }
 }
 
+/// A plan with what it was made from.
+pub struct Planned {
+    /// The manifests.
+    pub desired: DesiredState,
+    /// The open session (close it).
+    pub session: Session,
+    /// The plan.
+    pub plan: Plan,
+    /// The files and variables read.
+    pub inputs: PlanInputs,
+}
+
+/// Loads manifests from absolute paths, recording the files and variables read (for saved
+/// plans); diagnostics are printed, an error when any is invalid.
+pub fn load_pinned(
+    paths: &[PathBuf],
+    printer: &Printer,
+) -> anyhow::Result<(DesiredState, PlanInputs)> {
+    let paths: Vec<PathBuf> = paths_or_cwd(paths)
+        .iter()
+        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+        .collect();
+    let (loaded, variables) = manifest::load_recording(&paths, &manifest::process_env);
+    print_diagnostics(&loaded.diagnostics, printer);
+    let inputs = PlanInputs {
+        paths,
+        files: loaded.inputs,
+        variables,
+    };
+    match loaded.state {
+        Some(s) => Ok((s, inputs)),
+        None => Err(invalid(loaded.diagnostics.len())),
+    }
+}
+
+fn invalid(problems: usize) -> anyhow::Error {
+    Hinted {
+        message: format!("the manifests have {problems} problem(s)"),
+        hint: "fix the problems above; `gridform validate` checks manifests offline".into(),
+    }
+    .into()
+}
+
 /// Loads manifests, printing diagnostics; an error when any is invalid.
 pub fn load(paths: &[PathBuf], printer: &Printer) -> anyhow::Result<DesiredState> {
     let paths = paths_or_cwd(paths);
     let loaded = manifest::load(&paths, &manifest::process_env);
     print_diagnostics(&loaded.diagnostics, printer);
-    match loaded.state {
-        Some(s) => Ok(s),
-        None => Err(Hinted {
-            message: format!("the manifests have {} problem(s)", loaded.diagnostics.len()),
-            hint: "fix the problems above; `gridform validate` checks manifests offline".into(),
-        }
-        .into()),
-    }
+    loaded
+        .state
+        .ok_or_else(|| invalid(loaded.diagnostics.len()))
 }
 
 /// Fails with the plan's errors, if any.
@@ -91,7 +140,18 @@ pub fn check_plan_errors(p: &Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether `path` looks like a saved plan rather than a manifest path.
+/// Whether `path` is a saved plan, whatever its name: a file whose text starts as one does
+/// (`{` and the saved-plan marker, or the old format's keys, within the first kilobyte).
 pub fn is_saved_plan(path: &Path) -> bool {
-    path.is_file() && path.extension().is_some_and(|e| e == "json" || e == "plan")
+    use std::io::Read;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = Vec::new();
+    if file.take(1024).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    let head = String::from_utf8_lossy(&head);
+    head.trim_start().starts_with('{')
+        && (head.contains(SAVED_PLAN_MARKER) || head.contains("\"format_version\""))
 }

@@ -27,18 +27,24 @@ pub fn render(
 /// Runs `plan`.
 pub fn run(args: &PlanArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     let printer = ctx.printer;
-    let (desired, session, plan) = ctx.plan(&args.paths, args.refresh_secrets)?;
-    ctx.close(session, std::time::Duration::ZERO)?;
+    let options = crate::session::plan_options(chrono::Utc::now(), args.refresh_secrets);
+    let made = ctx.plan_with(&args.paths, &options)?;
+    let (desired, plan) = (&made.desired, &made.plan);
+    ctx.close(made.session, std::time::Duration::ZERO)?;
     printer.data(&render(
-        &plan,
+        plan,
         args.format,
         printer.color_stdout,
         &desired.secret_values,
     )?);
-    check_plan_errors(&plan)?;
+    check_plan_errors(plan)?;
     if let Some(out) = &args.out {
-        let saved = SavedPlan::from_plan(&plan, &super::validate::paths_or_cwd(&args.paths));
-        let text = serde_json::to_string_pretty(&saved)?;
+        let shown = crate::render::json::plan_value(plan);
+        let saved = SavedPlan::record(plan, shown, &made.inputs, &options);
+        let text = scrub(
+            &serde_json::to_string_pretty(&saved)?,
+            &desired.secret_values,
+        );
         std::fs::write(out, text + "\n")
             .map_err(|e| anyhow::anyhow!("cannot write the plan to `{}`: {e}", out.display()))?;
         if !printer.quiet {

@@ -94,8 +94,10 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
         }
     }
     let unmanaged = b.prune();
+    let live_digests = live_digests(live);
     let fingerprint = fingerprint(live);
     Plan {
+        live_digests,
         stack: desired.stack.name.clone(),
         actions: b.actions,
         unmanaged,

@@ -215,9 +215,11 @@ fn a_saved_plan_is_refused_after_the_live_state_changed() {
     let (_, err) = texts(&stale);
     assert_eq!(stale.status.code(), Some(1));
     assert!(
-        err.contains("refusing to apply `p.json`: the live state changed since the plan was made"),
+        err.contains("refusing to apply `p.json`: it is not what would be applied now"),
         "{err}"
     );
+    // It names what changed: the resources the other apply created.
+    assert!(err.contains("the live state changed: `"), "{err}");
 }
 
 #[test]
