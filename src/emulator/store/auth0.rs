@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::{Ctx, EVENT_GRID, Kind, Store};
-use crate::emulator::clock::format_time;
+use crate::emulator::infra::clock::format_time;
 use crate::model::id::ResourceId;
 
 /// Auth0's partner registration immutable id in the emulator (documented in docs/emulator.md).

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Kind, Store};
-use crate::emulator::event_filter;
+use crate::emulator::dataplane::event_filter;
 
 /// A topic as the data plane sees it.
 #[derive(Debug, Clone)]

@@ -375,7 +375,7 @@ fn validate_group_name(name: &str) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::clock::parse_time;
+    use crate::emulator::infra::clock::parse_time;
 
     const SUB: &str = "00000000-0000-0000-0000-000000000001";
 

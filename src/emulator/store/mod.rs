@@ -20,9 +20,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::clock::format_time;
-use super::error::StoreError;
-use super::ids::IdGen;
+use crate::emulator::error::StoreError;
+use crate::emulator::infra::clock::format_time;
+use crate::emulator::infra::ids::IdGen;
 use crate::model::id::ResourceId;
 
 /// The state file format version this build reads and writes.

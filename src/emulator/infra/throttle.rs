@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::error::ApiError;
+use crate::emulator::error::ApiError;
 
 /// The class of an ARM request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

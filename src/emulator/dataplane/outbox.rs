@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::Emulator;
-use super::clock::format_time;
-use super::store::delivery::{DeliveryRecord, Pending, Route};
+use crate::emulator::Emulator;
+use crate::emulator::infra::clock::format_time;
+use crate::emulator::store::delivery::{DeliveryRecord, Pending, Route};
 
 /// Azure's retry schedule, in seconds after the n-th failed attempt.
 pub const SCHEDULE: [u64; 10] = [10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200];
@@ -251,7 +251,8 @@ async fn attempt(emu: &Emulator, route: &Route, p: &Pending) -> Attempt {
     let parsed = url::Url::parse(&route.target).ok();
     let real_webhook = route.endpoint_type == "WebHook"
         && parsed.as_ref().is_some_and(|u| {
-            super::webhook::is_loopback(u) && !u.path().starts_with("/_emulator/sink")
+            crate::emulator::dataplane::webhook::is_loopback(u)
+                && !u.path().starts_with("/_emulator/sink")
         });
     if !real_webhook {
         let url = if route.endpoint_type == "WebHook" {
@@ -259,7 +260,7 @@ async fn attempt(emu: &Emulator, route: &Route, p: &Pending) -> Attempt {
         } else {
             format!("{}:{}", route.endpoint_type, route.target)
         };
-        super::webhook::record(emu, &url, "Notification", body);
+        crate::emulator::dataplane::webhook::record(emu, &url, "Notification", body);
         return Attempt::Delivered;
     }
     // Scaled, but never under 5 s: a compressed timeout must not fail busy, healthy endpoints.
@@ -385,7 +386,12 @@ fn dead_letter(emu: &Emulator, route: &Route, p: &Pending, reason: &str) {
         .map(|e| dead_letter_event(e, p, reason))
         .collect();
     tracing::info!(subscription = %route.name, reason, "events dead-lettered");
-    super::webhook::record(emu, container, "DeadLetter", Value::Array(events.clone()));
+    crate::emulator::dataplane::webhook::record(
+        emu,
+        container,
+        "DeadLetter",
+        Value::Array(events.clone()),
+    );
     let Some(dir) = &emu.config().dead_letter_dir else {
         return;
     };

@@ -4,17 +4,20 @@
 //!
 //! It must not implement resource semantics (the store does) nor pick error statuses (`error`).
 
+pub mod handlers;
+pub mod odata_filter;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 
-use super::Emulator;
-use super::error::{ApiError, StoreError};
-use super::faults::Roll;
-use super::http::{connection_reset, set_header};
-use super::store::{EVENT_GRID, Kind, subscriptions::Style};
-use super::throttle::Class;
+use crate::emulator::Emulator;
+use crate::emulator::error::{ApiError, StoreError};
+use crate::emulator::infra::faults::Roll;
+use crate::emulator::infra::http::{connection_reset, set_header};
+use crate::emulator::infra::throttle::Class;
+use crate::emulator::store::{EVENT_GRID, Kind, subscriptions::Style};
 use crate::model::id::ResourceId;
 
 /// The Event Grid api-version the emulator speaks.
@@ -230,7 +233,7 @@ fn check_token(emu: &Emulator, headers: &HeaderMap) -> Result<(), ApiError> {
         ));
     };
     let key = emu.lock().signing_key.clone();
-    super::auth::verify(&key, token.trim(), emu.clock.now())
+    crate::emulator::identity::entra::verify(&key, token.trim(), emu.clock.now())
         .map(|_| ())
         .map_err(|why| ApiError::Unauthorized(format!("The access token is invalid: {why}.")))
 }
@@ -299,7 +302,7 @@ async fn run(
             other => other,
         });
     }
-    let mut response = super::arm_handlers::handle(
+    let mut response = crate::emulator::arm_api::handlers::handle(
         emu,
         method,
         &sub,

@@ -165,7 +165,7 @@ fn event_grid(i: usize, event: &Value, topic_id: &str) -> Result<(), PublishErro
     }
     if event["eventTime"]
         .as_str()
-        .and_then(super::clock::parse_time)
+        .and_then(crate::emulator::infra::clock::parse_time)
         .is_none()
     {
         return Err(PublishError::BadRequest(format!(

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
-use super::ids::IdGen;
+use crate::emulator::error::ApiError;
+use crate::emulator::infra::ids::IdGen;
 
 /// Fault probabilities (0..=1).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

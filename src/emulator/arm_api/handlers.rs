@@ -10,12 +10,14 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::Emulator;
-use super::arm::{EVENT_GRID_API, Route};
-use super::error::{ApiError, StoreError};
-use super::http::{base_url, empty, json as json_response, parse_json, set_header};
-use super::store::subscriptions::Style;
-use super::store::{Ctx, EVENT_GRID, Kind, OpRef, Store};
+use crate::emulator::Emulator;
+use crate::emulator::arm_api::{EVENT_GRID_API, Route};
+use crate::emulator::error::{ApiError, StoreError};
+use crate::emulator::infra::http::{
+    base_url, empty, json as json_response, parse_json, set_header,
+};
+use crate::emulator::store::subscriptions::Style;
+use crate::emulator::store::{Ctx, EVENT_GRID, Kind, OpRef, Store};
 use crate::model::id::ResourceId;
 
 /// Handles one ARM request after the front-door checks.
@@ -36,7 +38,7 @@ pub async fn handle(
         delay: chrono::Duration::from_std(emu.config().lro_delay).unwrap_or_default(),
         fail_lro,
     };
-    let api_version = super::arm::query(pairs, "api-version")
+    let api_version = crate::emulator::arm_api::query(pairs, "api-version")
         .unwrap_or(EVENT_GRID_API)
         .to_string();
     let body = parse_json(&body)?;
@@ -386,7 +388,9 @@ fn operation_result(
         )
         .into()),
         _ if group => Ok(empty(StatusCode::OK)),
-        _ if op.action == super::store::OpAction::Delete => Ok(empty(StatusCode::NO_CONTENT)),
+        _ if op.action == crate::emulator::store::OpAction::Delete => {
+            Ok(empty(StatusCode::NO_CONTENT))
+        }
         _ => Ok(json_response(
             StatusCode::OK,
             Store::operation_status_body(op),
@@ -403,7 +407,7 @@ fn page(
     default_top: usize,
 ) -> Result<Response, ApiError> {
     let top =
-        match super::arm::query(pairs, "$top") {
+        match crate::emulator::arm_api::query(pairs, "$top") {
             None => default_top,
             Some(t) => match t.parse::<usize>() {
                 Ok(n) if (1..=100).contains(&n) => n,
@@ -413,17 +417,18 @@ fn page(
                 .into()),
             },
         };
-    let items = match super::arm::query(pairs, "$filter").filter(|f| !f.trim().is_empty()) {
-        None => items,
-        Some(text) => {
-            let filter = super::filter::NameFilter::parse(text)?;
-            items
-                .into_iter()
-                .filter(|i| filter.matches(i["name"].as_str().unwrap_or_default()))
-                .collect()
-        }
-    };
-    let skip = super::arm::query(pairs, "$skiptoken")
+    let items =
+        match crate::emulator::arm_api::query(pairs, "$filter").filter(|f| !f.trim().is_empty()) {
+            None => items,
+            Some(text) => {
+                let filter = crate::emulator::arm_api::odata_filter::NameFilter::parse(text)?;
+                items
+                    .into_iter()
+                    .filter(|i| filter.matches(i["name"].as_str().unwrap_or_default()))
+                    .collect()
+            }
+        };
+    let skip = crate::emulator::arm_api::query(pairs, "$skiptoken")
         .and_then(|s| s.parse::<usize>().ok())
         .unwrap_or(0);
     let end = (skip + top).min(items.len());
@@ -470,8 +475,8 @@ async fn write_subscription(
     };
     let mut prepared = prepared;
     if let Some(hs) = prepared.handshake.clone()
-        && let super::webhook::Validated::Manual(code) =
-            super::webhook::validate(emu, ctx, &hs).await?
+        && let crate::emulator::dataplane::webhook::Validated::Manual(code) =
+            crate::emulator::dataplane::webhook::validate(emu, ctx, &hs).await?
     {
         // Azure's window for the manual handshake is 10 minutes.
         prepared.await_manual_validation(&code, ctx.now + chrono::Duration::minutes(10));

@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use subtle::ConstantTimeEq;
 
-use super::Emulator;
-use super::clock::format_time;
-use super::http::empty;
-use super::publish_input::{InputSchema, PublishError};
+use crate::emulator::Emulator;
+use crate::emulator::dataplane::publish_input::{InputSchema, PublishError};
+use crate::emulator::infra::clock::format_time;
+use crate::emulator::infra::http::empty;
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
@@ -60,14 +60,15 @@ fn authorized(
     }
     if let Some(token) = sas {
         let suffix = format!("/eventgrid/topics/{host}/api/events");
-        return super::sas::verify(token, &suffix, keys, emu.clock.now()).map_err(|why| {
-            PublishError::Unauthorized(format!("The SAS token is not valid: {why}."))
-        });
+        return crate::emulator::dataplane::sas::verify(token, &suffix, keys, emu.clock.now())
+            .map_err(|why| {
+                PublishError::Unauthorized(format!("The SAS token is not valid: {why}."))
+            });
     }
     match authorization.strip_prefix("Bearer ") {
         Some(token) => {
             let signing = emu.lock().signing_key.clone();
-            super::auth::verify(&signing, token.trim(), emu.clock.now())
+            crate::emulator::identity::entra::verify(&signing, token.trim(), emu.clock.now())
                 .map(|_| ())
                 .map_err(|why| {
                     PublishError::Unauthorized(format!("The access token is invalid: {why}."))
@@ -115,8 +116,14 @@ fn run(
     let schema = InputSchema::from_property(target.input_schema.as_deref());
     let content_type = header(headers, "content-type").unwrap_or("application/json");
     let now = format_time(emu.clock.now());
-    let events = super::publish_input::parse(body, content_type, schema, &target.id, &now)?;
-    super::outbox::dispatch(emu, &target.id, &events);
+    let events = crate::emulator::dataplane::publish_input::parse(
+        body,
+        content_type,
+        schema,
+        &target.id,
+        &now,
+    )?;
+    crate::emulator::dataplane::outbox::dispatch(emu, &target.id, &events);
     Ok(())
 }
 
@@ -129,7 +136,7 @@ pub async fn partner_publish(
     body: Bytes,
 ) -> Response {
     let refuse = |status: StatusCode, message: String| {
-        super::http::json(
+        crate::emulator::infra::http::json(
             status,
             json!({"error": {"code": "PartnerPublishRefused", "message": message}}),
         )
@@ -167,11 +174,11 @@ pub async fn partner_publish(
             &text("azureResourceGroup"),
         );
         let topic_id = group.provider_resource(
-            super::store::EVENT_GRID,
+            crate::emulator::store::EVENT_GRID,
             "partnerTopics",
             &text("azurePartnerTopic"),
         );
-        match store.eg_get(super::store::Kind::PartnerTopic, &topic_id) {
+        match store.eg_get(crate::emulator::store::Kind::PartnerTopic, &topic_id) {
             Ok(topic) if topic["properties"]["activationState"] == "Activated" => {}
             Ok(_) => {
                 return refuse(
@@ -188,8 +195,8 @@ pub async fn partner_publish(
         }
         topic_id.as_str().to_string()
     };
-    let delivered = super::outbox::dispatch(&emu, &topic_id, &events);
-    super::http::json(StatusCode::OK, json!({"deliveries": delivered}))
+    let delivered = crate::emulator::dataplane::outbox::dispatch(&emu, &topic_id, &events);
+    crate::emulator::infra::http::json(StatusCode::OK, json!({"deliveries": delivered}))
 }
 
 /// `POST /_emulator/system-topics/events` with `{"source": ARM id, "events": [...]}`: makes the
@@ -197,7 +204,7 @@ pub async fn partner_publish(
 /// 404 when no system topic has that source.
 pub async fn system_publish(State(emu): State<Emulator>, body: Bytes) -> Response {
     let refuse = |status: StatusCode, message: String| {
-        super::http::json(
+        crate::emulator::infra::http::json(
             status,
             json!({"error": {"code": "SystemPublishRefused", "message": message}}),
         )
@@ -219,9 +226,9 @@ pub async fn system_publish(State(emu): State<Emulator>, body: Bytes) -> Respons
     }
     let mut delivered = 0;
     for topic in &topics {
-        delivered += super::outbox::dispatch(&emu, topic, events);
+        delivered += crate::emulator::dataplane::outbox::dispatch(&emu, topic, events);
     }
-    super::http::json(
+    crate::emulator::infra::http::json(
         StatusCode::OK,
         json!({"deliveries": delivered, "systemTopics": topics}),
     )
@@ -234,7 +241,7 @@ pub async fn deliveries(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let store = emu.lock();
-    let keep: Vec<&super::store::delivery::DeliveryRecord> = store
+    let keep: Vec<&crate::emulator::store::delivery::DeliveryRecord> = store
         .delivery_log
         .iter()
         .filter(|r| {
@@ -246,5 +253,5 @@ pub async fn deliveries(
                     .is_none_or(|id| r.event_ids.iter().any(|e| e == id))
         })
         .collect();
-    super::http::json(StatusCode::OK, json!({"value": keep}))
+    crate::emulator::infra::http::json(StatusCode::OK, json!({"value": keep}))
 }

@@ -10,10 +10,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::Emulator;
-use super::error::{Auth0ApiError, oauth_error};
-use super::http::{base_url, empty, json as json_response};
-use super::store::Ctx;
+use crate::emulator::Emulator;
+use crate::emulator::error::{Auth0ApiError, oauth_error};
+use crate::emulator::infra::http::{base_url, empty, json as json_response};
+use crate::emulator::store::Ctx;
 
 /// Scopes granted to every Management API token.
 const SCOPES: &str = "read:log_streams create:log_streams update:log_streams delete:log_streams";
@@ -63,7 +63,7 @@ pub async fn token(State(emu): State<Emulator>, headers: HeaderMap, body: Bytes)
             emu.lock().auth0.tenant = host;
         }
     }
-    match super::auth::mint(
+    match crate::emulator::identity::entra::mint(
         &emu,
         &format!("{base}/auth0/"),
         &audience,
@@ -91,7 +91,7 @@ fn check(emu: &Emulator, headers: &HeaderMap) -> Result<(), Auth0ApiError> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| Auth0ApiError::Unauthorized("Missing authentication".into()))?;
     let key = emu.lock().signing_key.clone();
-    let claims = super::auth::verify(&key, token.trim(), emu.clock.now())
+    let claims = crate::emulator::identity::entra::verify(&key, token.trim(), emu.clock.now())
         .map_err(|why| Auth0ApiError::Unauthorized(format!("Invalid token: {why}")))?;
     if claims["gfe"] != "auth0" {
         return Err(Auth0ApiError::Unauthorized(
@@ -120,7 +120,7 @@ fn parse(body: &Bytes) -> Result<Value, Auth0ApiError> {
 fn with_store<T>(
     emu: &Emulator,
     now: chrono::DateTime<chrono::Utc>,
-    f: impl FnOnce(&mut super::Store) -> Result<T, super::store::auth0::Auth0Error>,
+    f: impl FnOnce(&mut crate::emulator::Store) -> Result<T, crate::emulator::store::auth0::Auth0Error>,
 ) -> Result<T, Auth0ApiError> {
     let mut store = emu.lock();
     store.tick(now);

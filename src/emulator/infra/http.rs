@@ -10,8 +10,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::Emulator;
-use super::error::ApiError;
+use crate::emulator::Emulator;
+use crate::emulator::error::ApiError;
 
 const REQUEST_ID: &str = "x-ms-request-id";
 const CORRELATION_ID: &str = "x-ms-correlation-request-id";

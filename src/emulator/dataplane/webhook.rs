@@ -12,12 +12,12 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::Emulator;
-use super::clock::format_time;
-use super::error::{ApiError, StoreError};
-use super::http::{empty, json as json_response};
-use super::store::subscriptions::Handshake;
-use super::store::{Ctx, SinkRecord};
+use crate::emulator::Emulator;
+use crate::emulator::error::{ApiError, StoreError};
+use crate::emulator::infra::clock::format_time;
+use crate::emulator::infra::http::{empty, json as json_response};
+use crate::emulator::store::subscriptions::Handshake;
+use crate::emulator::store::{Ctx, SinkRecord};
 
 /// At most this many sink records are kept (oldest dropped first).
 const SINK_CAP: usize = 1000;
@@ -218,9 +218,9 @@ pub async fn sink_endpoint(
         let note = json!({"WebHook-Request-Origin": origin});
         record(&emu, &uri.to_string(), "CloudEventsValidation", note);
         let mut r = empty(StatusCode::OK);
-        super::http::set_header(&mut r, "webhook-allowed-origin", &origin);
-        super::http::set_header(&mut r, "webhook-allowed-rate", "*");
-        super::http::set_header(&mut r, "allow", "POST, OPTIONS");
+        crate::emulator::infra::http::set_header(&mut r, "webhook-allowed-origin", &origin);
+        crate::emulator::infra::http::set_header(&mut r, "webhook-allowed-rate", "*");
+        crate::emulator::infra::http::set_header(&mut r, "allow", "POST, OPTIONS");
         return r;
     }
     let event_type = headers
