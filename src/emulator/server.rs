@@ -71,7 +71,7 @@ pub fn router(state: Emulator) -> Router {
             get(auth::openid_configuration),
         )
         .route("/common/discovery/instance", get(auth::instance_discovery))
-        .fallback(arm::dispatch)
+        .fallback(arm::front_door::dispatch)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             http::common_layer,

@@ -10,9 +10,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::emulator::Emulator;
 use crate::emulator::error::{Auth0ApiError, oauth_error};
 use crate::emulator::infra::http::{base_url, empty, json as json_response};
+use crate::emulator::instance::Emulator;
 use crate::emulator::store::Ctx;
 
 /// Scopes granted to every Management API token.
@@ -120,7 +120,9 @@ fn parse(body: &Bytes) -> Result<Value, Auth0ApiError> {
 fn with_store<T>(
     emu: &Emulator,
     now: chrono::DateTime<chrono::Utc>,
-    f: impl FnOnce(&mut crate::emulator::Store) -> Result<T, crate::emulator::store::auth0::Auth0Error>,
+    f: impl FnOnce(
+        &mut crate::emulator::store::Store,
+    ) -> Result<T, crate::emulator::store::auth0::Auth0Error>,
 ) -> Result<T, Auth0ApiError> {
     let mut store = emu.lock();
     store.tick(now);

@@ -10,10 +10,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::emulator::Emulator;
 use crate::emulator::infra::clock::format_time;
 use crate::emulator::infra::faults::FaultSpec;
 use crate::emulator::infra::http::{empty, json as json_response};
+use crate::emulator::instance::Emulator;
 
 fn bad(message: String) -> Response {
     json_response(

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::emulator::Emulator;
 use crate::emulator::infra::clock::format_time;
+use crate::emulator::instance::Emulator;
 use crate::emulator::store::delivery::{DeliveryRecord, Pending, Route};
 
 /// Azure's retry schedule, in seconds after the n-th failed attempt.

@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use subtle::ConstantTimeEq;
 
-use crate::emulator::Emulator;
 use crate::emulator::dataplane::publish_input::{InputSchema, PublishError};
 use crate::emulator::infra::clock::format_time;
 use crate::emulator::infra::http::empty;
+use crate::emulator::instance::Emulator;
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())

@@ -12,10 +12,10 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::emulator::Emulator;
 use crate::emulator::error::{ApiError, StoreError};
 use crate::emulator::infra::clock::format_time;
 use crate::emulator::infra::http::{empty, json as json_response};
+use crate::emulator::instance::Emulator;
 use crate::emulator::store::subscriptions::Handshake;
 use crate::emulator::store::{Ctx, SinkRecord};
 

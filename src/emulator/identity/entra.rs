@@ -17,9 +17,9 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use std::collections::HashMap;
 
-use crate::emulator::Emulator;
 use crate::emulator::error::oauth_error;
 use crate::emulator::infra::http::{base_url, json as json_response};
+use crate::emulator::instance::Emulator;
 
 /// Token lifetime in seconds (what Entra ID answers for client credentials).
 pub const LIFETIME: i64 = 3599;

@@ -10,8 +10,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::emulator::Emulator;
 use crate::emulator::error::ApiError;
+use crate::emulator::instance::Emulator;
 
 const REQUEST_ID: &str = "x-ms-request-id";
 const CORRELATION_ID: &str = "x-ms-correlation-request-id";
@@ -101,4 +101,19 @@ pub fn connection_reset() -> Response {
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// A 200 with a JSON body.
+pub fn ok_json(body: Value) -> Response {
+    json(StatusCode::OK, body)
+}
+
+/// 201 when the write created the resource, else 200, with a JSON body.
+pub fn created_or_ok(created: bool, body: Value) -> Response {
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    json(status, body)
 }
