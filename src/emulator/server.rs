@@ -36,12 +36,12 @@ pub fn router(state: Emulator) -> Router {
         .route("/_emulator/validate", get(control::manual_validation))
         .route(
             "/_emulator/auth0/log-streams/{id}/events",
-            post(dataplane::partner_publish),
+            post(control::events::partner_publish),
         )
-        .route("/_emulator/deliveries", get(dataplane::deliveries))
+        .route("/_emulator/deliveries", get(control::events::deliveries))
         .route(
             "/_emulator/system-topics/events",
-            post(dataplane::system_publish),
+            post(control::events::system_publish),
         )
         .route("/_emulator/sink/{*rest}", any(webhook::sink_endpoint))
         .route(

@@ -14,7 +14,7 @@ use crate::emulator::arm_api::paging::page;
 use crate::emulator::arm_api::request::ArmRequest;
 use crate::emulator::arm_api::route::EventSubscriptionRoute;
 use crate::emulator::dataplane::webhook::{self, Validated};
-use crate::emulator::error::ApiError;
+use crate::emulator::error::ArmApiError;
 use crate::emulator::infra::http::{json as json_response, ok_json};
 use crate::emulator::store::subscriptions::Style;
 use crate::emulator::store::{EVENT_GRID, Store};
@@ -28,7 +28,7 @@ pub fn execute(
     store: &mut Store,
     req: &ArmRequest<'_>,
     route: EventSubscriptionRoute,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ArmApiError> {
     match (route, &req.method) {
         (EventSubscriptionRoute::List(scope, style), &Method::GET) => {
             let items = store.list_subscriptions(&scope, style)?;
@@ -53,7 +53,7 @@ pub fn execute(
                 "getfullurl" => store.full_url(&scope, style, &name)?,
                 "getdeliveryattributes" => store.delivery_attributes(&scope, style, &name)?,
                 _ => {
-                    return Err(ApiError::NoRoute {
+                    return Err(ArmApiError::NoRoute {
                         method: req.method.to_string(),
                         path: format!("{}/{action}", scope.as_str()),
                     });
@@ -61,7 +61,7 @@ pub fn execute(
             };
             Ok(ok_json(v))
         }
-        (_, m) => Err(ApiError::MethodNotAllowed(m.to_string())),
+        (_, m) => Err(ArmApiError::MethodNotAllowed(m.to_string())),
     }
 }
 
@@ -71,7 +71,7 @@ pub async fn write(
     scope: &ResourceId,
     style: Style,
     name: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ArmApiError> {
     let (emu, ctx) = (req.emu, &req.ctx);
     let patch = req.method == Method::PATCH;
     let mut prepared = {
@@ -89,7 +89,7 @@ pub async fn write(
     let mut store = emu.lock();
     let result = store.commit_subscription(ctx, prepared, style);
     emu.flush_locked(&mut store)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ArmApiError::Internal(e.to_string()))?;
     let (_, v, op) = result?;
     let r = json_response(StatusCode::CREATED, v);
     Ok(with_operation_headers(r, &store, req, &op, false))

@@ -14,7 +14,7 @@ use crate::emulator::arm_api::operations::{accepted_delete, with_operation_heade
 use crate::emulator::arm_api::paging::page;
 use crate::emulator::arm_api::request::ArmRequest;
 use crate::emulator::arm_api::route::EventGridRoute;
-use crate::emulator::error::ApiError;
+use crate::emulator::error::ArmApiError;
 use crate::emulator::infra::http::{created_or_ok, json as json_response, ok_json};
 use crate::emulator::store::{EVENT_GRID, Kind, Store};
 use crate::model::id::ResourceId;
@@ -24,7 +24,7 @@ pub fn execute(
     store: &mut Store,
     req: &ArmRequest<'_>,
     route: EventGridRoute,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ArmApiError> {
     match (route, &req.method) {
         (EventGridRoute::List(kind, scope), &Method::GET) => list(store, req, kind, &scope),
         (EventGridRoute::One(kind, id), &Method::GET) => Ok(ok_json(store.eg_get(kind, &id)?)),
@@ -37,7 +37,7 @@ pub fn execute(
         (EventGridRoute::Action(kind, id, action), &Method::POST) => {
             run_action(store, req, kind, &id, &action)
         }
-        (_, m) => Err(ApiError::MethodNotAllowed(m.to_string())),
+        (_, m) => Err(ArmApiError::MethodNotAllowed(m.to_string())),
     }
 }
 
@@ -46,7 +46,7 @@ fn list(
     req: &ArmRequest<'_>,
     kind: Kind,
     scope: &ResourceId,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ArmApiError> {
     let items = store.eg_list(kind, scope)?;
     if kind == Kind::PartnerConfiguration && scope.resource_group_name().is_some() {
         return Ok(ok_json(json!({ "value": items })));
@@ -61,7 +61,7 @@ fn put(
     req: &ArmRequest<'_>,
     kind: Kind,
     id: &ResourceId,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ArmApiError> {
     let (ctx, body) = (&req.ctx, &req.body);
     match kind {
         Kind::Topic => {
@@ -82,7 +82,7 @@ fn put(
             let (created, v) = store.put_partner_configuration(ctx, id, body)?;
             Ok(created_or_ok(created, v))
         }
-        _ => Err(ApiError::MethodNotAllowed(req.method.to_string())),
+        _ => Err(ArmApiError::MethodNotAllowed(req.method.to_string())),
     }
 }
 
@@ -91,7 +91,7 @@ fn patch(
     req: &ArmRequest<'_>,
     kind: Kind,
     id: &ResourceId,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ArmApiError> {
     let body = &req.body;
     match kind {
         Kind::Topic => {
@@ -105,7 +105,7 @@ fn patch(
             store.patch_tags_identity(kind, id, body)?,
         )),
         Kind::PartnerConfiguration => Ok(ok_json(store.patch_partner_configuration(id, body)?)),
-        _ => Err(ApiError::MethodNotAllowed(req.method.to_string())),
+        _ => Err(ArmApiError::MethodNotAllowed(req.method.to_string())),
     }
 }
 
@@ -115,7 +115,7 @@ fn run_action(
     kind: Kind,
     id: &ResourceId,
     action: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ArmApiError> {
     let (ctx, body) = (&req.ctx, &req.body);
     let v = match (kind, action.to_ascii_lowercase().as_str()) {
         (Kind::Topic, "listkeys") => store.topic_keys(id)?,
@@ -129,7 +129,7 @@ fn run_action(
         (Kind::PartnerTopic, "activate") => store.set_activation(id, true)?,
         (Kind::PartnerTopic, "deactivate") => store.set_activation(id, false)?,
         _ => {
-            return Err(ApiError::NoRoute {
+            return Err(ArmApiError::NoRoute {
                 method: req.method.to_string(),
                 path: format!("{}/{action}", id.as_str()),
             });

@@ -10,26 +10,27 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::emulator::arm_api::handlers;
-use crate::emulator::arm_api::request::ArmRequest;
+use crate::emulator::arm_api::request::{ArmRequest, parse_body};
 use crate::emulator::arm_api::route::{
     AccountRoute, ArmRoute, EVENT_GRID_API, RESOURCES_API, parse_route, query, query_pairs,
 };
-use crate::emulator::error::{ApiError, StoreError};
-use crate::emulator::infra::faults::Roll;
-use crate::emulator::infra::http::{base_url, connection_reset, parse_json, set_header};
+use crate::emulator::error::{ArmApiError, EmulatorError};
+use crate::emulator::infra::faults::{InjectedFailure, Roll};
+use crate::emulator::infra::http::{base_url, connection_reset, set_header};
 use crate::emulator::infra::throttle::Class;
 use crate::emulator::instance::Emulator;
+use crate::emulator::store::StoreError;
 use crate::emulator::store::{Ctx, EVENT_GRID};
 
-fn check_api_version(route: &ArmRoute, version: Option<&str>) -> Result<(), ApiError> {
+fn check_api_version(route: &ArmRoute, version: Option<&str>) -> Result<(), ArmApiError> {
     let Some(version) = version else {
-        return Err(ApiError::MissingApiVersion);
+        return Err(ArmApiError::MissingApiVersion);
     };
     if route.is_event_grid() {
         if version == EVENT_GRID_API {
             return Ok(());
         }
-        return Err(ApiError::InvalidApiVersion {
+        return Err(ArmApiError::InvalidApiVersion {
             code: "NoRegisteredProviderFound",
             message: format!(
                 "No registered resource provider found for API version '{version}' for namespace '{EVENT_GRID}'. The supported api-versions are '{EVENT_GRID_API}'."
@@ -44,7 +45,7 @@ fn check_api_version(route: &ArmRoute, version: Option<&str>) -> Result<(), ApiE
     if valid_date && version >= RESOURCES_API.0 && version <= RESOURCES_API.1 {
         return Ok(());
     }
-    Err(ApiError::InvalidApiVersion {
+    Err(ArmApiError::InvalidApiVersion {
         code: "InvalidApiVersionParameter",
         message: format!(
             "The api-version '{version}' is invalid. The supported versions are between '{}' and '{}'.",
@@ -53,7 +54,7 @@ fn check_api_version(route: &ArmRoute, version: Option<&str>) -> Result<(), ApiE
     })
 }
 
-fn check_token(emu: &Emulator, headers: &HeaderMap) -> Result<(), ApiError> {
+fn check_token(emu: &Emulator, headers: &HeaderMap) -> Result<(), ArmApiError> {
     if !emu.config().require_auth {
         return Ok(());
     }
@@ -65,14 +66,14 @@ fn check_token(emu: &Emulator, headers: &HeaderMap) -> Result<(), ApiError> {
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
     else {
-        return Err(ApiError::Unauthorized(
+        return Err(ArmApiError::Unauthorized(
             "Authentication failed. The 'Authorization' header is missing.".into(),
         ));
     };
     let key = emu.lock().signing_key.clone();
     crate::emulator::identity::entra::verify(&key, token.trim(), emu.clock.now())
         .map(|_| ())
-        .map_err(|why| ApiError::Unauthorized(format!("The access token is invalid: {why}.")))
+        .map_err(|why| ArmApiError::Unauthorized(format!("The access token is invalid: {why}.")))
 }
 
 /// The fallback handler: every ARM request lands here.
@@ -85,7 +86,7 @@ pub async fn dispatch(
 ) -> Response {
     match run(&emu, &method, &uri, &headers, body).await {
         Ok(response) => response,
-        Err(e) => e.into_response(),
+        Err(e) => EmulatorError::from(e).into_response(),
     }
 }
 
@@ -95,9 +96,9 @@ async fn run(
     uri: &Uri,
     headers: &HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ArmApiError> {
     let Some((sub, route)) = parse_route(uri.path()) else {
-        return Err(ApiError::NoRoute {
+        return Err(ArmApiError::NoRoute {
             method: method.to_string(),
             path: uri.path().to_string(),
         });
@@ -118,20 +119,23 @@ async fn run(
         Method::DELETE => Class::Delete,
         _ => Class::Write,
     };
-    let remaining = emu.throttle().take(&sub, class, emu.clock.now())?;
+    let throttled = |retry_after| ArmApiError::Throttled {
+        subscription: sub.clone(),
+        class: class.word(),
+        retry_after,
+    };
+    let remaining = emu
+        .throttle()
+        .take(&sub, class, emu.clock.now())
+        .map_err(|e| throttled(e.retry_after))?;
     let roll = roll_faults(emu, method).await;
     if roll.reset {
         return Ok(connection_reset());
     }
-    if let Some(err) = roll.error {
-        return Err(match err {
-            ApiError::Throttled { retry_after, .. } => ApiError::Throttled {
-                subscription: sub,
-                class: class.word(),
-                retry_after,
-            },
-            other => other,
-        });
+    match roll.error {
+        Some(InjectedFailure::ServerError(code)) => return Err(ArmApiError::InjectedFault(code)),
+        Some(InjectedFailure::Throttled) => return Err(throttled(1)),
+        None => {}
     }
     let request = ArmRequest {
         emu,
@@ -141,7 +145,7 @@ async fn run(
             .to_string(),
         subscription: sub,
         query: pairs,
-        body: parse_json(&body)?,
+        body: parse_body(&body)?,
         ctx: Ctx {
             now: emu.clock.now(),
             base: base_url(emu, headers),

@@ -10,7 +10,7 @@ use crate::emulator::arm_api::operations::retry_after;
 use crate::emulator::arm_api::paging::page;
 use crate::emulator::arm_api::request::ArmRequest;
 use crate::emulator::arm_api::route::GroupRoute;
-use crate::emulator::error::ApiError;
+use crate::emulator::error::ArmApiError;
 use crate::emulator::infra::http::{created_or_ok, empty, ok_json, set_header};
 use crate::emulator::store::Store;
 
@@ -19,7 +19,7 @@ pub fn execute(
     store: &mut Store,
     req: &ArmRequest<'_>,
     route: GroupRoute,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ArmApiError> {
     let sub = req.subscription.as_str();
     let name = match (route, &req.method) {
         (GroupRoute::List, &Method::GET) => {
@@ -27,7 +27,7 @@ pub fn execute(
             return page(store.list_groups(sub), req, &path, 100);
         }
         (GroupRoute::One(name), _) => name,
-        (GroupRoute::List, m) => return Err(ApiError::MethodNotAllowed(m.to_string())),
+        (GroupRoute::List, m) => return Err(ArmApiError::MethodNotAllowed(m.to_string())),
     };
     match req.method {
         Method::PUT => {
@@ -51,6 +51,6 @@ pub fn execute(
             set_header(&mut r, "retry-after", &retry_after(store, &op));
             Ok(r)
         }
-        ref m => Err(ApiError::MethodNotAllowed(m.to_string())),
+        ref m => Err(ArmApiError::MethodNotAllowed(m.to_string())),
     }
 }

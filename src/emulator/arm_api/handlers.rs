@@ -13,11 +13,11 @@ use crate::emulator::arm_api::route::{ArmRoute, EventSubscriptionRoute};
 use crate::emulator::arm_api::{
     event_subscriptions, eventgrid_resources, groups, operations, providers,
 };
-use crate::emulator::error::ApiError;
+use crate::emulator::error::ArmApiError;
 use crate::emulator::store::{EVENT_GRID, Store};
 
 /// Handles one ARM request after the front-door checks.
-pub async fn handle(req: ArmRequest<'_>, route: ArmRoute) -> Result<Response, ApiError> {
+pub async fn handle(req: ArmRequest<'_>, route: ArmRoute) -> Result<Response, ArmApiError> {
     if let ArmRoute::EventSubscription(EventSubscriptionRoute::One(scope, style, name)) = &route
         && (req.method == Method::PUT || req.method == Method::PATCH)
     {
@@ -29,17 +29,21 @@ pub async fn handle(req: ArmRequest<'_>, route: ArmRoute) -> Result<Response, Ap
     let result = if route.is_event_grid() && !req.is_read() {
         store
             .require_registered(&req.subscription, EVENT_GRID)
-            .map_err(ApiError::from)
+            .map_err(ArmApiError::from)
     } else {
         Ok(())
     }
     .and_then(|()| execute(&mut store, &req, route));
     emu.flush_locked(&mut store)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ArmApiError::Internal(e.to_string()))?;
     result
 }
 
-fn execute(store: &mut Store, req: &ArmRequest<'_>, route: ArmRoute) -> Result<Response, ApiError> {
+fn execute(
+    store: &mut Store,
+    req: &ArmRequest<'_>,
+    route: ArmRoute,
+) -> Result<Response, ArmApiError> {
     match route {
         ArmRoute::Account(r) => providers::execute(store, req, r),
         ArmRoute::Group(r) => groups::execute(store, req, r),

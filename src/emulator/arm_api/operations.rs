@@ -10,8 +10,9 @@ use axum::response::Response;
 
 use crate::emulator::arm_api::request::ArmRequest;
 use crate::emulator::arm_api::route::OperationRoute;
-use crate::emulator::error::{ApiError, StoreError};
+use crate::emulator::error::ArmApiError;
 use crate::emulator::infra::http::{empty, json as json_response, set_header};
+use crate::emulator::store::StoreError;
 use crate::emulator::store::{OpAction, OpRef, Store};
 
 /// GET of an operation URL.
@@ -19,9 +20,9 @@ pub fn execute(
     store: &Store,
     req: &ArmRequest<'_>,
     route: OperationRoute,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ArmApiError> {
     if req.method != Method::GET {
-        return Err(ApiError::MethodNotAllowed(req.method.to_string()));
+        return Err(ArmApiError::MethodNotAllowed(req.method.to_string()));
     }
     match route {
         OperationRoute::GroupDeletion(id) => result(store, req, &id, true),
@@ -36,7 +37,7 @@ fn seconds_until(due: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chron
 }
 
 /// The `Azure-AsyncOperation` URL: always 200 with the status body.
-fn status(store: &Store, req: &ArmRequest<'_>, id: &str) -> Result<Response, ApiError> {
+fn status(store: &Store, req: &ArmRequest<'_>, id: &str) -> Result<Response, ArmApiError> {
     let op = store.operation(&req.subscription, id)?;
     let mut r = json_response(StatusCode::OK, Store::operation_status_body(op));
     if op.status == "InProgress" {
@@ -52,7 +53,7 @@ fn result(
     req: &ArmRequest<'_>,
     id: &str,
     group: bool,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ArmApiError> {
     let (sub, api, base) = (&req.subscription, &req.api_version, &req.ctx.base);
     let op = store.operation(sub, id)?;
     match op.status.as_str() {

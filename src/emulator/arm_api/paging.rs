@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 
 use crate::emulator::arm_api::odata_filter::NameFilter;
 use crate::emulator::arm_api::request::ArmRequest;
-use crate::emulator::error::{ApiError, StoreError};
+use crate::emulator::error::ArmApiError;
 use crate::emulator::infra::http::ok_json;
+use crate::emulator::store::StoreError;
 
 /// One page of `items`; `path` (below the base URL) is where the `nextLink` points.
 pub fn page(
@@ -17,7 +18,7 @@ pub fn page(
     req: &ArmRequest<'_>,
     path: &str,
     default_top: usize,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ArmApiError> {
     let top = top(req, default_top)?;
     let items = match req.query("$filter").filter(|f| !f.trim().is_empty()) {
         None => items,
@@ -45,7 +46,7 @@ pub fn page(
     Ok(ok_json(out))
 }
 
-fn top(req: &ArmRequest<'_>, default_top: usize) -> Result<usize, ApiError> {
+fn top(req: &ArmRequest<'_>, default_top: usize) -> Result<usize, ArmApiError> {
     let Some(t) = req.query("$top") else {
         return Ok(default_top);
     };
@@ -59,9 +60,14 @@ fn top(req: &ArmRequest<'_>, default_top: usize) -> Result<usize, ApiError> {
 }
 
 /// The absolute URL of the next page: the same query with `$top` and `$skiptoken` replaced.
-fn next_link(req: &ArmRequest<'_>, path: &str, top: usize, end: usize) -> Result<String, ApiError> {
+fn next_link(
+    req: &ArmRequest<'_>,
+    path: &str,
+    top: usize,
+    end: usize,
+) -> Result<String, ArmApiError> {
     let mut link = url::Url::parse(&format!("{}{path}", req.ctx.base))
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ArmApiError::Internal(e.to_string()))?;
     {
         let mut q = link.query_pairs_mut();
         for (k, v) in &req.query {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::emulator::arm_api::request::ArmRequest;
 use crate::emulator::arm_api::route::AccountRoute;
-use crate::emulator::error::ApiError;
+use crate::emulator::error::ArmApiError;
 use crate::emulator::infra::http::ok_json;
 use crate::emulator::store::Store;
 
@@ -18,7 +18,7 @@ pub fn execute(
     store: &mut Store,
     req: &ArmRequest<'_>,
     route: AccountRoute,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ArmApiError> {
     let sub = req.subscription.as_str();
     let body = match (route, &req.method) {
         (AccountRoute::Subscriptions, &Method::GET) => {
@@ -39,7 +39,7 @@ pub fn execute(
             },
             &Method::POST,
         ) => store.set_registration(&req.ctx, sub, &namespace, register)?,
-        (_, m) => return Err(ApiError::MethodNotAllowed(m.to_string())),
+        (_, m) => return Err(ArmApiError::MethodNotAllowed(m.to_string())),
     };
     Ok(ok_json(body))
 }

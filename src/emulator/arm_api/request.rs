@@ -3,10 +3,12 @@
 //!
 //! A plain value: it must not check tokens, throttle or touch the store.
 
+use axum::body::Bytes;
 use axum::http::Method;
 use serde_json::Value;
 
 use crate::emulator::arm_api::route::query;
+use crate::emulator::error::ArmApiError;
 use crate::emulator::instance::Emulator;
 use crate::emulator::store::Ctx;
 
@@ -38,4 +40,16 @@ impl ArmRequest<'_> {
     pub fn is_read(&self) -> bool {
         self.method == Method::GET || self.method == Method::HEAD
     }
+}
+
+/// Parses a JSON request body; empty means `null`. Bad JSON is an ARM-shaped 400.
+pub fn parse_body(body: &Bytes) -> Result<Value, ArmApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ArmApiError::InvalidBody(format!(
+            "The request content was invalid and could not be deserialized: '{e}'."
+        ))
+    })
 }

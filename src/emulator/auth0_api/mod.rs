@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::emulator::error::{Auth0ApiError, oauth_error};
+use crate::emulator::error::{Auth0ApiError, EmulatorError, TokenError};
 use crate::emulator::infra::http::{base_url, empty, json as json_response};
 use crate::emulator::instance::Emulator;
 use crate::emulator::store::Ctx;
@@ -19,7 +19,11 @@ use crate::emulator::store::Ctx;
 const SCOPES: &str = "read:log_streams create:log_streams update:log_streams delete:log_streams";
 
 /// `POST /auth0/oauth/token` with JSON (or form) `{grant_type, client_id, client_secret, audience}`.
-pub async fn token(State(emu): State<Emulator>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(emu): State<Emulator>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, EmulatorError> {
     let params: Value = serde_json::from_slice(&body).unwrap_or_else(|_| {
         let map: serde_json::Map<String, Value> = url::form_urlencoded::parse(&body)
             .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
@@ -28,27 +32,20 @@ pub async fn token(State(emu): State<Emulator>, headers: HeaderMap, body: Bytes)
     });
     let get = |k: &str| params[k].as_str().unwrap_or_default().to_string();
     if get("grant_type") != "client_credentials" {
-        return oauth_error(
-            StatusCode::FORBIDDEN,
-            "unauthorized_client",
-            "Grant type not allowed for the client.",
-        );
+        let why = "Grant type not allowed for the client.";
+        return Err(TokenError::UnauthorizedClient(why.into()).into());
     }
     if get("client_id").is_empty()
         || (get("client_secret").is_empty() && get("client_assertion").is_empty())
     {
-        return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized");
+        return Err(TokenError::AccessDenied("Unauthorized".into()).into());
     }
     let base = base_url(&emu, &headers);
     let audience = match get("audience") {
         a if a.is_empty() => format!("{base}/auth0/api/v2/"),
         a if a.trim_end_matches('/').ends_with("/api/v2") => a,
         a => {
-            return oauth_error(
-                StatusCode::FORBIDDEN,
-                "access_denied",
-                &format!("Service not found: {a}"),
-            );
+            return Err(TokenError::UnknownAudience(format!("Service not found: {a}")).into());
         }
     };
     // `https://{tenant domain}/api/v2/`: the tenant the client believes it talks to.
@@ -63,22 +60,21 @@ pub async fn token(State(emu): State<Emulator>, headers: HeaderMap, body: Bytes)
             emu.lock().auth0.tenant = host;
         }
     }
-    match crate::emulator::identity::entra::mint(
+    let token = crate::emulator::identity::entra::mint(
         &emu,
         &format!("{base}/auth0/"),
         &audience,
         &get("client_id"),
         "auth0",
         "auth0",
-    ) {
-        Ok(token) => json_response(
-            StatusCode::OK,
-            json!({
-                "access_token": token, "token_type": "Bearer", "expires_in": 86400, "scope": SCOPES,
-            }),
-        ),
-        Err(e) => oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e),
-    }
+    )
+    .map_err(TokenError::Server)?;
+    Ok(json_response(
+        StatusCode::OK,
+        json!({
+            "access_token": token, "token_type": "Bearer", "expires_in": 86400, "scope": SCOPES,
+        }),
+    ))
 }
 
 fn check(emu: &Emulator, headers: &HeaderMap) -> Result<(), Auth0ApiError> {
@@ -122,7 +118,7 @@ fn with_store<T>(
     now: chrono::DateTime<chrono::Utc>,
     f: impl FnOnce(
         &mut crate::emulator::store::Store,
-    ) -> Result<T, crate::emulator::store::auth0::Auth0Error>,
+    ) -> Result<T, crate::emulator::store::auth0::LogStreamError>,
 ) -> Result<T, Auth0ApiError> {
     let mut store = emu.lock();
     store.tick(now);
@@ -136,7 +132,7 @@ fn with_store<T>(
 pub async fn list(
     State(emu): State<Emulator>,
     headers: HeaderMap,
-) -> Result<Response, Auth0ApiError> {
+) -> Result<Response, EmulatorError> {
     check(&emu, &headers)?;
     let items = with_store(&emu, emu.clock.now(), |s| Ok(s.list_streams()))?;
     Ok(json_response(StatusCode::OK, Value::Array(items)))
@@ -147,7 +143,7 @@ pub async fn get_one(
     State(emu): State<Emulator>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, Auth0ApiError> {
+) -> Result<Response, EmulatorError> {
     check(&emu, &headers)?;
     let v = with_store(&emu, emu.clock.now(), |s| s.get_stream(&id))?;
     Ok(json_response(StatusCode::OK, v))
@@ -158,7 +154,7 @@ pub async fn create(
     State(emu): State<Emulator>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, Auth0ApiError> {
+) -> Result<Response, EmulatorError> {
     check(&emu, &headers)?;
     let body = parse(&body)?;
     let c = ctx(&emu, &headers);
@@ -172,7 +168,7 @@ pub async fn patch(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, Auth0ApiError> {
+) -> Result<Response, EmulatorError> {
     check(&emu, &headers)?;
     let body = parse(&body)?;
     let c = ctx(&emu, &headers);
@@ -185,7 +181,7 @@ pub async fn delete(
     State(emu): State<Emulator>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, Auth0ApiError> {
+) -> Result<Response, EmulatorError> {
     check(&emu, &headers)?;
     with_store(&emu, emu.clock.now(), |s| s.delete_stream(&id))?;
     Ok(empty(StatusCode::NO_CONTENT).into_response())

@@ -2,7 +2,7 @@
 //! reports) authenticated with `aeg-sas-key` (header or query), a SAS token (`aeg-sas-token` or
 //! `Authorization: SharedAccessSignature …`) or a bearer token from this emulator; the body is
 //! checked against the topic's input schema (`publish_input`) and the events are handed to the
-//! outbox for delivery with retries. Also the simulated Auth0 partner's publish control.
+//! outbox for delivery with retries.
 //!
 //! It must not change ARM resources. Keys, tokens and full webhook URLs are never logged.
 
@@ -10,11 +10,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 use std::collections::HashMap;
 use subtle::ConstantTimeEq;
 
 use crate::emulator::dataplane::publish_input::{InputSchema, PublishError};
+use crate::emulator::error::EmulatorError;
 use crate::emulator::infra::clock::format_time;
 use crate::emulator::infra::http::empty;
 use crate::emulator::instance::Emulator;
@@ -90,7 +90,7 @@ pub async fn publish(
 ) -> Response {
     match run(&emu, &host, &query, &headers, &body) {
         Ok(()) => empty(StatusCode::OK),
-        Err(e) => e.into_response(),
+        Err(e) => EmulatorError::from(e).into_response(),
     }
 }
 
@@ -125,133 +125,4 @@ fn run(
     )?;
     crate::emulator::dataplane::outbox::dispatch(emu, &target.id, &events);
     Ok(())
-}
-
-/// `POST /_emulator/auth0/log-streams/{id}/events` (`{id}` may also be the stream's name): makes
-/// "Auth0" publish the given events (sent as they are) to the partner topic of that `eventgrid` stream. 409 when the stream is not
-/// active or the partner topic is missing or not `Activated` (Auth0 would drop them).
-pub async fn partner_publish(
-    State(emu): State<Emulator>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let refuse = |status: StatusCode, message: String| {
-        crate::emulator::infra::http::json(
-            status,
-            json!({"error": {"code": "PartnerPublishRefused", "message": message}}),
-        )
-    };
-    let events = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Array(list)) => list,
-        Ok(event @ Value::Object(_)) => vec![event],
-        _ => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "the body must be a JSON array of events".into(),
-            );
-        }
-    };
-    let topic_id = {
-        let mut store = emu.lock();
-        store.tick(emu.clock.now());
-        let id = store.stream_id(&id).unwrap_or(id);
-        let Ok(stream) = store.get_stream(&id) else {
-            return refuse(
-                StatusCode::NOT_FOUND,
-                format!("log stream '{id}' does not exist"),
-            );
-        };
-        if stream["type"] != "eventgrid" || stream["status"] != "active" {
-            return refuse(
-                StatusCode::CONFLICT,
-                format!("log stream '{id}' is not an active eventgrid stream"),
-            );
-        }
-        let sink = &stream["sink"];
-        let text = |f: &str| sink[f].as_str().unwrap_or_default().to_string();
-        let group = crate::model::id::ResourceId::resource_group(
-            &text("azureSubscriptionId"),
-            &text("azureResourceGroup"),
-        );
-        let topic_id = group.provider_resource(
-            crate::emulator::store::EVENT_GRID,
-            "partnerTopics",
-            &text("azurePartnerTopic"),
-        );
-        match store.eg_get(crate::emulator::store::Kind::PartnerTopic, &topic_id) {
-            Ok(topic) if topic["properties"]["activationState"] == "Activated" => {}
-            Ok(_) => {
-                return refuse(
-                    StatusCode::CONFLICT,
-                    "the partner topic is not activated; Auth0 drops the events".into(),
-                );
-            }
-            Err(_) => {
-                return refuse(
-                    StatusCode::CONFLICT,
-                    "the partner topic does not exist".into(),
-                );
-            }
-        }
-        topic_id.as_str().to_string()
-    };
-    let delivered = crate::emulator::dataplane::outbox::dispatch(&emu, &topic_id, &events);
-    crate::emulator::infra::http::json(StatusCode::OK, json!({"deliveries": delivered}))
-}
-
-/// `POST /_emulator/system-topics/events` with `{"source": ARM id, "events": [...]}`: makes the
-/// source resource (e.g. a SignalR service) emit Event Grid events to every system topic on it.
-/// 404 when no system topic has that source.
-pub async fn system_publish(State(emu): State<Emulator>, body: Bytes) -> Response {
-    let refuse = |status: StatusCode, message: String| {
-        crate::emulator::infra::http::json(
-            status,
-            json!({"error": {"code": "SystemPublishRefused", "message": message}}),
-        )
-    };
-    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let (Some(source), Some(events)) = (request["source"].as_str(), request["events"].as_array())
-    else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "the body must be {\"source\": \"<resource id>\", \"events\": [...]}".into(),
-        );
-    };
-    let topics = emu.lock().system_topics_for(source);
-    if topics.is_empty() {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            format!("no system topic has the source '{source}'"),
-        );
-    }
-    let mut delivered = 0;
-    for topic in &topics {
-        delivered += crate::emulator::dataplane::outbox::dispatch(&emu, topic, events);
-    }
-    crate::emulator::infra::http::json(
-        StatusCode::OK,
-        json!({"deliveries": delivered, "systemTopics": topics}),
-    )
-}
-
-/// `GET /_emulator/deliveries`: the latest delivery attempts (`?subscription=` and `?eventId=`
-/// narrow them).
-pub async fn deliveries(
-    State(emu): State<Emulator>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let store = emu.lock();
-    let keep: Vec<&crate::emulator::store::delivery::DeliveryRecord> = store
-        .delivery_log
-        .iter()
-        .filter(|r| {
-            query
-                .get("subscription")
-                .is_none_or(|s| r.subscription.eq_ignore_ascii_case(s))
-                && query
-                    .get("eventId")
-                    .is_none_or(|id| r.event_ids.iter().any(|e| e == id))
-        })
-        .collect();
-    crate::emulator::infra::http::json(StatusCode::OK, json!({"value": keep}))
 }

@@ -2,14 +2,12 @@
 //! event ⇒ 413), the topic's input schema (Event Grid schema: required `id`, `subject`,
 //! `eventType`, `eventTime`, `topic` equal to the topic id if present, `metadataVersion` `"1"`
 //! if present; CloudEvents 1.0: `id`, `source`, `specversion` `"1.0"`, `type`, single or batch
-//! content type), and the data-plane error body
-//! `{"error":{"code","message","details":[{"code","message"}]}}` with the status Azure uses.
+//! content type).
 //!
-//! Pure: bytes and JSON in, events or a `PublishError` out. Stamps `topic`, `metadataVersion`
+//! Pure: bytes and JSON in, events or a `PublishError` out (its status and body are chosen in
+//! `emulator::error`); it must not do I/O, so the CLI can check events before publishing. Stamps `topic`, `metadataVersion`
 //! and `dataVersion` on Event Grid events as the service does.
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 /// Azure's size limit for a publish request and for one event.
@@ -30,40 +28,6 @@ pub enum PublishError {
     /// 413: the request or one event is over 1 MB.
     #[error("{0}")]
     TooLarge(String),
-}
-
-impl PublishError {
-    /// HTTP status, top-level code and detail code.
-    pub fn parts(&self) -> (StatusCode, &'static str, &'static str) {
-        match self {
-            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "BadRequest", "InputJsonInvalid"),
-            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized"),
-            Self::NotFound(_) => (StatusCode::NOT_FOUND, "NotFound", "TopicNotFound"),
-            Self::TooLarge(_) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLarge",
-                "PayloadTooLarge",
-            ),
-        }
-    }
-
-    /// The JSON error body.
-    pub fn body(&self) -> Value {
-        let (_, code, detail) = self.parts();
-        let message = format!(
-            "{self} Report '{}:{}' to our forums for assistance or raise a support ticket.",
-            uuid::Uuid::new_v4(),
-            chrono::Utc::now().format("%-m/%-d/%Y %-I:%M:%S %p")
-        );
-        json!({"error": {"code": code, "message": message, "details": [{"code": detail, "message": message}]}})
-    }
-}
-
-impl IntoResponse for PublishError {
-    fn into_response(self) -> Response {
-        let (status, _, _) = self.parts();
-        (status, axum::Json(self.body())).into_response()
-    }
 }
 
 /// The input schemas a topic can declare.
@@ -252,17 +216,14 @@ mod tests {
             T,
             "now",
         );
-        assert_eq!(body.unwrap_err().parts().0, StatusCode::BAD_REQUEST);
+        assert!(matches!(body, Err(PublishError::BadRequest(_))));
     }
 
     #[test]
     fn sizes_and_cloud_events() {
         let big = "x".repeat(MAX_BYTES);
         let huge = json!([{"id": "1", "subject": "s", "eventType": "t", "eventTime": "2026-01-01T00:00:00Z", "data": big}]);
-        assert_eq!(
-            eg(&huge).unwrap_err().parts().0,
-            StatusCode::PAYLOAD_TOO_LARGE
-        );
+        assert!(matches!(eg(&huge), Err(PublishError::TooLarge(_))));
         let ce = json!({"id": "1", "source": "/s", "specversion": "1.0", "type": "t"});
         let one = parse(
             ce.to_string().as_bytes(),
@@ -283,8 +244,6 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("index 1") && err.to_string().contains("'type'"));
-        let body = err.body();
-        assert_eq!(body["error"]["code"], "BadRequest");
-        assert_eq!(body["error"]["details"][0]["code"], "InputJsonInvalid");
+        assert!(matches!(err, PublishError::BadRequest(_)));
     }
 }

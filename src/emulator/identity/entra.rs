@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use std::collections::HashMap;
 
-use crate::emulator::error::oauth_error;
+use crate::emulator::error::{EmulatorError, TokenError};
 use crate::emulator::infra::http::{base_url, json as json_response};
 use crate::emulator::instance::Emulator;
 
@@ -96,35 +96,33 @@ pub async fn token(
     Path(tenant): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, EmulatorError> {
     let params = form(&body);
     let get = |k: &str| params.get(k).map(String::as_str).unwrap_or_default();
     if get("grant_type") != "client_credentials" {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "AADSTS70003: The app requested an unsupported grant type. Only 'client_credentials' is emulated.",
-        );
+        return Err(TokenError::UnsupportedGrantType(
+            "AADSTS70003: The app requested an unsupported grant type. Only 'client_credentials' is emulated.".into(),
+        )
+        .into());
     }
     let basic = headers
         .get(header::AUTHORIZATION)
         .is_some_and(|v| v.as_bytes().starts_with(b"Basic "));
     if get("client_id").is_empty() && !basic {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "AADSTS900144: The request body must contain the following parameter: 'client_id'.",
-        );
+        return Err(TokenError::InvalidRequest(
+            "AADSTS900144: The request body must contain the following parameter: 'client_id'."
+                .into(),
+        )
+        .into());
     }
     let has_secret = !get("client_secret").is_empty() || basic;
     let has_assertion = !get("client_assertion").is_empty()
         && get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
     if !has_secret && !has_assertion {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
-        );
+        return Err(TokenError::InvalidClient(
+            "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.".into(),
+        )
+        .into());
     }
     let scope = params
         .get("scope")
@@ -132,23 +130,21 @@ pub async fn token(
         .cloned()
         .unwrap_or_default();
     if scope.is_empty() {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).",
-        );
+        return Err(TokenError::InvalidScope(
+            "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).".into(),
+        )
+        .into());
     }
     let audience = scope.trim_end_matches("/.default").to_string();
     let issuer = format!("https://sts.windows.net/{tenant}/");
-    match mint(&emu, &issuer, &audience, get("client_id"), &tenant, "aad") {
-        Ok(token) => json_response(
-            StatusCode::OK,
-            json!({
-                "token_type": "Bearer", "expires_in": LIFETIME, "ext_expires_in": LIFETIME, "access_token": token,
-            }),
-        ),
-        Err(e) => oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e),
-    }
+    let token = mint(&emu, &issuer, &audience, get("client_id"), &tenant, "aad")
+        .map_err(TokenError::Server)?;
+    Ok(json_response(
+        StatusCode::OK,
+        json!({
+            "token_type": "Bearer", "expires_in": LIFETIME, "ext_expires_in": LIFETIME, "access_token": token,
+        }),
+    ))
 }
 
 /// Managed identity: App Service style (`/msi/token`, `X-IDENTITY-HEADER`) and IMDS style
@@ -157,46 +153,39 @@ pub async fn managed_identity_token(
     State(emu): State<Emulator>,
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, EmulatorError> {
     let has = |h: &str| headers.get(h).is_some();
     if !has("x-identity-header") && !has("secret") && !has("metadata") {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Required metadata header not specified",
+        return Err(
+            TokenError::InvalidRequest("Required metadata header not specified".into()).into(),
         );
     }
     let resource = q.get("resource").cloned().unwrap_or_default();
     if resource.is_empty() {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_resource",
-            "A resource parameter is required.",
-        );
+        return Err(TokenError::InvalidResource("A resource parameter is required.".into()).into());
     }
     let client = q
         .get("client_id")
         .cloned()
         .unwrap_or_else(|| "00000000-0000-0000-0000-0000000000mi".into());
     let now = emu.clock.now().timestamp();
-    match mint(
+    let token = mint(
         &emu,
         "https://sts.windows.net/emulator/",
         resource.trim_end_matches('/'),
         &client,
         "emulator",
         "aad",
-    ) {
-        Ok(token) => json_response(
-            StatusCode::OK,
-            json!({
-                "access_token": token, "refresh_token": "", "expires_in": LIFETIME.to_string(),
-                "expires_on": (now + LIFETIME).to_string(), "not_before": now.to_string(),
-                "resource": resource, "token_type": "Bearer", "client_id": client,
-            }),
-        ),
-        Err(e) => oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e),
-    }
+    )
+    .map_err(TokenError::Server)?;
+    Ok(json_response(
+        StatusCode::OK,
+        json!({
+            "access_token": token, "refresh_token": "", "expires_in": LIFETIME.to_string(),
+            "expires_on": (now + LIFETIME).to_string(), "not_before": now.to_string(),
+            "resource": resource, "token_type": "Bearer", "client_id": client,
+        }),
+    ))
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration` (MSAL authority validation).

@@ -1,5 +1,5 @@
 //! HTTP plumbing shared by every route: request ids and latency (the common layer), the base
-//! URL seen by the client, JSON body parsing into ARM-shaped errors, and response helpers.
+//! URL seen by the client, and success response helpers.
 //!
 //! It must not implement any resource semantics.
 
@@ -10,7 +10,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::emulator::error::ApiError;
 use crate::emulator::instance::Emulator;
 
 const REQUEST_ID: &str = "x-ms-request-id";
@@ -54,18 +53,6 @@ pub fn base_url(emu: &Emulator, headers: &HeaderMap) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("127.0.0.1");
     format!("{}://{host}", emu.config().scheme)
-}
-
-/// Parses a JSON request body; empty means `null`. Bad JSON is an ARM-shaped 400.
-pub fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Null);
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::InvalidBody(format!(
-            "The request content was invalid and could not be deserialized: '{e}'."
-        ))
-    })
 }
 
 /// A JSON response.

@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use super::{Ctx, EVENT_GRID, Kind, OpAction, OpRef, Registration, Resource, Store, tags_field};
-use crate::emulator::error::StoreError;
+use crate::emulator::store::StoreError;
 use crate::model::id::ResourceId;
 
 /// Namespaces the emulator knows: (namespace, registered from the start, resource types).

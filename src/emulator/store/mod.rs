@@ -8,6 +8,7 @@
 
 pub mod auth0;
 pub mod delivery;
+pub mod error;
 pub mod eventgrid;
 pub mod groups;
 pub mod partners;
@@ -20,9 +21,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::emulator::error::StoreError;
 use crate::emulator::infra::clock::format_time;
 use crate::emulator::infra::ids::IdGen;
+pub use crate::emulator::store::error::StoreError;
 use crate::model::id::ResourceId;
 
 /// The state file format version this build reads and writes.

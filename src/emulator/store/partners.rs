@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::eventgrid::{check_same_location, key, required_location};
 use super::{Ctx, EVENT_GRID, Kind, Resource, Store, object_field, tags_field};
-use crate::emulator::error::StoreError;
 use crate::emulator::infra::clock::{format_time, parse_time};
+use crate::emulator::store::StoreError;
 use crate::model::id::ResourceId;
 
 impl Store {

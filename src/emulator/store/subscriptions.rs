@@ -14,8 +14,8 @@ use super::subscription_fields::{
     normalise_destination, normalise_filter, normalise_labels, normalise_retry,
 };
 use super::{Ctx, EVENT_GRID, Kind, OpAction, OpRef, Resource, Store};
-use crate::emulator::error::StoreError;
 use crate::emulator::infra::clock::parse_time;
+use crate::emulator::store::StoreError;
 use crate::model::id::ResourceId;
 
 /// How the request addressed the subscription (decides `id` and `type` in responses).
