@@ -4,49 +4,52 @@
 //! It owns wiring only: which path goes to which surface handler, resuming the outbox and
 //! flushing the state file on shutdown. It must not implement a route or choose a status.
 
+use std::future::Future;
 use std::path::PathBuf;
 
 use axum::Router;
 use axum::routing::{any, get, post};
+use tokio::net::TcpListener;
 
-use crate::emulator::dataplane::publish as dataplane;
-use crate::emulator::dataplane::{outbox, webhook};
-use crate::emulator::identity::entra as auth;
+use crate::emulator::arm_api::front_door;
+use crate::emulator::auth0_api as auth0;
+use crate::emulator::controls::{self, events};
+use crate::emulator::dataplane::{outbox, publish, webhook};
+use crate::emulator::identity::entra;
 use crate::emulator::infra::clock::Clock;
 use crate::emulator::infra::{http, persist, tls};
 use crate::emulator::instance::{Config, Emulator};
-use crate::emulator::{arm_api as arm, auth0_api as auth0, controls as control};
 
 /// Every route of the emulator: ARM, token endpoints, Auth0, the controls.
 pub fn router(state: Emulator) -> Router {
     Router::new()
         .route(
             "/_emulator/clock",
-            get(control::get_clock).post(control::advance_clock),
+            get(controls::get_clock).post(controls::advance_clock),
         )
         .route(
             "/_emulator/faults",
-            get(control::get_faults).put(control::put_faults),
+            get(controls::get_faults).put(controls::put_faults),
         )
         .route(
             "/_emulator/sink",
-            get(control::get_sink).delete(control::clear_sink),
+            get(controls::get_sink).delete(controls::clear_sink),
         )
-        .route("/_emulator/ca.pem", get(control::get_ca))
-        .route("/_emulator/validate", get(control::manual_validation))
+        .route("/_emulator/ca.pem", get(controls::get_ca))
+        .route("/_emulator/validate", get(controls::manual_validation))
         .route(
             "/_emulator/auth0/log-streams/{id}/events",
-            post(control::events::partner_publish),
+            post(events::partner_publish),
         )
-        .route("/_emulator/deliveries", get(control::events::deliveries))
+        .route("/_emulator/deliveries", get(events::deliveries))
         .route(
             "/_emulator/system-topics/events",
-            post(control::events::system_publish),
+            post(events::system_publish),
         )
         .route("/_emulator/sink/{*rest}", any(webhook::sink_endpoint))
         .route(
             "/eventgrid/topics/{host}/api/events",
-            post(dataplane::publish),
+            post(publish::publish),
         )
         .route("/auth0/oauth/token", post(auth0::token))
         .route(
@@ -59,19 +62,19 @@ pub fn router(state: Emulator) -> Router {
                 .patch(auth0::patch)
                 .delete(auth0::delete),
         )
-        .route("/msi/token", get(auth::managed_identity_token))
+        .route("/msi/token", get(entra::managed_identity_token))
         .route(
             "/metadata/identity/oauth2/token",
-            get(auth::managed_identity_token),
+            get(entra::managed_identity_token),
         )
-        .route("/{tenant}/oauth2/v2.0/token", post(auth::token))
-        .route("/{tenant}/oauth2/token", post(auth::token))
+        .route("/{tenant}/oauth2/v2.0/token", post(entra::token))
+        .route("/{tenant}/oauth2/token", post(entra::token))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(auth::openid_configuration),
+            get(entra::openid_configuration),
         )
-        .route("/common/discovery/instance", get(auth::instance_discovery))
-        .fallback(arm::front_door::dispatch)
+        .route("/common/discovery/instance", get(entra::instance_discovery))
+        .fallback(front_door::dispatch)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             http::common_layer,
@@ -79,44 +82,65 @@ pub fn router(state: Emulator) -> Router {
         .with_state(state)
 }
 
-/// Serves `router(state)` on `listener` until the returned future is dropped or fails.
-pub async fn serve(listener: tokio::net::TcpListener, state: Emulator) -> std::io::Result<()> {
-    outbox::resume(&state);
-    axum::serve(listener, router(state)).await
-}
-
-/// Serves until `shutdown` resolves, then flushes the state file.
-pub async fn serve_with_shutdown<F>(
-    listener: tokio::net::TcpListener,
+/// Serves `router(state)` on `listener` — over TLS with `tls` — until `shutdown` resolves, then
+/// flushes the state file. Undelivered events from the state file resume first. The one server
+/// loop: every other entry point below calls it.
+pub async fn serve_until<F>(
+    listener: TcpListener,
+    tls: Option<&tls::SelfSigned>,
     state: Emulator,
     shutdown: F,
 ) -> std::io::Result<()>
 where
-    F: std::future::Future<Output = ()> + Send + 'static,
+    F: Future<Output = ()> + Send + 'static,
 {
-    outbox::resume(&state);
-    axum::serve(listener, router(state.clone()))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let app = router(state.clone());
+    match tls {
+        Some(cert) => {
+            let listener = tls::TlsListener::new(listener, cert).map_err(std::io::Error::other)?;
+            outbox::resume(&state);
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+        None => {
+            outbox::resume(&state);
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+    }
     state.flush().map_err(std::io::Error::other)
 }
 
-/// Serves HTTPS with `cert` until `shutdown` resolves, then flushes the state file.
+/// `serve_until` over plain HTTP that never shuts down (kept for callers outside the emulator).
+pub async fn serve(listener: TcpListener, state: Emulator) -> std::io::Result<()> {
+    serve_until(listener, None, state, std::future::pending()).await
+}
+
+/// `serve_until` over plain HTTP (kept for callers outside the emulator).
+pub async fn serve_with_shutdown<F>(
+    listener: TcpListener,
+    state: Emulator,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    serve_until(listener, None, state, shutdown).await
+}
+
+/// `serve_until` over TLS with `cert` (kept for callers outside the emulator).
 pub async fn serve_tls_with_shutdown<F>(
-    listener: tokio::net::TcpListener,
+    listener: TcpListener,
     cert: &tls::SelfSigned,
     state: Emulator,
     shutdown: F,
 ) -> std::io::Result<()>
 where
-    F: std::future::Future<Output = ()> + Send + 'static,
+    F: Future<Output = ()> + Send + 'static,
 {
-    let listener = tls::TlsListener::new(listener, cert).map_err(std::io::Error::other)?;
-    outbox::resume(&state);
-    axum::serve(listener, router(state.clone()))
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    state.flush().map_err(std::io::Error::other)
+    serve_until(listener, Some(cert), state, shutdown).await
 }
 
 /// An emulator running in this process on a loopback port (for `gridform <cmd> --emulator`).
@@ -147,12 +171,10 @@ pub async fn spawn_local(config: Config) -> Result<Running, persist::PersistErro
         path: PathBuf::from("127.0.0.1:0"),
         source,
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(io)?;
+    let listener = TcpListener::bind("127.0.0.1:0").await.map_err(io)?;
     let addr = listener.local_addr().map_err(io)?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve_with_shutdown(listener, emulator.clone(), async {
+    let task = tokio::spawn(serve_until(listener, None, emulator.clone(), async {
         let _ = stopped.await;
     }));
     Ok(Running {
