@@ -12,7 +12,7 @@ use axum::routing::{any, get, post};
 use tokio::net::TcpListener;
 
 use crate::emulator::arm_api::front_door;
-use crate::emulator::auth0_api as auth0;
+use crate::emulator::auth0_api::{self, log_streams};
 use crate::emulator::controls::{self, events};
 use crate::emulator::dataplane::{outbox, publish, webhook};
 use crate::emulator::identity::entra;
@@ -51,16 +51,16 @@ pub fn router(state: Emulator) -> Router {
             "/eventgrid/topics/{host}/api/events",
             post(publish::publish),
         )
-        .route("/auth0/oauth/token", post(auth0::token))
+        .route("/auth0/oauth/token", post(auth0_api::token::token))
         .route(
             "/auth0/api/v2/log-streams",
-            get(auth0::list).post(auth0::create),
+            get(log_streams::list).post(log_streams::create),
         )
         .route(
             "/auth0/api/v2/log-streams/{id}",
-            get(auth0::get_one)
-                .patch(auth0::patch)
-                .delete(auth0::delete),
+            get(log_streams::get_one)
+                .patch(log_streams::patch)
+                .delete(log_streams::delete),
         )
         .route("/msi/token", get(entra::managed_identity_token))
         .route(

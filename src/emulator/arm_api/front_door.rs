@@ -71,7 +71,7 @@ fn check_token(emu: &Emulator, headers: &HeaderMap) -> Result<(), ArmApiError> {
         ));
     };
     let key = emu.lock().signing_key.clone();
-    crate::emulator::identity::entra::verify(&key, token.trim(), emu.clock.now())
+    crate::emulator::identity::jwt::verify(&key, token.trim(), emu.clock.now())
         .map(|_| ())
         .map_err(|why| ArmApiError::Unauthorized(format!("The access token is invalid: {why}.")))
 }

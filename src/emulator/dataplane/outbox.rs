@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::emulator::infra::clock::format_time;
 use crate::emulator::instance::Emulator;
-use crate::emulator::store::delivery::{DeliveryRecord, Pending, Route};
+use crate::emulator::store::delivery::{DeliveryRecord, DeliveryRoute, Pending};
 
 /// Azure's retry schedule, in seconds after the n-th failed attempt.
 pub const SCHEDULE: [u64; 10] = [10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200];
@@ -209,7 +209,7 @@ async fn run(emu: &Emulator, key: &str) {
     }
 }
 
-fn log(emu: &Emulator, route: &Route, p: &Pending, result: &str) {
+fn log(emu: &Emulator, route: &DeliveryRoute, p: &Pending, result: &str) {
     let record = DeliveryRecord {
         at: format_time(emu.clock.now()),
         subscription: route.name.clone(),
@@ -246,7 +246,7 @@ fn client() -> Option<&'static reqwest::Client> {
         .as_ref()
 }
 
-async fn attempt(emu: &Emulator, route: &Route, p: &Pending) -> Attempt {
+async fn attempt(emu: &Emulator, route: &DeliveryRoute, p: &Pending) -> Attempt {
     let body = Value::Array(p.events.clone());
     let parsed = url::Url::parse(&route.target).ok();
     let real_webhook = route.endpoint_type == "WebHook"
@@ -375,7 +375,7 @@ pub fn dead_letter_event(event: &Value, p: &Pending, reason: &str) -> Value {
     e
 }
 
-fn dead_letter(emu: &Emulator, route: &Route, p: &Pending, reason: &str) {
+fn dead_letter(emu: &Emulator, route: &DeliveryRoute, p: &Pending, reason: &str) {
     let Some(container) = &route.dead_letter else {
         tracing::info!(subscription = %route.name, reason, "undeliverable events dropped (no dead-letter destination)");
         return;

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use subtle::ConstantTimeEq;
 
-use crate::emulator::dataplane::publish_input::{InputSchema, PublishError};
+use crate::emulator::dataplane::publish_input::{PublishError, TopicInputSchema};
 use crate::emulator::error::EmulatorError;
 use crate::emulator::infra::clock::format_time;
 use crate::emulator::infra::http::empty;
@@ -68,7 +68,7 @@ fn authorized(
     match authorization.strip_prefix("Bearer ") {
         Some(token) => {
             let signing = emu.lock().signing_key.clone();
-            crate::emulator::identity::entra::verify(&signing, token.trim(), emu.clock.now())
+            crate::emulator::identity::jwt::verify(&signing, token.trim(), emu.clock.now())
                 .map(|_| ())
                 .map_err(|why| {
                     PublishError::Unauthorized(format!("The access token is invalid: {why}."))
@@ -113,7 +113,7 @@ fn run(
         &target.keys,
         target.local_auth_disabled,
     )?;
-    let schema = InputSchema::from_property(target.input_schema.as_deref());
+    let schema = TopicInputSchema::from_property(target.input_schema.as_deref());
     let content_type = header(headers, "content-type").unwrap_or("application/json");
     let now = format_time(emu.clock.now());
     let events = crate::emulator::dataplane::publish_input::parse(

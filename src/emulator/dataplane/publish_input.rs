@@ -30,9 +30,13 @@ pub enum PublishError {
     TooLarge(String),
 }
 
+/// The name `cli/commands/publish.rs` still imports; remove it once the client no longer uses
+/// emulator code (issue 10, item 2).
+pub use self::TopicInputSchema as InputSchema;
+
 /// The input schemas a topic can declare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputSchema {
+pub enum TopicInputSchema {
     /// `EventGridSchema` (the default).
     EventGrid,
     /// `CloudEventSchemaV1_0`.
@@ -41,7 +45,7 @@ pub enum InputSchema {
     Custom,
 }
 
-impl InputSchema {
+impl TopicInputSchema {
     /// From the topic's `inputSchema` property.
     pub fn from_property(value: Option<&str>) -> Self {
         match value {
@@ -62,7 +66,7 @@ fn missing(index: usize, field: &str) -> PublishError {
 pub fn parse(
     body: &[u8],
     content_type: &str,
-    schema: InputSchema,
+    schema: TopicInputSchema,
     topic_id: &str,
     now: &str,
 ) -> Result<Vec<Value>, PublishError> {
@@ -79,7 +83,7 @@ pub fn parse(
     let single_ce = ct.starts_with("application/cloudevents+json");
     let mut events = match parsed {
         Value::Array(list) if !single_ce => list,
-        event @ Value::Object(_) if single_ce || schema == InputSchema::Custom => vec![event],
+        event @ Value::Object(_) if single_ce || schema == TopicInputSchema::Custom => vec![event],
         _ if single_ce => {
             return Err(PublishError::BadRequest(
                 "The content type application/cloudevents+json needs one JSON object.".into(),
@@ -104,17 +108,17 @@ pub fn parse(
             )));
         }
         match schema {
-            InputSchema::EventGrid => event_grid(i, event, topic_id)?,
-            InputSchema::CloudEvents => cloud_event(i, event)?,
-            InputSchema::Custom => {}
+            TopicInputSchema::EventGrid => event_grid(i, event, topic_id)?,
+            TopicInputSchema::CloudEvents => cloud_event(i, event)?,
+            TopicInputSchema::Custom => {}
         }
-        if schema == InputSchema::EventGrid {
+        if schema == TopicInputSchema::EventGrid {
             event["topic"] = json!(topic_id);
             event["metadataVersion"] = json!("1");
             if event["dataVersion"].is_null() {
                 event["dataVersion"] = json!("");
             }
-        } else if schema == InputSchema::CloudEvents && event["time"].is_null() {
+        } else if schema == TopicInputSchema::CloudEvents && event["time"].is_null() {
             event["time"] = json!(now);
         }
     }
@@ -177,7 +181,7 @@ mod tests {
         parse(
             body.to_string().as_bytes(),
             "application/json",
-            InputSchema::EventGrid,
+            TopicInputSchema::EventGrid,
             T,
             "now",
         )
@@ -212,7 +216,7 @@ mod tests {
         let body = parse(
             b"{not json",
             "application/json",
-            InputSchema::EventGrid,
+            TopicInputSchema::EventGrid,
             T,
             "now",
         );
@@ -228,7 +232,7 @@ mod tests {
         let one = parse(
             ce.to_string().as_bytes(),
             "application/cloudevents+json; charset=utf-8",
-            InputSchema::CloudEvents,
+            TopicInputSchema::CloudEvents,
             T,
             "now",
         )
@@ -238,7 +242,7 @@ mod tests {
         let err = parse(
             batch.to_string().as_bytes(),
             "application/cloudevents-batch+json",
-            InputSchema::CloudEvents,
+            TopicInputSchema::CloudEvents,
             T,
             "now",
         )

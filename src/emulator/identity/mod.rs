@@ -5,3 +5,4 @@
 //! implement ARM resources or Auth0 log streams.
 
 pub mod entra;
+pub mod jwt;

@@ -3,7 +3,8 @@
 //! customer's resource group, after the LRO delay, only if a partner configuration there
 //! authorizes Auth0 and the authorization has not expired; otherwise the stream is `suspended`.
 //!
-//! Errors are `LogStreamError` (Auth0's own error shape is chosen in `error.rs`). No HTTP here.
+//! Errors are `LogStreamError` (Auth0's error shape and statuses are chosen in
+//! `emulator::error`). No HTTP here.
 
 use std::collections::BTreeMap;
 

@@ -2,7 +2,7 @@
 //! expiry), the checks the simulated partner relies on, activation, and the expiry of partner
 //! topics that were never activated.
 //!
-//! No HTTP here; statuses are chosen in `error.rs`.
+//! No HTTP here; statuses are chosen in `emulator::error`.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
