@@ -2,7 +2,13 @@
 //! Manager, the Entra ID token endpoints, the Auth0 Management API with Auth0 as a simulated Event
 //! Grid partner, and the Event Grid data plane with webhook delivery — see `docs/emulator.md`.
 //!
-//! This file only declares the folders and re-exports what callers outside the emulator use. It
+//! One folder per surface: `arm_api` (ARM routes by family), `identity` (Entra ID tokens),
+//! `auth0_api` (Auth0 Management API), `dataplane` (publish, filters, delivery), `controls`
+//! (`/_emulator/...`); beneath them `store` (the world, no HTTP) and `infra` (clock, state file,
+//! TLS, throttling, faults, ids, HTTP helpers). `server` routes, `instance` is the shared handle,
+//! `error` is the one error type and the only place that picks a failure status.
+//!
+//! This file only declares the modules and re-exports what callers outside the emulator use. It
 //! must not hold logic. The emulator shares no wire types or code with the client (`arm`,
 //! `auth0`, `apply`, `plan`, `cli`); it uses only `model::id` from the rest of the crate.
 
@@ -24,6 +30,6 @@ pub use infra::throttle::ThrottleSpec;
 pub use infra::{persist, tls};
 pub use instance::{Config, Emulator};
 pub use server::{
-    Running, router, serve, serve_tls_with_shutdown, serve_with_shutdown, spawn_local,
+    Running, router, serve, serve_tls_with_shutdown, serve_until, serve_with_shutdown, spawn_local,
 };
 pub use store::Store;
