@@ -1,84 +1,48 @@
-//! Errors of the emulator and the one place that turns them into HTTP statuses and the ARM error
-//! envelope `{"error":{"code","message","details"}}`.
+//! The emulator's one error type, `EmulatorError`, with one variant per error surface (ARM, the
+//! token endpoints, the Auth0 Management API, the Event Grid data plane, the `/_emulator`
+//! controls), and the one place that maps every failure to an HTTP status, an error code and the
+//! body shape of its surface.
 //!
-//! `StoreError` is HTTP-agnostic (the store returns it); `ApiError` adds what only the HTTP layer
-//! knows (auth, api-version, routing, throttling, bad JSON). No other module picks an ARM status.
+//! No other module chooses the status of a failure: handlers return these errors. The store's
+//! `StoreError` and `LogStreamError` and the data plane's `PublishError` stay HTTP-agnostic.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
-/// A failed store operation, in ARM terms but without HTTP.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    /// The resource does not exist.
-    #[error("The Resource '{type_name}/{name}' under resource group '{group}' was not found.")]
-    NotFound {
-        /// `Microsoft.EventGrid/topics` and the like.
-        type_name: String,
-        /// Resource name.
-        name: String,
-        /// Resource group name (may be empty).
-        group: String,
-    },
-    /// The resource group does not exist.
-    #[error("Resource group '{0}' could not be found.")]
-    ResourceGroupNotFound(String),
-    /// A nested resource's parent does not exist.
-    #[error(
-        "Can not perform requested operation on nested resource. Parent resource '{0}' not found."
-    )]
-    ParentNotFound(String),
-    /// The subscription is not registered for the namespace.
-    #[error(
-        "The subscription is not registered to use namespace '{0}'. See https://aka.ms/rps-not-found for how to register subscriptions."
-    )]
-    MissingRegistration(String),
-    /// An unknown resource provider namespace.
-    #[error("The resource namespace '{0}' is invalid.")]
-    InvalidNamespace(String),
-    /// The request is invalid; `code` is the ARM error code.
-    #[error("{message}")]
-    BadRequest {
-        /// ARM error code, e.g. `InvalidRequest`.
-        code: String,
-        /// Human message.
-        message: String,
-    },
-    /// The request conflicts with the current state.
-    #[error("{message}")]
-    Conflict {
-        /// ARM error code.
-        code: String,
-        /// Human message.
-        message: String,
-    },
-    /// The webhook endpoint failed the validation handshake.
-    #[error("{0}")]
-    UrlValidation(String),
-}
+use crate::emulator::dataplane::publish_input::PublishError;
+use crate::emulator::store::StoreError;
+use crate::emulator::store::auth0::LogStreamError;
 
-impl StoreError {
-    /// A 400 with code `InvalidRequest`.
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::BadRequest {
-            code: "InvalidRequest".into(),
-            message: message.into(),
-        }
-    }
-
-    /// A 400 with a specific code.
-    pub fn bad(code: &str, message: impl Into<String>) -> Self {
-        Self::BadRequest {
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-}
-
-/// Anything an HTTP handler can fail with.
+/// Every failure the emulator answers with, by surface.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub enum EmulatorError {
+    /// ARM (`/subscriptions/...`): the ARM error envelope.
+    #[error(transparent)]
+    Arm(#[from] ArmApiError),
+    /// The Entra ID and Auth0 token endpoints: an OAuth2 error body.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The Auth0 Management API: Auth0's error body.
+    #[error(transparent)]
+    Auth0(#[from] Auth0ApiError),
+    /// The Event Grid data plane: its error body with details.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    /// The `/_emulator/...` controls: `{"error": {"code", "message"}}`.
+    #[error(transparent)]
+    Control(#[from] ControlError),
+}
+
+impl From<StoreError> for EmulatorError {
+    fn from(e: StoreError) -> Self {
+        Self::Arm(e.into())
+    }
+}
+
+/// Anything an ARM request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ArmApiError {
     /// From the store.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -130,95 +94,44 @@ pub enum ApiError {
     Internal(String),
 }
 
-impl ApiError {
-    /// The status and ARM error code: the single mapping table.
-    pub fn status_and_code(&self) -> (StatusCode, String) {
-        let (status, code) = match self {
-            Self::Store(e) => match e {
-                StoreError::NotFound { .. } => (StatusCode::NOT_FOUND, "ResourceNotFound"),
-                StoreError::ResourceGroupNotFound(_) => {
-                    (StatusCode::NOT_FOUND, "ResourceGroupNotFound")
-                }
-                StoreError::ParentNotFound(_) => (StatusCode::NOT_FOUND, "ParentResourceNotFound"),
-                StoreError::MissingRegistration(_) => {
-                    (StatusCode::CONFLICT, "MissingSubscriptionRegistration")
-                }
-                StoreError::InvalidNamespace(_) => {
-                    (StatusCode::NOT_FOUND, "InvalidResourceNamespace")
-                }
-                StoreError::BadRequest { code, .. } => {
-                    return (StatusCode::BAD_REQUEST, code.clone());
-                }
-                StoreError::Conflict { code, .. } => return (StatusCode::CONFLICT, code.clone()),
-                StoreError::UrlValidation(_) => (StatusCode::BAD_REQUEST, "Url validation"),
-            },
-            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken"),
-            Self::MissingApiVersion => (StatusCode::BAD_REQUEST, "MissingApiVersionParameter"),
-            Self::InvalidApiVersion { code, .. } => (StatusCode::BAD_REQUEST, *code),
-            Self::NoRoute { .. } => (StatusCode::NOT_FOUND, "NoRouteFound"),
-            Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
-            Self::InvalidBody(_) => (StatusCode::BAD_REQUEST, "InvalidRequestContent"),
-            Self::Throttled { .. } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "SubscriptionRequestsThrottled",
-            ),
-            Self::InjectedFault(503) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
-            Self::InjectedFault(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),
-        };
-        (status, code.to_string())
-    }
+/// A refused token request (Entra ID or Auth0), answered with an OAuth2 error body.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The grant type is not client credentials (Entra ID).
+    #[error("{0}")]
+    UnsupportedGrantType(String),
+    /// A required parameter or header is missing.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// No client secret or assertion (Entra ID).
+    #[error("{0}")]
+    InvalidClient(String),
+    /// No or a bad scope (Entra ID).
+    #[error("{0}")]
+    InvalidScope(String),
+    /// No resource (managed identity).
+    #[error("{0}")]
+    InvalidResource(String),
+    /// The grant type is not allowed for the client (Auth0).
+    #[error("{0}")]
+    UnauthorizedClient(String),
+    /// Missing client credentials (Auth0).
+    #[error("{0}")]
+    AccessDenied(String),
+    /// The audience is not the Management API (Auth0).
+    #[error("{0}")]
+    UnknownAudience(String),
+    /// Signing the token failed.
+    #[error("{0}")]
+    Server(String),
 }
 
-/// The ARM error body for a code and message.
-pub fn envelope(code: &str, message: &str) -> serde_json::Value {
-    json!({"error": {"code": code, "message": message, "details": []}})
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
-        let message = self.to_string();
-        let mut body = envelope(&code, &message);
-        if let Self::Store(StoreError::MissingRegistration(ns)) = &self {
-            body["error"]["details"] = json!([{"code": code, "target": ns, "message": message}]);
-        }
-        let mut response = (status, axum::Json(body)).into_response();
-        let headers = response.headers_mut();
-        if status == StatusCode::UNAUTHORIZED {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(
-                    "Bearer authorization_uri=\"https://login.microsoftonline.com/common\", error=\"invalid_token\"",
-                ),
-            );
-        }
-        if let Self::Throttled { retry_after, .. } = &self
-            && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
-        {
-            headers.insert(header::RETRY_AFTER, v);
-        }
-        response
-    }
-}
-
-/// An OAuth2 (Entra ID style) error body for the token endpoints.
-pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let body = json!({
-        "error": error, "error_description": description, "error_codes": [],
-        "timestamp": chrono::Utc::now().format("%Y-%m-%d %H:%M:%SZ").to_string(),
-        "trace_id": uuid::Uuid::new_v4().to_string(), "correlation_id": uuid::Uuid::new_v4().to_string(),
-    });
-    (status, axum::Json(body)).into_response()
-}
-
-/// Auth0 Management API failures, in Auth0's error shape
-/// `{"statusCode","error","message","errorCode"}`.
+/// Auth0 Management API failures, in Auth0's error shape.
 #[derive(Debug, thiserror::Error)]
 pub enum Auth0ApiError {
     /// From the store.
     #[error(transparent)]
-    Store(#[from] crate::emulator::store::auth0::Auth0Error),
+    Store(#[from] LogStreamError),
     /// Missing or invalid bearer token.
     #[error("{0}")]
     Unauthorized(String),
@@ -230,33 +143,237 @@ pub enum Auth0ApiError {
     Internal(String),
 }
 
-impl IntoResponse for Auth0ApiError {
-    fn into_response(self) -> Response {
-        use crate::emulator::store::auth0::Auth0Error;
-        let (status, code) = match &self {
-            Self::Store(Auth0Error::NotFound) => (StatusCode::NOT_FOUND, "inexistent_log_stream"),
-            Self::Store(Auth0Error::BadRequest { code, .. }) => (StatusCode::BAD_REQUEST, *code),
-            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
-            Self::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
-        };
-        let body = json!({
-            "statusCode": status.as_u16(),
-            "error": status.canonical_reason().unwrap_or_default(),
-            "message": self.to_string(),
-            "errorCode": code,
-        });
-        (status, axum::Json(body)).into_response()
+/// A refused `/_emulator/...` control request; `code` names the control's refusal.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// The request is malformed or names something unusable.
+    #[error("{message}")]
+    Invalid {
+        /// E.g. `InvalidControlRequest`, `PartnerPublishRefused`.
+        code: &'static str,
+        /// Human message.
+        message: String,
+    },
+    /// What the control acts on does not exist (or TLS is off for `/_emulator/ca.pem`).
+    #[error("{message}")]
+    NotFound {
+        /// E.g. `NotServingTls`, `SystemPublishRefused`.
+        code: &'static str,
+        /// Human message.
+        message: String,
+    },
+    /// The current state does not allow it (e.g. the partner topic is not activated).
+    #[error("{message}")]
+    Conflict {
+        /// E.g. `PartnerPublishRefused`.
+        code: &'static str,
+        /// Human message.
+        message: String,
+    },
+}
+
+impl ControlError {
+    /// The usual refusal of a malformed control request.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::Invalid {
+            code: "InvalidControlRequest",
+            message: message.into(),
+        }
     }
+}
+
+impl EmulatorError {
+    /// The status and the surface's error code: the single mapping table.
+    pub fn status_and_code(&self) -> (StatusCode, String) {
+        match self {
+            Self::Arm(e) => arm_status(e),
+            Self::Token(e) => {
+                let (status, code) = token_status(e);
+                (status, code.to_string())
+            }
+            Self::Auth0(e) => auth0_status(e),
+            Self::Publish(e) => {
+                let (status, code, _) = publish_status(e);
+                (status, code.to_string())
+            }
+            Self::Control(e) => control_status(e),
+        }
+    }
+}
+
+fn arm_status(e: &ArmApiError) -> (StatusCode, String) {
+    let (status, code) = match e {
+        ArmApiError::Store(e) => match e {
+            StoreError::NotFound { .. } => (StatusCode::NOT_FOUND, "ResourceNotFound"),
+            StoreError::ResourceGroupNotFound(_) => {
+                (StatusCode::NOT_FOUND, "ResourceGroupNotFound")
+            }
+            StoreError::ParentNotFound(_) => (StatusCode::NOT_FOUND, "ParentResourceNotFound"),
+            StoreError::MissingRegistration(_) => {
+                (StatusCode::CONFLICT, "MissingSubscriptionRegistration")
+            }
+            StoreError::InvalidNamespace(_) => (StatusCode::NOT_FOUND, "InvalidResourceNamespace"),
+            StoreError::BadRequest { code, .. } => return (StatusCode::BAD_REQUEST, code.clone()),
+            StoreError::Conflict { code, .. } => return (StatusCode::CONFLICT, code.clone()),
+            StoreError::UrlValidation(_) => (StatusCode::BAD_REQUEST, "Url validation"),
+        },
+        ArmApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken"),
+        ArmApiError::MissingApiVersion => (StatusCode::BAD_REQUEST, "MissingApiVersionParameter"),
+        ArmApiError::InvalidApiVersion { code, .. } => (StatusCode::BAD_REQUEST, *code),
+        ArmApiError::NoRoute { .. } => (StatusCode::NOT_FOUND, "NoRouteFound"),
+        ArmApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
+        ArmApiError::InvalidBody(_) => (StatusCode::BAD_REQUEST, "InvalidRequestContent"),
+        ArmApiError::Throttled { .. } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "SubscriptionRequestsThrottled",
+        ),
+        ArmApiError::InjectedFault(503) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+        ArmApiError::InjectedFault(_) | ArmApiError::Internal(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError")
+        }
+    };
+    (status, code.to_string())
+}
+
+fn token_status(e: &TokenError) -> (StatusCode, &'static str) {
+    match e {
+        TokenError::UnsupportedGrantType(_) => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+        TokenError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+        TokenError::InvalidClient(_) => (StatusCode::UNAUTHORIZED, "invalid_client"),
+        TokenError::InvalidScope(_) => (StatusCode::BAD_REQUEST, "invalid_scope"),
+        TokenError::InvalidResource(_) => (StatusCode::BAD_REQUEST, "invalid_resource"),
+        TokenError::UnauthorizedClient(_) => (StatusCode::FORBIDDEN, "unauthorized_client"),
+        TokenError::AccessDenied(_) => (StatusCode::UNAUTHORIZED, "access_denied"),
+        TokenError::UnknownAudience(_) => (StatusCode::FORBIDDEN, "access_denied"),
+        TokenError::Server(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+    }
+}
+
+fn auth0_status(e: &Auth0ApiError) -> (StatusCode, String) {
+    let (status, code) = match e {
+        Auth0ApiError::Store(LogStreamError::NotFound) => {
+            (StatusCode::NOT_FOUND, "inexistent_log_stream")
+        }
+        Auth0ApiError::Store(LogStreamError::BadRequest { code, .. }) => {
+            (StatusCode::BAD_REQUEST, *code)
+        }
+        Auth0ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
+        Auth0ApiError::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
+        Auth0ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+    };
+    (status, code.to_string())
+}
+
+/// Status, top-level code and detail code of a refused publish.
+fn publish_status(e: &PublishError) -> (StatusCode, &'static str, &'static str) {
+    match e {
+        PublishError::BadRequest(_) => (StatusCode::BAD_REQUEST, "BadRequest", "InputJsonInvalid"),
+        PublishError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized"),
+        PublishError::NotFound(_) => (StatusCode::NOT_FOUND, "NotFound", "TopicNotFound"),
+        PublishError::TooLarge(_) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            "PayloadTooLarge",
+        ),
+    }
+}
+
+fn control_status(e: &ControlError) -> (StatusCode, String) {
+    let (status, code) = match e {
+        ControlError::Invalid { code, .. } => (StatusCode::BAD_REQUEST, code),
+        ControlError::NotFound { code, .. } => (StatusCode::NOT_FOUND, code),
+        ControlError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+    };
+    (status, code.to_string())
+}
+
+/// The ARM error body for a code and message.
+pub fn envelope(code: &str, message: &str) -> Value {
+    json!({"error": {"code": code, "message": message, "details": []}})
+}
+
+impl IntoResponse for EmulatorError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = self.to_string();
+        let body = match &self {
+            Self::Arm(e) => arm_body(e, &code, &message),
+            Self::Token(_) => oauth_body(&code, &message),
+            Self::Auth0(_) => json!({
+                "statusCode": status.as_u16(),
+                "error": status.canonical_reason().unwrap_or_default(),
+                "message": message,
+                "errorCode": code,
+            }),
+            Self::Publish(e) => publish_body(e),
+            Self::Control(_) => json!({"error": {"code": code, "message": message}}),
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Self::Arm(e) = &self {
+            add_arm_headers(&mut response, e);
+        }
+        response
+    }
+}
+
+fn arm_body(e: &ArmApiError, code: &str, message: &str) -> Value {
+    let mut body = envelope(code, message);
+    if let ArmApiError::Store(StoreError::MissingRegistration(ns)) = e {
+        body["error"]["details"] = json!([{"code": code, "target": ns, "message": message}]);
+    }
+    body
+}
+
+/// `WWW-Authenticate` on 401s and `Retry-After` on 429s, as ARM sends them.
+fn add_arm_headers(response: &mut Response, e: &ArmApiError) {
+    let headers = response.headers_mut();
+    if matches!(e, ArmApiError::Unauthorized(_)) {
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(
+                "Bearer authorization_uri=\"https://login.microsoftonline.com/common\", error=\"invalid_token\"",
+            ),
+        );
+    }
+    if let ArmApiError::Throttled { retry_after, .. } = e
+        && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
+    {
+        headers.insert(header::RETRY_AFTER, v);
+    }
+}
+
+/// An OAuth2 (Entra ID style) error body for the token endpoints.
+fn oauth_body(error: &str, description: &str) -> Value {
+    json!({
+        "error": error, "error_description": description, "error_codes": [],
+        "timestamp": chrono::Utc::now().format("%Y-%m-%d %H:%M:%SZ").to_string(),
+        "trace_id": uuid::Uuid::new_v4().to_string(), "correlation_id": uuid::Uuid::new_v4().to_string(),
+    })
+}
+
+/// The data plane's error body: `{"error": {"code", "message", "details": [{"code", "message"}]}}`.
+fn publish_body(e: &PublishError) -> Value {
+    let (_, code, detail) = publish_status(e);
+    let message = format!(
+        "{e} Report '{}:{}' to our forums for assistance or raise a support ticket.",
+        uuid::Uuid::new_v4(),
+        chrono::Utc::now().format("%-m/%-d/%Y %-I:%M:%S %p")
+    );
+    json!({"error": {"code": code, "message": message, "details": [{"code": detail, "message": message}]}})
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn status(err: impl Into<EmulatorError>) -> (u16, String) {
+        let (s, c) = err.into().status_and_code();
+        (s.as_u16(), c)
+    }
+
     #[test]
-    fn statuses_come_from_one_table() {
-        let cases: Vec<(ApiError, u16, &str)> = vec![
+    fn arm_statuses_come_from_one_table() {
+        let cases: Vec<(ArmApiError, u16, &str)> = vec![
             (
                 StoreError::MissingRegistration("Microsoft.EventGrid".into()).into(),
                 409,
@@ -274,20 +391,45 @@ mod tests {
                 "Url validation",
             ),
             (
-                ApiError::Unauthorized("x".into()),
+                ArmApiError::Unauthorized("x".into()),
                 401,
                 "InvalidAuthenticationToken",
             ),
             (
-                ApiError::MissingApiVersion,
+                ArmApiError::MissingApiVersion,
                 400,
                 "MissingApiVersionParameter",
             ),
-            (ApiError::InjectedFault(503), 503, "ServiceUnavailable"),
+            (ArmApiError::InjectedFault(503), 503, "ServiceUnavailable"),
         ];
-        for (err, status, code) in cases {
-            let (s, c) = err.status_and_code();
-            assert_eq!((s.as_u16(), c.as_str()), (status, code));
+        for (err, s, c) in cases {
+            assert_eq!(status(err), (s, c.to_string()));
         }
+    }
+
+    #[test]
+    fn other_surfaces_map_in_the_same_table() {
+        let bad = PublishError::BadRequest("x".into());
+        assert_eq!(status(bad), (400, "BadRequest".into()));
+        let big = PublishError::TooLarge("x".into());
+        assert_eq!(status(big), (413, "RequestEntityTooLarge".into()));
+        let denied = TokenError::UnknownAudience("x".into());
+        assert_eq!(status(denied), (403, "access_denied".into()));
+        let missing = Auth0ApiError::Store(LogStreamError::NotFound);
+        assert_eq!(status(missing), (404, "inexistent_log_stream".into()));
+        let refused = ControlError::Conflict {
+            code: "PartnerPublishRefused",
+            message: "x".into(),
+        };
+        assert_eq!(status(refused), (409, "PartnerPublishRefused".into()));
+    }
+
+    #[test]
+    fn publish_body_names_the_detail_code() {
+        let body = publish_body(&PublishError::BadRequest("Event at index 1".into()));
+        assert_eq!(body["error"]["code"], "BadRequest");
+        assert_eq!(body["error"]["details"][0]["code"], "InputJsonInvalid");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("Event at index 1 Report"), "{message}");
     }
 }

@@ -3,7 +3,8 @@
 //! customer's resource group, after the LRO delay, only if a partner configuration there
 //! authorizes Auth0 and the authorization has not expired; otherwise the stream is `suspended`.
 //!
-//! Errors are `Auth0Error` (Auth0's own error shape is chosen in `error.rs`). No HTTP here.
+//! Errors are `LogStreamError` (Auth0's error shape and statuses are chosen in
+//! `emulator::error`). No HTTP here.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::{Ctx, EVENT_GRID, Kind, Store};
-use crate::emulator::clock::format_time;
+use crate::emulator::infra::clock::format_time;
 use crate::model::id::ResourceId;
 
 /// Auth0's partner registration immutable id in the emulator (documented in docs/emulator.md).
@@ -71,7 +72,7 @@ const TYPES: &[&str] = &[
 
 /// An Auth0 API failure (mapped to Auth0's error body in `error.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Auth0Error {
+pub enum LogStreamError {
     /// 404.
     #[error("The log stream does not exist.")]
     NotFound,
@@ -85,8 +86,8 @@ pub enum Auth0Error {
     },
 }
 
-fn invalid(message: impl Into<String>) -> Auth0Error {
-    Auth0Error::BadRequest {
+fn invalid(message: impl Into<String>) -> LogStreamError {
+    LogStreamError::BadRequest {
         code: "invalid_body",
         message: message.into(),
     }
@@ -130,16 +131,16 @@ impl Store {
     }
 
     /// `GET /api/v2/log-streams/{id}`.
-    pub fn get_stream(&self, id: &str) -> Result<Value, Auth0Error> {
+    pub fn get_stream(&self, id: &str) -> Result<Value, LogStreamError> {
         self.auth0
             .streams
             .get(id)
             .cloned()
-            .ok_or(Auth0Error::NotFound)
+            .ok_or(LogStreamError::NotFound)
     }
 
     /// `POST /api/v2/log-streams`.
-    pub fn create_stream(&mut self, ctx: &Ctx, body: &Value) -> Result<Value, Auth0Error> {
+    pub fn create_stream(&mut self, ctx: &Ctx, body: &Value) -> Result<Value, LogStreamError> {
         let Some(obj) = body.as_object() else {
             return Err(invalid(
                 "Payload validation error: 'Expected type object but found type other'.",
@@ -193,7 +194,12 @@ impl Store {
     }
 
     /// `PATCH /api/v2/log-streams/{id}`: the sink of an `eventgrid` stream cannot change.
-    pub fn patch_stream(&mut self, ctx: &Ctx, id: &str, body: &Value) -> Result<Value, Auth0Error> {
+    pub fn patch_stream(
+        &mut self,
+        ctx: &Ctx,
+        id: &str,
+        body: &Value,
+    ) -> Result<Value, LogStreamError> {
         let Some(patch) = body.as_object() else {
             return Err(invalid(
                 "Payload validation error: 'Expected type object but found type other'.",
@@ -203,7 +209,7 @@ impl Store {
             .auth0
             .streams
             .get(id)
-            .ok_or(Auth0Error::NotFound)?
+            .ok_or(LogStreamError::NotFound)?
             .clone();
         if let Some(sink) = patch.get("sink") {
             let changed = sink
@@ -212,7 +218,7 @@ impl Store {
                 .flatten()
                 .any(|(k, v)| stream["sink"].get(k) != Some(v));
             if stream["type"] == "eventgrid" && changed {
-                return Err(Auth0Error::BadRequest {
+                return Err(LogStreamError::BadRequest {
                     code: "operation_not_supported",
                     message: "The sink of an eventgrid log stream cannot be changed; delete and recreate the stream.".into(),
                 });
@@ -252,8 +258,11 @@ impl Store {
     }
 
     /// `DELETE /api/v2/log-streams/{id}`.
-    pub fn delete_stream(&mut self, id: &str) -> Result<(), Auth0Error> {
-        self.auth0.streams.remove(id).ok_or(Auth0Error::NotFound)?;
+    pub fn delete_stream(&mut self, id: &str) -> Result<(), LogStreamError> {
+        self.auth0
+            .streams
+            .remove(id)
+            .ok_or(LogStreamError::NotFound)?;
         self.auth0.pending.retain(|p| p.stream != id);
         self.touch();
         Ok(())
@@ -324,7 +333,7 @@ impl Store {
     }
 }
 
-fn validate_eventgrid_sink(sink: &Map<String, Value>) -> Result<(), Auth0Error> {
+fn validate_eventgrid_sink(sink: &Map<String, Value>) -> Result<(), LogStreamError> {
     let field = |f: &str| sink.get(f).and_then(Value::as_str).unwrap_or_default();
     if uuid::Uuid::parse_str(field("azureSubscriptionId")).is_err() {
         return Err(invalid(

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Kind, Store};
-use crate::emulator::event_filter;
+use crate::emulator::dataplane::event_filter;
 
 /// A topic as the data plane sees it.
 #[derive(Debug, Clone)]
@@ -36,7 +36,7 @@ pub struct Delivery {
 
 /// How one subscription delivers, read at each attempt.
 #[derive(Debug, Clone)]
-pub struct Route {
+pub struct DeliveryRoute {
     /// Event subscription name.
     pub name: String,
     /// The scope (topic id) it listens on.
@@ -165,7 +165,7 @@ impl Store {
     }
 
     /// How the event subscription stored as `id` delivers; `None` once it is gone.
-    pub fn route(&self, id: &str) -> Option<Route> {
+    pub fn route(&self, id: &str) -> Option<DeliveryRoute> {
         let r = self
             .resources_of(Kind::EventSubscription, |r| r.id == id)
             .next()?;
@@ -213,7 +213,7 @@ impl Store {
         };
         let retry = &r.body["retryPolicy"];
         let num = |v: &Value, default: u64| v.as_u64().filter(|n| *n > 0).unwrap_or(default);
-        Some(Route {
+        Some(DeliveryRoute {
             name: r.hidden["name"].as_str().unwrap_or_default().to_string(),
             scope: r.hidden["scope"].as_str().unwrap_or_default().to_string(),
             endpoint_type: dest["endpointType"]

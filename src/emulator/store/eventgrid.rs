@@ -10,7 +10,7 @@ use super::groups::same_location;
 use super::{
     Ctx, EVENT_GRID, Kind, OpAction, OpRef, Resource, Store, not_found, object_field, tags_field,
 };
-use crate::emulator::error::StoreError;
+use crate::emulator::store::StoreError;
 use crate::model::id::ResourceId;
 
 const TOPIC_READ_ONLY: &[&str] = &[

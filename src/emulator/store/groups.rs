@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use super::{Ctx, EVENT_GRID, Kind, OpAction, OpRef, Registration, Resource, Store, tags_field};
-use crate::emulator::error::StoreError;
+use crate::emulator::store::StoreError;
 use crate::model::id::ResourceId;
 
 /// Namespaces the emulator knows: (namespace, registered from the start, resource types).
@@ -375,7 +375,7 @@ fn validate_group_name(name: &str) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::clock::parse_time;
+    use crate::emulator::infra::clock::parse_time;
 
     const SUB: &str = "00000000-0000-0000-0000-000000000001";
 

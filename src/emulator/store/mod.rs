@@ -8,6 +8,7 @@
 
 pub mod auth0;
 pub mod delivery;
+pub mod error;
 pub mod eventgrid;
 pub mod groups;
 pub mod partners;
@@ -20,9 +21,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::clock::format_time;
-use super::error::StoreError;
-use super::ids::IdGen;
+use crate::emulator::infra::clock::format_time;
+use crate::emulator::infra::ids::IdGen;
+pub use crate::emulator::store::error::StoreError;
 use crate::model::id::ResourceId;
 
 /// The state file format version this build reads and writes.
@@ -137,7 +138,7 @@ pub enum OpAction {
 
 /// A long-running operation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Operation {
+pub struct LongRunningOperation {
     /// Operation id (a GUID).
     pub id: String,
     /// Subscription it belongs to.
@@ -197,7 +198,7 @@ pub struct Store {
     pub ids: IdGen,
     registrations: BTreeMap<String, BTreeMap<String, Registration>>,
     resources: BTreeMap<String, Resource>,
-    operations: BTreeMap<String, Operation>,
+    operations: BTreeMap<String, LongRunningOperation>,
     /// Auth0 tenant, log streams and pending partner actions.
     pub auth0: auth0::Auth0State,
     /// What the built-in webhook sink received.
@@ -316,7 +317,7 @@ impl Store {
         action: OpAction,
     ) -> OpRef {
         let id = self.ids.uuid();
-        let op = Operation {
+        let op = LongRunningOperation {
             id: id.clone(),
             subscription: subscription.to_string(),
             namespace: namespace.to_string(),
@@ -343,7 +344,11 @@ impl Store {
     }
 
     /// The operation-status body (`Azure-AsyncOperation` URL) for `id`.
-    pub fn operation(&self, subscription: &str, id: &str) -> Result<&Operation, StoreError> {
+    pub fn operation(
+        &self,
+        subscription: &str,
+        id: &str,
+    ) -> Result<&LongRunningOperation, StoreError> {
         self.operations
             .get(id)
             .filter(|op| op.subscription.eq_ignore_ascii_case(subscription))
@@ -355,7 +360,7 @@ impl Store {
     }
 
     /// `Azure-AsyncOperation` status body.
-    pub fn operation_status_body(op: &Operation) -> Value {
+    pub fn operation_status_body(op: &LongRunningOperation) -> Value {
         let mut body = json!({
             "id": format!("/subscriptions/{}/providers/{}/locations/{}/operationsStatus/{}",
                 op.subscription, op.namespace, op.location, op.id),

@@ -2,15 +2,15 @@
 //! expiry), the checks the simulated partner relies on, activation, and the expiry of partner
 //! topics that were never activated.
 //!
-//! No HTTP here; statuses are chosen in `error.rs`.
+//! No HTTP here; statuses are chosen in `emulator::error`.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::eventgrid::{check_same_location, key, required_location};
 use super::{Ctx, EVENT_GRID, Kind, Resource, Store, object_field, tags_field};
-use crate::emulator::clock::{format_time, parse_time};
-use crate::emulator::error::StoreError;
+use crate::emulator::infra::clock::{format_time, parse_time};
+use crate::emulator::store::StoreError;
 use crate::model::id::ResourceId;
 
 impl Store {

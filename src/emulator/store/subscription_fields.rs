@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::emulator::error::StoreError;
+use crate::emulator::store::StoreError;
 use crate::model::id::ResourceId;
 
 const ENDPOINT_TYPES: &[&str] = &[

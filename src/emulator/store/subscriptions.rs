@@ -14,8 +14,8 @@ use super::subscription_fields::{
     normalise_destination, normalise_filter, normalise_labels, normalise_retry,
 };
 use super::{Ctx, EVENT_GRID, Kind, OpAction, OpRef, Resource, Store};
-use crate::emulator::clock::parse_time;
-use crate::emulator::error::StoreError;
+use crate::emulator::infra::clock::parse_time;
+use crate::emulator::store::StoreError;
 use crate::model::id::ResourceId;
 
 /// How the request addressed the subscription (decides `id` and `type` in responses).
@@ -46,7 +46,7 @@ impl Prepared {
     pub fn await_manual_validation(&mut self, code: &str, deadline: chrono::DateTime<chrono::Utc>) {
         self.props["provisioningState"] = json!("AwaitingManualAction");
         self.hidden["manualCode"] = json!(code);
-        self.hidden["manualDeadline"] = json!(crate::emulator::clock::format_time(deadline));
+        self.hidden["manualDeadline"] = json!(crate::emulator::infra::clock::format_time(deadline));
     }
 }
 

@@ -1,8 +1,11 @@
-//! Emulator-only controls under `/_emulator/...`: read and advance the clock, read and replace
-//! the fault spec, read and clear what the built-in webhook sink received. Documented in
-//! `docs/emulator.md`. They need no token and are not ARM (plain JSON errors).
+//! Emulator-only controls under `/_emulator/...` (documented in `docs/emulator.md`): read and
+//! advance the clock, read and replace the fault spec, read and clear what the built-in webhook
+//! sink received, the TLS certificate, the manual validation URL; `events` makes sources emit and
+//! lists deliveries. They need no token and are not ARM (`ControlError` bodies).
 //!
 //! They must not change ARM resources directly: advancing the clock only ticks the store.
+
+pub mod events;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,17 +13,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::Emulator;
-use super::clock::format_time;
-use super::faults::FaultSpec;
-use super::http::{empty, json as json_response};
-
-fn bad(message: String) -> Response {
-    json_response(
-        StatusCode::BAD_REQUEST,
-        json!({"error": {"code": "InvalidControlRequest", "message": message}}),
-    )
-}
+use crate::emulator::error::{ControlError, EmulatorError};
+use crate::emulator::infra::clock::format_time;
+use crate::emulator::infra::faults::FaultSpec;
+use crate::emulator::infra::http::{empty, json as json_response};
+use crate::emulator::instance::Emulator;
 
 /// `GET /_emulator/clock` → `{"now": ...}`.
 pub async fn get_clock(State(emu): State<Emulator>) -> Response {
@@ -28,13 +25,17 @@ pub async fn get_clock(State(emu): State<Emulator>) -> Response {
 }
 
 /// `POST /_emulator/clock` with `{"advanceSeconds": N}`: moves the clock and applies what is due.
-pub async fn advance_clock(State(emu): State<Emulator>, body: Bytes) -> Response {
+pub async fn advance_clock(
+    State(emu): State<Emulator>,
+    body: Bytes,
+) -> Result<Response, EmulatorError> {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let Some(secs) = body["advanceSeconds"]
         .as_f64()
         .filter(|s| *s >= 0.0 && s.is_finite())
     else {
-        return bad("expected {\"advanceSeconds\": N} with N >= 0".into());
+        let why = "expected {\"advanceSeconds\": N} with N >= 0";
+        return Err(ControlError::invalid(why).into());
     };
     emu.clock
         .advance(chrono::Duration::milliseconds((secs * 1000.0) as i64));
@@ -44,7 +45,10 @@ pub async fn advance_clock(State(emu): State<Emulator>, body: Bytes) -> Response
     if let Err(e) = emu.flush_locked(&mut store) {
         tracing::warn!(error = %e, "could not write the state file");
     }
-    json_response(StatusCode::OK, json!({"now": format_time(now)}))
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"now": format_time(now)}),
+    ))
 }
 
 /// `GET /_emulator/faults`.
@@ -57,21 +61,21 @@ pub async fn get_faults(State(emu): State<Emulator>) -> Response {
 }
 
 /// `PUT /_emulator/faults` with `{"spec": "5xx=0.1,..."}` (an empty spec turns faults off).
-pub async fn put_faults(State(emu): State<Emulator>, body: Bytes) -> Response {
+pub async fn put_faults(
+    State(emu): State<Emulator>,
+    body: Bytes,
+) -> Result<Response, EmulatorError> {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let Some(text) = body["spec"].as_str() else {
-        return bad("expected {\"spec\": \"5xx=0.1,429=0.05,...\"}".into());
+        let why = "expected {\"spec\": \"5xx=0.1,429=0.05,...\"}";
+        return Err(ControlError::invalid(why).into());
     };
-    match FaultSpec::parse(text) {
-        Ok(spec) => {
-            emu.faults().spec = spec.clone();
-            json_response(
-                StatusCode::OK,
-                serde_json::to_value(spec).unwrap_or(Value::Null),
-            )
-        }
-        Err(e) => bad(e),
-    }
+    let spec = FaultSpec::parse(text).map_err(ControlError::invalid)?;
+    emu.faults().spec = spec.clone();
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::to_value(spec).unwrap_or(Value::Null),
+    ))
 }
 
 /// `GET /_emulator/sink` → `{"value": [{at, url, eventType, body}]}`.
@@ -97,28 +101,27 @@ pub async fn clear_sink(State(emu): State<Emulator>) -> Response {
 }
 
 /// `GET /_emulator/ca.pem`: the self-signed certificate when serving TLS (404 otherwise).
-pub async fn get_ca(State(emu): State<Emulator>) -> Response {
-    match &emu.config().ca_pem {
-        Some(pem) => {
-            let mut r = Response::new(axum::body::Body::from(pem.clone()));
-            r.headers_mut().insert(
-                axum::http::header::CONTENT_TYPE,
-                axum::http::HeaderValue::from_static("application/x-pem-file"),
-            );
-            r
+pub async fn get_ca(State(emu): State<Emulator>) -> Result<Response, EmulatorError> {
+    let Some(pem) = &emu.config().ca_pem else {
+        return Err(ControlError::NotFound {
+            code: "NotServingTls",
+            message: "the emulator was started without --tls".into(),
         }
-        None => json_response(
-            StatusCode::NOT_FOUND,
-            json!({"error": {"code": "NotServingTls", "message": "the emulator was started without --tls"}}),
-        ),
-    }
+        .into());
+    };
+    let mut r = Response::new(axum::body::Body::from(pem.clone()));
+    r.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/x-pem-file"),
+    );
+    Ok(r)
 }
 
 /// `GET /_emulator/validate?id=CODE`: the `validationUrl` of a manual validation handshake.
 pub async fn manual_validation(
     State(emu): State<Emulator>,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, EmulatorError> {
     let code = q.get("id").cloned().unwrap_or_default();
     let now = emu.clock.now();
     let mut store = emu.lock();
@@ -126,11 +129,9 @@ pub async fn manual_validation(
     if let Err(e) = emu.flush_locked(&mut store) {
         tracing::warn!(error = %e, "could not write the state file");
     }
-    match result {
-        Ok(name) => json_response(
-            StatusCode::OK,
-            json!({"message": format!("Webhook successfully validated for event subscription '{name}'.")}),
-        ),
-        Err(e) => bad(e.to_string()),
-    }
+    let name = result.map_err(|e| ControlError::invalid(e.to_string()))?;
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"message": format!("Webhook successfully validated for event subscription '{name}'.")}),
+    ))
 }

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::store::{STATE_VERSION, Store};
+use crate::emulator::store::{STATE_VERSION, Store};
 
 /// Why the state file could not be read or written.
 #[derive(Debug, thiserror::Error)]

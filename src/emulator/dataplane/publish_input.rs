@@ -2,14 +2,12 @@
 //! event ⇒ 413), the topic's input schema (Event Grid schema: required `id`, `subject`,
 //! `eventType`, `eventTime`, `topic` equal to the topic id if present, `metadataVersion` `"1"`
 //! if present; CloudEvents 1.0: `id`, `source`, `specversion` `"1.0"`, `type`, single or batch
-//! content type), and the data-plane error body
-//! `{"error":{"code","message","details":[{"code","message"}]}}` with the status Azure uses.
+//! content type).
 //!
-//! Pure: bytes and JSON in, events or a `PublishError` out. Stamps `topic`, `metadataVersion`
+//! Pure: bytes and JSON in, events or a `PublishError` out (its status and body are chosen in
+//! `emulator::error`); it must not do I/O, so the CLI can check events before publishing. Stamps `topic`, `metadataVersion`
 //! and `dataVersion` on Event Grid events as the service does.
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 /// Azure's size limit for a publish request and for one event.
@@ -32,43 +30,13 @@ pub enum PublishError {
     TooLarge(String),
 }
 
-impl PublishError {
-    /// HTTP status, top-level code and detail code.
-    pub fn parts(&self) -> (StatusCode, &'static str, &'static str) {
-        match self {
-            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "BadRequest", "InputJsonInvalid"),
-            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized"),
-            Self::NotFound(_) => (StatusCode::NOT_FOUND, "NotFound", "TopicNotFound"),
-            Self::TooLarge(_) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLarge",
-                "PayloadTooLarge",
-            ),
-        }
-    }
-
-    /// The JSON error body.
-    pub fn body(&self) -> Value {
-        let (_, code, detail) = self.parts();
-        let message = format!(
-            "{self} Report '{}:{}' to our forums for assistance or raise a support ticket.",
-            uuid::Uuid::new_v4(),
-            chrono::Utc::now().format("%-m/%-d/%Y %-I:%M:%S %p")
-        );
-        json!({"error": {"code": code, "message": message, "details": [{"code": detail, "message": message}]}})
-    }
-}
-
-impl IntoResponse for PublishError {
-    fn into_response(self) -> Response {
-        let (status, _, _) = self.parts();
-        (status, axum::Json(self.body())).into_response()
-    }
-}
+/// The name `cli/commands/publish.rs` still imports; remove it once the client no longer uses
+/// emulator code (issue 10, item 2).
+pub use self::TopicInputSchema as InputSchema;
 
 /// The input schemas a topic can declare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputSchema {
+pub enum TopicInputSchema {
     /// `EventGridSchema` (the default).
     EventGrid,
     /// `CloudEventSchemaV1_0`.
@@ -77,7 +45,7 @@ pub enum InputSchema {
     Custom,
 }
 
-impl InputSchema {
+impl TopicInputSchema {
     /// From the topic's `inputSchema` property.
     pub fn from_property(value: Option<&str>) -> Self {
         match value {
@@ -98,7 +66,7 @@ fn missing(index: usize, field: &str) -> PublishError {
 pub fn parse(
     body: &[u8],
     content_type: &str,
-    schema: InputSchema,
+    schema: TopicInputSchema,
     topic_id: &str,
     now: &str,
 ) -> Result<Vec<Value>, PublishError> {
@@ -115,7 +83,7 @@ pub fn parse(
     let single_ce = ct.starts_with("application/cloudevents+json");
     let mut events = match parsed {
         Value::Array(list) if !single_ce => list,
-        event @ Value::Object(_) if single_ce || schema == InputSchema::Custom => vec![event],
+        event @ Value::Object(_) if single_ce || schema == TopicInputSchema::Custom => vec![event],
         _ if single_ce => {
             return Err(PublishError::BadRequest(
                 "The content type application/cloudevents+json needs one JSON object.".into(),
@@ -140,17 +108,17 @@ pub fn parse(
             )));
         }
         match schema {
-            InputSchema::EventGrid => event_grid(i, event, topic_id)?,
-            InputSchema::CloudEvents => cloud_event(i, event)?,
-            InputSchema::Custom => {}
+            TopicInputSchema::EventGrid => event_grid(i, event, topic_id)?,
+            TopicInputSchema::CloudEvents => cloud_event(i, event)?,
+            TopicInputSchema::Custom => {}
         }
-        if schema == InputSchema::EventGrid {
+        if schema == TopicInputSchema::EventGrid {
             event["topic"] = json!(topic_id);
             event["metadataVersion"] = json!("1");
             if event["dataVersion"].is_null() {
                 event["dataVersion"] = json!("");
             }
-        } else if schema == InputSchema::CloudEvents && event["time"].is_null() {
+        } else if schema == TopicInputSchema::CloudEvents && event["time"].is_null() {
             event["time"] = json!(now);
         }
     }
@@ -165,7 +133,7 @@ fn event_grid(i: usize, event: &Value, topic_id: &str) -> Result<(), PublishErro
     }
     if event["eventTime"]
         .as_str()
-        .and_then(super::clock::parse_time)
+        .and_then(crate::emulator::infra::clock::parse_time)
         .is_none()
     {
         return Err(PublishError::BadRequest(format!(
@@ -213,7 +181,7 @@ mod tests {
         parse(
             body.to_string().as_bytes(),
             "application/json",
-            InputSchema::EventGrid,
+            TopicInputSchema::EventGrid,
             T,
             "now",
         )
@@ -248,26 +216,23 @@ mod tests {
         let body = parse(
             b"{not json",
             "application/json",
-            InputSchema::EventGrid,
+            TopicInputSchema::EventGrid,
             T,
             "now",
         );
-        assert_eq!(body.unwrap_err().parts().0, StatusCode::BAD_REQUEST);
+        assert!(matches!(body, Err(PublishError::BadRequest(_))));
     }
 
     #[test]
     fn sizes_and_cloud_events() {
         let big = "x".repeat(MAX_BYTES);
         let huge = json!([{"id": "1", "subject": "s", "eventType": "t", "eventTime": "2026-01-01T00:00:00Z", "data": big}]);
-        assert_eq!(
-            eg(&huge).unwrap_err().parts().0,
-            StatusCode::PAYLOAD_TOO_LARGE
-        );
+        assert!(matches!(eg(&huge), Err(PublishError::TooLarge(_))));
         let ce = json!({"id": "1", "source": "/s", "specversion": "1.0", "type": "t"});
         let one = parse(
             ce.to_string().as_bytes(),
             "application/cloudevents+json; charset=utf-8",
-            InputSchema::CloudEvents,
+            TopicInputSchema::CloudEvents,
             T,
             "now",
         )
@@ -277,14 +242,12 @@ mod tests {
         let err = parse(
             batch.to_string().as_bytes(),
             "application/cloudevents-batch+json",
-            InputSchema::CloudEvents,
+            TopicInputSchema::CloudEvents,
             T,
             "now",
         )
         .unwrap_err();
         assert!(err.to_string().contains("index 1") && err.to_string().contains("'type'"));
-        let body = err.body();
-        assert_eq!(body["error"]["code"], "BadRequest");
-        assert_eq!(body["error"]["details"][0]["code"], "InputJsonInvalid");
+        assert!(matches!(err, PublishError::BadRequest(_)));
     }
 }

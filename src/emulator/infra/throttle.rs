@@ -2,13 +2,12 @@
 //! POST actions count as writes) on the emulator clock, ARM's defaults (reads 250 + 25/s,
 //! writes and deletes 200 + 10/s), `x-ms-ratelimit-remaining-subscription-*` values and 429s.
 //!
-//! It must not build responses: it answers "remaining N" or `ApiError::Throttled`.
+//! It must not build responses: it answers "remaining N" or `Exhausted` (the front door turns that
+//! into ARM's 429).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-
-use super::error::ApiError;
 
 /// The class of an ARM request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,6 +91,13 @@ impl ThrottleSpec {
     }
 }
 
+/// The bucket is empty: retry after this many seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exhausted {
+    /// Seconds until a token is available (at least 1).
+    pub retry_after: u64,
+}
+
 #[derive(Debug)]
 struct Bucket {
     tokens: f64,
@@ -114,13 +120,13 @@ impl Buckets {
         }
     }
 
-    /// Takes one token: `Ok(Some(remaining))`, `Ok(None)` when off, or a 429.
+    /// Takes one token: `Ok(Some(remaining))`, `Ok(None)` when off, or `Exhausted`.
     pub fn take(
         &mut self,
         subscription: &str,
         class: Class,
         now: DateTime<Utc>,
-    ) -> Result<Option<u64>, ApiError> {
+    ) -> Result<Option<u64>, Exhausted> {
         let ThrottleSpec::Limits {
             reads,
             writes,
@@ -154,11 +160,7 @@ impl Buckets {
             return Ok(Some(bucket.tokens.floor() as u64));
         }
         let retry_after = ((1.0 - bucket.tokens) / rate).ceil().max(1.0) as u64;
-        Err(ApiError::Throttled {
-            subscription: subscription.to_string(),
-            class: class.word(),
-            retry_after,
-        })
+        Err(Exhausted { retry_after })
     }
 }
 
@@ -174,16 +176,7 @@ mod tests {
         b.take("s", Class::Read, now).unwrap();
         b.take("s", Class::Read, now).unwrap();
         let err = b.take("s", Class::Read, now).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                ApiError::Throttled {
-                    retry_after: 20,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        assert!(err == Exhausted { retry_after: 20 }, "{err:?}");
         assert!(b.take("other", Class::Read, now).is_ok());
         assert!(b.take("s", Class::Write, now).is_ok());
         assert!(

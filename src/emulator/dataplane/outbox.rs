@@ -15,9 +15,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::Emulator;
-use super::clock::format_time;
-use super::store::delivery::{DeliveryRecord, Pending, Route};
+use crate::emulator::dataplane::webhook;
+use crate::emulator::infra::clock::format_time;
+use crate::emulator::instance::Emulator;
+use crate::emulator::store::delivery::{DeliveryRecord, DeliveryRoute, Pending};
 
 /// Azure's retry schedule, in seconds after the n-th failed attempt.
 pub const SCHEDULE: [u64; 10] = [10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200];
@@ -209,7 +210,7 @@ async fn run(emu: &Emulator, key: &str) {
     }
 }
 
-fn log(emu: &Emulator, route: &Route, p: &Pending, result: &str) {
+fn log(emu: &Emulator, route: &DeliveryRoute, p: &Pending, result: &str) {
     let record = DeliveryRecord {
         at: format_time(emu.clock.now()),
         subscription: route.name.clone(),
@@ -246,20 +247,19 @@ fn client() -> Option<&'static reqwest::Client> {
         .as_ref()
 }
 
-async fn attempt(emu: &Emulator, route: &Route, p: &Pending) -> Attempt {
-    let body = Value::Array(p.events.clone());
+async fn attempt(emu: &Emulator, route: &DeliveryRoute, p: &Pending) -> Attempt {
     let parsed = url::Url::parse(&route.target).ok();
     let real_webhook = route.endpoint_type == "WebHook"
-        && parsed.as_ref().is_some_and(|u| {
-            super::webhook::is_loopback(u) && !u.path().starts_with("/_emulator/sink")
-        });
+        && parsed
+            .as_ref()
+            .is_some_and(|u| webhook::is_loopback(u) && !u.path().starts_with("/_emulator/sink"));
     if !real_webhook {
         let url = if route.endpoint_type == "WebHook" {
             route.target.clone()
         } else {
             format!("{}:{}", route.endpoint_type, route.target)
         };
-        super::webhook::record(emu, &url, "Notification", body);
+        webhook::record(emu, &url, "Notification", Value::Array(p.events.clone()));
         return Attempt::Delivered;
     }
     // Scaled, but never under 5 s: a compressed timeout must not fail busy, healthy endpoints.
@@ -272,23 +272,32 @@ async fn attempt(emu: &Emulator, route: &Route, p: &Pending) -> Attempt {
             retry: true,
         };
     };
-    let content_type = if route.cloud_events {
-        if p.events.len() > 1 {
-            "application/cloudevents-batch+json; charset=utf-8"
-        } else {
-            "application/cloudevents+json; charset=utf-8"
-        }
-    } else {
-        "application/json; charset=utf-8"
-    };
-    let (payload, content_type) = if route.cloud_events && p.events.len() == 1 {
-        (p.events[0].to_string(), content_type)
-    } else {
-        (body.to_string(), content_type)
+    let request = webhook_post(client, route, p).timeout(timeout);
+    // Like Azure, bound the concurrency towards endpoints (no thundering herd of 5000 POSTs).
+    static IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(64);
+    let _permit = IN_FLIGHT.acquire().await.ok();
+    classify(request.send().await)
+}
+
+/// The delivery POST: body and content type per schema and batch size, `aeg-*` headers and the
+/// static and dynamic delivery attributes (dynamic ones from the batch's first event).
+fn webhook_post(
+    client: &reqwest::Client,
+    route: &DeliveryRoute,
+    p: &Pending,
+) -> reqwest::RequestBuilder {
+    let batch = || Value::Array(p.events.clone()).to_string();
+    let (payload, content_type) = match (route.cloud_events, p.events.as_slice()) {
+        (true, [one]) => (
+            one.to_string(),
+            "application/cloudevents+json; charset=utf-8",
+        ),
+        (true, [_, _, ..]) => (batch(), "application/cloudevents-batch+json; charset=utf-8"),
+        (true, []) => (batch(), "application/cloudevents+json; charset=utf-8"),
+        (false, _) => (batch(), "application/json; charset=utf-8"),
     };
     let mut request = client
         .post(&route.target)
-        .timeout(timeout)
         .header("content-type", content_type)
         .header("aeg-event-type", "Notification")
         .header("aeg-subscription-name", route.name.to_ascii_uppercase())
@@ -317,10 +326,12 @@ async fn attempt(emu: &Emulator, route: &Route, p: &Pending) -> Attempt {
             request = request.header(name.as_str(), text);
         }
     }
-    // Like Azure, bound the concurrency towards endpoints (no thundering herd of 5000 POSTs).
-    static IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(64);
-    let _permit = IN_FLIGHT.acquire().await.ok();
-    match request.body(payload).send().await {
+    request.body(payload)
+}
+
+/// Event Grid's view of a webhook answer: 200–204 delivered; 400, 401, 403, 413 not retried.
+fn classify(result: reqwest::Result<reqwest::Response>) -> Attempt {
+    match result {
         Ok(r) if matches!(r.status().as_u16(), 200..=204) => Attempt::Delivered,
         Ok(r) => {
             let code = r.status().as_u16();
@@ -374,7 +385,7 @@ pub fn dead_letter_event(event: &Value, p: &Pending, reason: &str) -> Value {
     e
 }
 
-fn dead_letter(emu: &Emulator, route: &Route, p: &Pending, reason: &str) {
+fn dead_letter(emu: &Emulator, route: &DeliveryRoute, p: &Pending, reason: &str) {
     let Some(container) = &route.dead_letter else {
         tracing::info!(subscription = %route.name, reason, "undeliverable events dropped (no dead-letter destination)");
         return;
@@ -385,7 +396,7 @@ fn dead_letter(emu: &Emulator, route: &Route, p: &Pending, reason: &str) {
         .map(|e| dead_letter_event(e, p, reason))
         .collect();
     tracing::info!(subscription = %route.name, reason, "events dead-lettered");
-    super::webhook::record(emu, container, "DeadLetter", Value::Array(events.clone()));
+    webhook::record(emu, container, "DeadLetter", Value::Array(events.clone()));
     let Some(dir) = &emu.config().dead_letter_dir else {
         return;
     };

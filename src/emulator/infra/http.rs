@@ -1,5 +1,5 @@
 //! HTTP plumbing shared by every route: request ids and latency (the common layer), the base
-//! URL seen by the client, JSON body parsing into ARM-shaped errors, and response helpers.
+//! URL seen by the client, and success response helpers.
 //!
 //! It must not implement any resource semantics.
 
@@ -10,8 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::Emulator;
-use super::error::ApiError;
+use crate::emulator::instance::Emulator;
 
 const REQUEST_ID: &str = "x-ms-request-id";
 const CORRELATION_ID: &str = "x-ms-correlation-request-id";
@@ -56,18 +55,6 @@ pub fn base_url(emu: &Emulator, headers: &HeaderMap) -> String {
     format!("{}://{host}", emu.config().scheme)
 }
 
-/// Parses a JSON request body; empty means `null`. Bad JSON is an ARM-shaped 400.
-pub fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Null);
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::InvalidBody(format!(
-            "The request content was invalid and could not be deserialized: '{e}'."
-        ))
-    })
-}
-
 /// A JSON response.
 pub fn json(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
@@ -101,4 +88,19 @@ pub fn connection_reset() -> Response {
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// A 200 with a JSON body.
+pub fn ok_json(body: Value) -> Response {
+    json(StatusCode::OK, body)
+}
+
+/// 201 when the write created the resource, else 200, with a JSON body.
+pub fn created_or_ok(created: bool, body: Value) -> Response {
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    json(status, body)
 }

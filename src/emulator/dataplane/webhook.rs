@@ -12,12 +12,13 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::Emulator;
-use super::clock::format_time;
-use super::error::{ApiError, StoreError};
-use super::http::{empty, json as json_response};
-use super::store::subscriptions::Handshake;
-use super::store::{Ctx, SinkRecord};
+use crate::emulator::error::ArmApiError;
+use crate::emulator::infra::clock::format_time;
+use crate::emulator::infra::http::{empty, json as json_response};
+use crate::emulator::instance::Emulator;
+use crate::emulator::store::StoreError;
+use crate::emulator::store::subscriptions::Handshake;
+use crate::emulator::store::{Ctx, SinkRecord};
 
 /// At most this many sink records are kept (oldest dropped first).
 const SINK_CAP: usize = 1000;
@@ -48,7 +49,7 @@ pub(crate) fn is_loopback(url: &url::Url) -> bool {
     }
 }
 
-fn failure(url: &url::Url, code: &str) -> ApiError {
+fn failure(url: &url::Url, code: &str) -> ArmApiError {
     let mut shown = url.clone();
     shown.set_query(None);
     StoreError::UrlValidation(format!(
@@ -72,7 +73,7 @@ pub enum Validated {
 }
 
 /// Runs the validation handshake against `hs.url`; an error fails the create/update.
-pub async fn validate(emu: &Emulator, ctx: &Ctx, hs: &Handshake) -> Result<Validated, ApiError> {
+pub async fn validate(emu: &Emulator, ctx: &Ctx, hs: &Handshake) -> Result<Validated, ArmApiError> {
     let url = url::Url::parse(&hs.url).map_err(|_| failure_text(&hs.url))?;
     if hs.cloud_events {
         return validate_cloud_events(emu, ctx, &url)
@@ -103,7 +104,7 @@ pub async fn validate(emu: &Emulator, ctx: &Ctx, hs: &Handshake) -> Result<Valid
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .build()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ArmApiError::Internal(e.to_string()))?;
     let response = client
         .post(url.clone())
         .header("content-type", "application/json")
@@ -150,7 +151,11 @@ pub async fn validate(emu: &Emulator, ctx: &Ctx, hs: &Handshake) -> Result<Valid
 
 /// CloudEvents v1.0 webhook abuse protection: `OPTIONS` with `WebHook-Request-Origin`; the
 /// endpoint must answer 200 with `WebHook-Allowed-Origin` set to that origin or `*`.
-async fn validate_cloud_events(emu: &Emulator, ctx: &Ctx, url: &url::Url) -> Result<(), ApiError> {
+async fn validate_cloud_events(
+    emu: &Emulator,
+    ctx: &Ctx,
+    url: &url::Url,
+) -> Result<(), ArmApiError> {
     let own_sink = url
         .as_str()
         .starts_with(&format!("{}/_emulator/sink", ctx.base));
@@ -166,7 +171,7 @@ async fn validate_cloud_events(emu: &Emulator, ctx: &Ctx, url: &url::Url) -> Res
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .build()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ArmApiError::Internal(e.to_string()))?;
     let response = client
         .request(reqwest::Method::OPTIONS, url.clone())
         .header("WebHook-Request-Origin", WEBHOOK_ORIGIN)
@@ -192,7 +197,7 @@ async fn validate_cloud_events(emu: &Emulator, ctx: &Ctx, url: &url::Url) -> Res
     }
 }
 
-fn failure_text(url: &str) -> ApiError {
+fn failure_text(url: &str) -> ArmApiError {
     let shown = url.split('?').next().unwrap_or_default();
     StoreError::UrlValidation(format!(
         "Webhook validation handshake failed for {shown}. For troublehooting, visit https://aka.ms/esvalidation."
@@ -218,9 +223,9 @@ pub async fn sink_endpoint(
         let note = json!({"WebHook-Request-Origin": origin});
         record(&emu, &uri.to_string(), "CloudEventsValidation", note);
         let mut r = empty(StatusCode::OK);
-        super::http::set_header(&mut r, "webhook-allowed-origin", &origin);
-        super::http::set_header(&mut r, "webhook-allowed-rate", "*");
-        super::http::set_header(&mut r, "allow", "POST, OPTIONS");
+        crate::emulator::infra::http::set_header(&mut r, "webhook-allowed-origin", &origin);
+        crate::emulator::infra::http::set_header(&mut r, "webhook-allowed-rate", "*");
+        crate::emulator::infra::http::set_header(&mut r, "allow", "POST, OPTIONS");
         return r;
     }
     let event_type = headers

@@ -4,7 +4,7 @@
 //!
 //! Pure: parses and evaluates, returns `StoreError` for anything else.
 
-use super::error::StoreError;
+use crate::emulator::store::StoreError;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Term {

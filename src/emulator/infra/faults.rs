@@ -2,14 +2,14 @@
 //! connection resets, added latency and long-running operations that end `Failed`.
 //!
 //! SPEC is `KIND=PROBABILITY` pairs separated by commas: `5xx`, `429`, `reset`, `latency`
-//! (adds `latency-ms`, default 500), `lro-fail`. It only decides; `arm` acts on the `Roll`.
+//! (adds `latency-ms`, default 500), `lro-fail`. It only decides; the ARM front door acts on the
+//! `Roll` (and `emulator::error` picks the statuses).
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
-use super::ids::IdGen;
+use crate::emulator::infra::ids::IdGen;
 
 /// Fault probabilities (0..=1).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -70,11 +70,20 @@ impl FaultSpec {
     }
 }
 
+/// An injected failure instead of the real answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InjectedFailure {
+    /// A server error with this status code (500 or 503).
+    ServerError(u16),
+    /// ARM throttling (429, `Retry-After: 1`).
+    Throttled,
+}
+
 /// The outcome of one roll.
 #[derive(Debug, Default)]
 pub struct Roll {
     /// Answer with this error instead.
-    pub error: Option<ApiError>,
+    pub error: Option<InjectedFailure>,
     /// Drop the connection.
     pub reset: bool,
     /// Sleep this long first.
@@ -110,17 +119,15 @@ impl Faults {
         if s.reset > 0.0 && self.rng.next_f64() < s.reset {
             roll.reset = true;
         } else if s.server_error > 0.0 && self.rng.next_f64() < s.server_error {
-            roll.error = Some(ApiError::InjectedFault(if self.rng.next_u64() % 2 == 0 {
-                500
-            } else {
-                503
-            }));
+            roll.error = Some(InjectedFailure::ServerError(
+                if self.rng.next_u64() % 2 == 0 {
+                    500
+                } else {
+                    503
+                },
+            ));
         } else if s.throttle > 0.0 && self.rng.next_f64() < s.throttle {
-            roll.error = Some(ApiError::Throttled {
-                subscription: "injected".into(),
-                class: "injected",
-                retry_after: 1,
-            });
+            roll.error = Some(InjectedFailure::Throttled);
         }
         roll.lro_fail = write && s.lro_fail > 0.0 && self.rng.next_f64() < s.lro_fail;
         roll
@@ -136,7 +143,10 @@ mod tests {
         let spec = FaultSpec::parse("5xx=1,lro-fail=1,latency-ms=10").unwrap();
         let mut f = Faults::new(spec, 1);
         let r = f.roll(true);
-        assert!(matches!(r.error, Some(ApiError::InjectedFault(500 | 503))));
+        assert!(matches!(
+            r.error,
+            Some(InjectedFailure::ServerError(500 | 503))
+        ));
         assert!(r.lro_fail);
         assert!(!f.roll(false).lro_fail);
         assert!(FaultSpec::parse("5xx=2").is_err());

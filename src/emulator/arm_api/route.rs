@@ -1,0 +1,281 @@
+//! ARM paths: parses `/subscriptions/...` (case-insensitively) into an `ArmRoute`, one variant
+//! per route family, and knows which api-versions each family speaks.
+//!
+//! Pure text in, route out: it must not look at the store, the token or the method.
+
+use axum::http::Uri;
+
+use crate::emulator::store::subscriptions::Style;
+use crate::emulator::store::{EVENT_GRID, Kind};
+use crate::model::id::ResourceId;
+
+/// The Event Grid api-version the emulator speaks.
+pub const EVENT_GRID_API: &str = "2025-02-15";
+/// Microsoft.Resources api-versions accepted (inclusive range, ISO dates compare as text).
+pub const RESOURCES_API: (&str, &str) = ("2021-04-01", "2025-04-01");
+
+/// A parsed ARM request target, by route family.
+#[derive(Debug, Clone)]
+pub enum ArmRoute {
+    /// Subscriptions and resource provider registration.
+    Account(AccountRoute),
+    /// Resource groups.
+    Group(GroupRoute),
+    /// Long-running operation status and result URLs.
+    Operation(OperationRoute),
+    /// Topics, system topics, partner topics and partner configurations.
+    EventGrid(EventGridRoute),
+    /// Event subscriptions (nested under a topic or extension-style on any scope).
+    EventSubscription(EventSubscriptionRoute),
+}
+
+/// Subscriptions and `Microsoft.*` provider registration.
+#[derive(Debug, Clone)]
+pub enum AccountRoute {
+    /// `/subscriptions` (the subscriptions the emulator has seen).
+    Subscriptions,
+    /// `/subscriptions/{s}`.
+    Subscription,
+    /// `/subscriptions/{s}/providers`.
+    Providers,
+    /// `/subscriptions/{s}/providers/{ns}`.
+    Provider(String),
+    /// `/subscriptions/{s}/providers/{ns}/register|unregister`.
+    Registration {
+        /// Provider namespace.
+        namespace: String,
+        /// `true` for `register`, `false` for `unregister`.
+        register: bool,
+    },
+}
+
+/// Resource groups.
+#[derive(Debug, Clone)]
+pub enum GroupRoute {
+    /// `/subscriptions/{s}/resourcegroups`.
+    List,
+    /// `/subscriptions/{s}/resourcegroups/{rg}`.
+    One(String),
+}
+
+/// Long-running operation URLs.
+#[derive(Debug, Clone)]
+pub enum OperationRoute {
+    /// `/subscriptions/{s}/operationresults/{id}` (resource group deletion).
+    GroupDeletion(String),
+    /// `.../locations/{l}/operationsStatus/{id}` (the `Azure-AsyncOperation` URL).
+    Status(String),
+    /// `.../locations/{l}/operationResults/{id}` (the `Location` URL).
+    Result(String),
+}
+
+/// Top-level Event Grid resources.
+#[derive(Debug, Clone)]
+pub enum EventGridRoute {
+    /// List by subscription or resource group.
+    List(Kind, ResourceId),
+    /// One resource.
+    One(Kind, ResourceId),
+    /// A POST action on a resource (`listKeys`, `activate`, ...).
+    Action(Kind, ResourceId, String),
+}
+
+/// Event subscriptions: scope, address style, name.
+#[derive(Debug, Clone)]
+pub enum EventSubscriptionRoute {
+    /// Event subscriptions on a scope.
+    List(ResourceId, Style),
+    /// One event subscription.
+    One(ResourceId, Style, String),
+    /// A POST action (`getFullUrl`, `getDeliveryAttributes`).
+    Action(ResourceId, Style, String, String),
+}
+
+impl ArmRoute {
+    /// Whether this route belongs to Microsoft.EventGrid (api-version 2025-02-15).
+    pub fn is_event_grid(&self) -> bool {
+        matches!(self, Self::EventGrid(_) | Self::EventSubscription(_))
+    }
+}
+
+fn eq(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+fn id_of(segments: &[&str]) -> Option<ResourceId> {
+    ResourceId::parse(&segments.join("/")).ok()
+}
+
+/// Parses an ARM path into (subscription id, route); `None` when no emulated route matches.
+pub fn parse_route(path: &str) -> Option<(String, ArmRoute)> {
+    let s: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    if s.len() == 1 && eq(s[0], "subscriptions") {
+        return Some((
+            String::new(),
+            ArmRoute::Account(AccountRoute::Subscriptions),
+        ));
+    }
+    if s.len() < 2 || !eq(s[0], "subscriptions") {
+        return None;
+    }
+    let route = match extension_subscription(&s) {
+        Some(found) => found?,
+        None => subscription_scoped(&s)?,
+    };
+    Some((s[1].to_string(), route))
+}
+
+/// Extension-style event subscriptions: the last `providers/Microsoft.EventGrid/eventSubscriptions`.
+/// `None` when the path has none; `Some(None)` when it has one but the rest does not parse.
+fn extension_subscription(s: &[&str]) -> Option<Option<ArmRoute>> {
+    let i = (2..s.len().saturating_sub(2)).rev().find(|&i| {
+        eq(s[i], "providers") && eq(s[i + 1], EVENT_GRID) && eq(s[i + 2], "eventSubscriptions")
+    })?;
+    let Some(scope) = id_of(&s[..i]) else {
+        return Some(None);
+    };
+    let ext = Style::Extension;
+    let route = match &s[i + 3..] {
+        [] => EventSubscriptionRoute::List(scope, ext),
+        [name] => EventSubscriptionRoute::One(scope, ext, name.to_string()),
+        [name, action] => {
+            EventSubscriptionRoute::Action(scope, ext, name.to_string(), action.to_string())
+        }
+        _ => return Some(None),
+    };
+    Some(Some(ArmRoute::EventSubscription(route)))
+}
+
+fn subscription_scoped(s: &[&str]) -> Option<ArmRoute> {
+    let route = match s.len() {
+        2 => ArmRoute::Account(AccountRoute::Subscription),
+        3 if eq(s[2], "providers") => ArmRoute::Account(AccountRoute::Providers),
+        3 if eq(s[2], "resourcegroups") => ArmRoute::Group(GroupRoute::List),
+        4 if eq(s[2], "providers") => ArmRoute::Account(AccountRoute::Provider(s[3].to_string())),
+        4 if eq(s[2], "resourcegroups") => ArmRoute::Group(GroupRoute::One(s[3].to_string())),
+        4 if eq(s[2], "operationresults") => {
+            ArmRoute::Operation(OperationRoute::GroupDeletion(s[3].to_string()))
+        }
+        5 if eq(s[2], "providers") && (eq(s[4], "register") || eq(s[4], "unregister")) => {
+            ArmRoute::Account(AccountRoute::Registration {
+                namespace: s[3].to_string(),
+                register: eq(s[4], "register"),
+            })
+        }
+        5 if eq(s[2], "providers") && eq(s[3], EVENT_GRID) => ArmRoute::EventGrid(
+            EventGridRoute::List(Kind::from_collection(s[4])?, id_of(&s[..2])?),
+        ),
+        8 if eq(s[2], "providers") && eq(s[4], "locations") => {
+            let id = s[7].to_string();
+            if eq(s[6], "operationsStatus") || eq(s[6], "operationStatuses") {
+                ArmRoute::Operation(OperationRoute::Status(id))
+            } else if eq(s[6], "operationResults") {
+                ArmRoute::Operation(OperationRoute::Result(id))
+            } else {
+                return None;
+            }
+        }
+        n if n >= 7
+            && eq(s[2], "resourcegroups")
+            && eq(s[4], "providers")
+            && eq(s[5], EVENT_GRID) =>
+        {
+            group_scoped_event_grid(s)?
+        }
+        _ => return None,
+    };
+    Some(route)
+}
+
+/// `/subscriptions/{s}/resourcegroups/{rg}/providers/Microsoft.EventGrid/{collection}/...`.
+fn group_scoped_event_grid(s: &[&str]) -> Option<ArmRoute> {
+    let kind = Kind::from_collection(s[6]).filter(|k| *k != Kind::EventSubscription)?;
+    let nested = matches!(kind, Kind::Topic | Kind::SystemTopic | Kind::PartnerTopic)
+        && s.len() > 8
+        && eq(s[8], "eventSubscriptions");
+    if nested {
+        let (scope, style) = (id_of(&s[..8])?, Style::Nested(kind));
+        let route = match s.len() {
+            9 => EventSubscriptionRoute::List(scope, style),
+            10 => EventSubscriptionRoute::One(scope, style, s[9].to_string()),
+            11 => EventSubscriptionRoute::Action(scope, style, s[9].to_string(), s[10].to_string()),
+            _ => return None,
+        };
+        return Some(ArmRoute::EventSubscription(route));
+    }
+    let route = match s.len() {
+        7 => EventGridRoute::List(kind, id_of(&s[..4])?),
+        8 => EventGridRoute::One(kind, id_of(&s[..8])?),
+        9 => EventGridRoute::Action(kind, id_of(&s[..8])?, s[8].to_string()),
+        _ => return None,
+    };
+    Some(ArmRoute::EventGrid(route))
+}
+
+/// The query parameters in order; look them up with `query`.
+pub fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// One query parameter, case-insensitively, first value wins.
+pub fn query<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| eq(k, name))
+        .map(|(_, v)| v.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(path: &str) -> Option<String> {
+        parse_route(path).map(|(_, r)| format!("{r:?}"))
+    }
+
+    #[test]
+    fn parses_the_route_shapes() {
+        let cases = [
+            ("/subscriptions/s/resourcegroups/rg", "Group(One"),
+            (
+                "/subscriptions/s/providers/Microsoft.EventGrid/register",
+                "Account(Registration",
+            ),
+            (
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.EventGrid/topics/t",
+                "EventGrid(One(Topic",
+            ),
+            (
+                "/subscriptions/s/resourceGroups/rg/providers/microsoft.eventgrid/topics/t/listKeys",
+                "EventGrid(Action",
+            ),
+            (
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.EventGrid/systemTopics/t/eventSubscriptions/x",
+                "EventSubscription(One(",
+            ),
+            (
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.EventGrid/topics/t/providers/Microsoft.EventGrid/eventSubscriptions/x/getFullUrl",
+                "EventSubscription(Action",
+            ),
+            (
+                "/subscriptions/s/providers/Microsoft.EventGrid/eventSubscriptions",
+                "EventSubscription(List",
+            ),
+            (
+                "/subscriptions/s/providers/Microsoft.EventGrid/locations/eastus/operationsStatus/x",
+                "Operation(Status",
+            ),
+        ];
+        for (path, prefix) in cases {
+            let got = shape(path).unwrap_or_default();
+            assert!(got.starts_with(prefix), "{path}: {got}");
+        }
+        assert!(
+            shape("/subscriptions/s/resourceGroups/rg/providers/Microsoft.EventGrid/widgets/t")
+                .is_none()
+        );
+        assert!(shape("/nothing").is_none());
+    }
+}

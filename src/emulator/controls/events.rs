@@ -1,0 +1,143 @@
+//! Controls that drive and observe event delivery: "Auth0" publishing to a log stream's partner
+//! topic (`POST /_emulator/auth0/log-streams/{id}/events`), a source resource emitting to its
+//! system topics (`POST /_emulator/system-topics/events`), and the delivery log
+//! (`GET /_emulator/deliveries`).
+//!
+//! Delivery itself is `dataplane::outbox`'s; these controls must not change ARM resources.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use crate::emulator::dataplane::outbox;
+use crate::emulator::error::{ControlError, EmulatorError};
+use crate::emulator::infra::http::ok_json;
+use crate::emulator::instance::Emulator;
+use crate::emulator::store::delivery::DeliveryRecord;
+use crate::emulator::store::{EVENT_GRID, Kind, Store};
+use crate::model::id::ResourceId;
+
+/// Refusals of `partner_publish`.
+const PARTNER_REFUSED: &str = "PartnerPublishRefused";
+
+/// `POST /_emulator/auth0/log-streams/{id}/events` (`{id}` may also be the stream's name): makes
+/// "Auth0" publish the given events (sent as they are) to the partner topic of that `eventgrid`
+/// stream. 409 when the stream is not active or the partner topic is missing or not `Activated`
+/// (Auth0 would drop them).
+pub async fn partner_publish(
+    State(emu): State<Emulator>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, EmulatorError> {
+    let events = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Array(list)) => list,
+        Ok(event @ Value::Object(_)) => vec![event],
+        _ => {
+            return Err(ControlError::Invalid {
+                code: PARTNER_REFUSED,
+                message: "the body must be a JSON array of events".into(),
+            }
+            .into());
+        }
+    };
+    let topic_id = {
+        let mut store = emu.lock();
+        store.tick(emu.clock.now());
+        activated_partner_topic(&store, id)?
+    };
+    let delivered = outbox::dispatch(&emu, &topic_id, &events);
+    Ok(ok_json(json!({ "deliveries": delivered })))
+}
+
+/// The id of the activated partner topic an active `eventgrid` log stream publishes to.
+fn activated_partner_topic(store: &Store, id: String) -> Result<String, ControlError> {
+    let conflict = |message: String| ControlError::Conflict {
+        code: PARTNER_REFUSED,
+        message,
+    };
+    let id = store.stream_id(&id).unwrap_or(id);
+    let Ok(stream) = store.get_stream(&id) else {
+        return Err(ControlError::NotFound {
+            code: PARTNER_REFUSED,
+            message: format!("log stream '{id}' does not exist"),
+        });
+    };
+    if stream["type"] != "eventgrid" || stream["status"] != "active" {
+        return Err(conflict(format!(
+            "log stream '{id}' is not an active eventgrid stream"
+        )));
+    }
+    let sink = &stream["sink"];
+    let text = |f: &str| sink[f].as_str().unwrap_or_default().to_string();
+    let group =
+        ResourceId::resource_group(&text("azureSubscriptionId"), &text("azureResourceGroup"));
+    let topic_id = group.provider_resource(EVENT_GRID, "partnerTopics", &text("azurePartnerTopic"));
+    match store.eg_get(Kind::PartnerTopic, &topic_id) {
+        Ok(topic) if topic["properties"]["activationState"] == "Activated" => {
+            Ok(topic_id.as_str().to_string())
+        }
+        Ok(_) => Err(conflict(
+            "the partner topic is not activated; Auth0 drops the events".into(),
+        )),
+        Err(_) => Err(conflict("the partner topic does not exist".into())),
+    }
+}
+
+/// `POST /_emulator/system-topics/events` with `{"source": ARM id, "events": [...]}`: makes the
+/// source resource (e.g. a SignalR service) emit Event Grid events to every system topic on it.
+/// 404 when no system topic has that source.
+pub async fn system_publish(
+    State(emu): State<Emulator>,
+    body: Bytes,
+) -> Result<Response, EmulatorError> {
+    const REFUSED: &str = "SystemPublishRefused";
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let (Some(source), Some(events)) = (request["source"].as_str(), request["events"].as_array())
+    else {
+        return Err(ControlError::Invalid {
+            code: REFUSED,
+            message: "the body must be {\"source\": \"<resource id>\", \"events\": [...]}".into(),
+        }
+        .into());
+    };
+    let topics = emu.lock().system_topics_for(source);
+    if topics.is_empty() {
+        return Err(ControlError::NotFound {
+            code: REFUSED,
+            message: format!("no system topic has the source '{source}'"),
+        }
+        .into());
+    }
+    let mut delivered = 0;
+    for topic in &topics {
+        delivered += outbox::dispatch(&emu, topic, events);
+    }
+    Ok(ok_json(
+        json!({"deliveries": delivered, "systemTopics": topics}),
+    ))
+}
+
+/// `GET /_emulator/deliveries`: the latest delivery attempts (`?subscription=` and `?eventId=`
+/// narrow them).
+pub async fn deliveries(
+    State(emu): State<Emulator>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let store = emu.lock();
+    let keep: Vec<&DeliveryRecord> = store
+        .delivery_log
+        .iter()
+        .filter(|r| {
+            query
+                .get("subscription")
+                .is_none_or(|s| r.subscription.eq_ignore_ascii_case(s))
+                && query
+                    .get("eventId")
+                    .is_none_or(|id| r.event_ids.iter().any(|e| e == id))
+        })
+        .collect();
+    ok_json(json!({"value": keep}))
+}
