@@ -29,7 +29,5 @@ pub use infra::faults::FaultSpec;
 pub use infra::throttle::ThrottleSpec;
 pub use infra::{persist, tls};
 pub use instance::{Config, Emulator};
-pub use server::{
-    Running, router, serve, serve_tls_with_shutdown, serve_until, serve_with_shutdown, spawn_local,
-};
+pub use server::{Running, router, serve_until, spawn_local};
 pub use store::Store;

@@ -113,36 +113,6 @@ where
     state.flush().map_err(std::io::Error::other)
 }
 
-/// `serve_until` over plain HTTP that never shuts down (kept for callers outside the emulator).
-pub async fn serve(listener: TcpListener, state: Emulator) -> std::io::Result<()> {
-    serve_until(listener, None, state, std::future::pending()).await
-}
-
-/// `serve_until` over plain HTTP (kept for callers outside the emulator).
-pub async fn serve_with_shutdown<F>(
-    listener: TcpListener,
-    state: Emulator,
-    shutdown: F,
-) -> std::io::Result<()>
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    serve_until(listener, None, state, shutdown).await
-}
-
-/// `serve_until` over TLS with `cert` (kept for callers outside the emulator).
-pub async fn serve_tls_with_shutdown<F>(
-    listener: TcpListener,
-    cert: &tls::SelfSigned,
-    state: Emulator,
-    shutdown: F,
-) -> std::io::Result<()>
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    serve_until(listener, Some(cert), state, shutdown).await
-}
-
 /// An emulator running in this process on a loopback port (for `gridform <cmd> --emulator`).
 pub struct Running {
     /// `http://127.0.0.1:PORT`.
@@ -154,6 +124,19 @@ pub struct Running {
 }
 
 impl Running {
+    /// Lets queued deliveries finish for up to `drain`, then stops serving and flushes the
+    /// state file; what is still queued stays in it and resumes next time.
+    pub async fn shutdown_after_deliveries(
+        self,
+        drain: std::time::Duration,
+    ) -> std::io::Result<()> {
+        let started = std::time::Instant::now();
+        while !self.emulator.lock().outbox.is_empty() && started.elapsed() < drain {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.shutdown().await
+    }
+
     /// Stops serving and flushes the state file.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         if let Some(stop) = self.stop.take() {

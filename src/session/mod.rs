@@ -192,12 +192,8 @@ impl Session {
     /// deliveries for up to `drain`; what is left stays queued in its state for next time.
     pub async fn close(mut self, drain: Duration) -> Result<(), SessionError> {
         if let Some((running, state)) = self.embedded.take() {
-            let started = std::time::Instant::now();
-            while !running.emulator.lock().outbox.is_empty() && started.elapsed() < drain {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
             running
-                .shutdown()
+                .shutdown_after_deliveries(drain)
                 .await
                 .map_err(|e| embedded_error(&state, e))?;
         }

@@ -122,10 +122,7 @@ pub fn serve(args: &EmulatorServeArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> 
             ));
         }
         printer.data(&format!("{scheme}://{addr}\n"));
-        match &cert {
-            Some(cert) => emulator::serve_tls_with_shutdown(listener, cert, emu, shutdown).await,
-            None => emulator::serve_with_shutdown(listener, emu, shutdown).await,
-        }
+        emulator::serve_until(listener, cert.as_ref(), emu, shutdown).await
         .context("the emulator failed")?;
         anyhow::Ok(())
     })?;

@@ -30,10 +30,6 @@ pub enum PublishError {
     TooLarge(String),
 }
 
-/// The name `cli/commands/publish.rs` still imports; remove it once the client no longer uses
-/// emulator code (issue 10, item 2).
-pub use self::TopicInputSchema as InputSchema;
-
 /// The input schemas a topic can declare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TopicInputSchema {

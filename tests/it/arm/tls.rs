@@ -121,7 +121,7 @@ async fn untrusted_certificate_is_a_credential_error() {
 // the token it issues is accepted by its ARM.
 #[tokio::test]
 async fn client_secret_against_the_tls_emulator() {
-    use gridform::emulator::{Clock, Config, Emulator, serve_tls_with_shutdown, tls};
+    use gridform::emulator::{Clock, Config, Emulator, serve_until, tls};
     let cert = tls::self_signed().unwrap();
     let pem = cert.cert_pem.clone();
     let emulator = Emulator::new(
@@ -136,7 +136,7 @@ async fn client_secret_against_the_tls_emulator() {
     let port = listener.local_addr().unwrap().port();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        serve_tls_with_shutdown(listener, &cert, emulator, async {
+        serve_until(listener, Some(&cert), emulator, async {
             let _ = stopped.await;
         })
         .await

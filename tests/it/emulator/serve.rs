@@ -98,7 +98,12 @@ async fn serve_runs_the_webhook_handshake_against_loopback_receivers() {
     let emu = Emulator::new(Config::default(), Clock::system());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(emulator::serve(listener, emu));
+    tokio::spawn(emulator::serve_until(
+        listener,
+        None,
+        emu,
+        std::future::pending(),
+    ));
     let hooks = receiver().await;
     let c = Client::connect(&base).await;
     let (s, _) = c
@@ -397,7 +402,7 @@ async fn tls_serves_https_with_the_self_signed_certificate() {
     let addr = listener.local_addr().unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        emulator::serve_tls_with_shutdown(listener, &cert, emu, async {
+        emulator::serve_until(listener, Some(&cert), emu, async {
             let _ = stop_rx.await;
         })
         .await
@@ -529,7 +534,12 @@ async fn latency_and_connection_resets_are_applied_over_sockets() {
     let emu = Emulator::new(config, Clock::system());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(emulator::serve(listener, emu));
+    tokio::spawn(emulator::serve_until(
+        listener,
+        None,
+        emu,
+        std::future::pending(),
+    ));
     let started = std::time::Instant::now();
     let c = Client::connect(&base).await;
     assert!(
@@ -576,7 +586,12 @@ async fn a_200_without_the_code_waits_for_manual_validation() {
     let emu = Emulator::new(Config::default(), Clock::fixed(start));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(emulator::serve(listener, emu));
+    tokio::spawn(emulator::serve_until(
+        listener,
+        None,
+        emu,
+        std::future::pending(),
+    ));
     let c = Client::connect(&base).await;
     c.send(
         reqwest::Method::POST,
