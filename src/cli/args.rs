@@ -115,6 +115,8 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Report differences between manifests and live state made outside gridform.
     Drift(PathsArgs),
+    /// Show a saved plan (`show FILE`), or the stack's live resources (`show [PATH...]`).
+    Show(ShowArgs),
     /// Write manifests for existing resources.
     Export(ExportArgs),
     /// Publish a test event to a topic.
@@ -168,6 +170,17 @@ pub struct ApplyArgs {
     /// How many operations run at once.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
+}
+
+/// `gridform show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// One saved plan file, or manifest files or directories.
+    #[arg(value_name = "FILE|PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format on stdout (markdown only for saved plans).
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
 }
 
 /// `gridform destroy`.

@@ -119,6 +119,7 @@ fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Apply(args) => commands::apply::run(&args, &ctx),
         Command::Destroy(args) => commands::destroy::run(&args, &ctx),
         Command::Drift(args) => commands::drift::run(&args, &ctx),
+        Command::Show(args) => commands::show::run(&args, &ctx),
         Command::Export(_) => Err(exit::not_implemented("export")),
         Command::Emulator(EmulatorCommand::Emit(cmd)) => commands::emit::run(&cmd, &ctx),
         Command::Publish(args) => commands::publish::run(&args, &ctx),

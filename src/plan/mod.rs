@@ -6,6 +6,7 @@
 
 mod build;
 pub mod destroy;
+pub mod inventory;
 pub mod normalize;
 pub mod saved;
 pub mod wire;

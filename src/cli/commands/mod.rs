@@ -9,5 +9,6 @@ pub mod emulator;
 pub mod plan;
 pub mod publish;
 pub mod schema;
+pub mod show;
 pub mod validate;
 pub mod verify;
