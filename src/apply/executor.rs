@@ -12,7 +12,9 @@ use tokio::task::JoinSet;
 
 use super::backend::{Backend, BackendError, BackendResult};
 use super::scheduler::{NodeState, Scheduler};
+use super::stream_record::{create_recorded_stream, forget_stream, record_stream};
 use crate::model::ResourceId;
+use crate::plan::auth0_record::CREATING;
 use crate::plan::{Action, Locator, Operation, Plan};
 
 /// Executor settings.
@@ -97,7 +99,7 @@ impl ApplyReport {
 }
 
 /// Partner topic names learned during the run (stream name → topic name).
-type Learned = Arc<Mutex<HashMap<String, String>>>;
+pub(super) type Learned = Arc<Mutex<HashMap<String, String>>>;
 
 /// Executes `plan` against `backend`. `stop` turning true stops new starts.
 pub async fn execute<B: Backend>(
@@ -238,9 +240,16 @@ fn deadline_after(wait: Duration) -> Instant {
         .unwrap_or(now)
 }
 
-/// Actions on one resource never overlap: the key is the id, or the stream for deferred topics.
+/// Actions on one resource never overlap: the key is the id, or the stream for deferred topics;
+/// stream actions that write a record share the key of the partner configuration holding it.
 fn resource_key(a: &Action) -> String {
-    match &a.target.id {
+    let record = match &a.operation {
+        Operation::Auth0Create { record, .. }
+        | Operation::Auth0Replace { record, .. }
+        | Operation::Auth0Delete { record, .. } => record.as_ref(),
+        _ => None,
+    };
+    match record.or(a.target.id.as_ref()) {
         Some(id) => id.as_str().to_ascii_lowercase(),
         None => format!("{}/{}", a.target.kind, a.target.name),
     }
@@ -256,7 +265,7 @@ const PARTNER_HINT: &str = "check that the partner is authorized in the partner 
 const SOURCE_HINT: &str = "only a topic from the expected partner is activated; check \
     `spec.expectedSource` and the Auth0 tenant";
 
-fn fail(e: BackendError) -> Failure {
+pub(super) fn fail(e: BackendError) -> Failure {
     let lower = e.message.to_ascii_lowercase();
     let hint = if lower.contains("validation")
         && (lower.contains("handshake") || lower.contains("webhook"))
@@ -363,7 +372,15 @@ async fn run_action<B: Backend>(
             }
             backend.delete(&id).await.map_err(fail)
         }
-        Operation::Auth0Delete { stream_id } => backend.auth0_delete(stream_id).await.map_err(fail),
+        Operation::Auth0Delete {
+            stream_id, record, ..
+        } => {
+            backend.auth0_delete(stream_id).await.map_err(fail)?;
+            match record {
+                Some(r) => forget_stream(backend, r, &action.target.name, stream_id).await,
+                None => Ok(()),
+            }
+        }
         Operation::WaitForPartner {
             at,
             timeout_secs,
@@ -392,20 +409,23 @@ async fn run_action<B: Backend>(
                 .map_err(fail)?;
             backend.patch(&id, tags).await.map_err(fail)
         }
-        Operation::Auth0Create { body } => {
-            let name = body["name"].as_str().unwrap_or_default();
-            // Re-running after an interruption: the stream may already exist.
-            if backend.auth0_stream(name).await.map_err(fail)?.is_some() {
-                return Ok(());
-            }
-            backend.auth0_create(body).await.map(|_| ()).map_err(fail)
+        Operation::Auth0Create { body, record } => {
+            create_recorded_stream(body, record.as_ref(), backend, learned).await
         }
         Operation::Auth0Patch { stream_id, body } => {
             backend.auth0_patch(stream_id, body).await.map_err(fail)
         }
-        Operation::Auth0Replace { stream_id, body } => {
+        Operation::Auth0Replace {
+            stream_id,
+            body,
+            record,
+        } => {
+            let name = body["name"].as_str().unwrap_or_default();
+            if let Some(r) = record {
+                record_stream(backend, r, name, CREATING).await?;
+            }
             backend.auth0_delete(stream_id).await.map_err(fail)?;
-            backend.auth0_create(body).await.map(|_| ()).map_err(fail)
+            create_recorded_stream(body, record.as_ref(), backend, learned).await
         }
         Operation::Recorded { .. } => Err(Failure {
             message: "a plan read back from a file for display has no requests to make".into(),

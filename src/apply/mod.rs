@@ -10,6 +10,7 @@ pub mod backend;
 pub mod executor;
 pub mod remote;
 pub mod scheduler;
+mod stream_record;
 
 pub use backend::{Backend, BackendError, BackendResult};
 pub use executor::{ApplyEvent, ApplyOptions, ApplyReport, Failure, Outcome, execute};

@@ -1,8 +1,8 @@
 //! The plans of `destroy` and `drift`, derived from the ordinary plan: destroy deletes what the
-//! stack owns (children before parents, Auth0 streams after the partner topics they feed) and
+//! stack owns (children before parents, Auth0 streams it created after the partner topics they feed) and
 //! keeps what is protected; drift keeps only changes to existing resources. Pure, like `plan`.
 
-use super::{Action, ActionKind, Operation, Plan, PlanOptions, Target, plan};
+use super::{ActionKind, Plan, PlanOptions, plan};
 use crate::model::live::LiveState;
 use crate::model::{DesiredState, ResourceId, ResourceKind};
 
@@ -24,37 +24,10 @@ pub fn destroy_plan(desired: &DesiredState, live: &LiveState, options: &PlanOpti
         a.index = i;
         a.depends_on.clear();
     }
-    let deletes = p.actions.len();
     order_children_first(&mut p);
-    for r in desired
-        .resources
-        .iter()
-        .filter(|r| r.kind == ResourceKind::Auth0LogStream && !r.metadata.protect)
-    {
-        let Some(stream_id) = live
-            .auth0_streams
-            .get(&r.name)
-            .and_then(|s| s["id"].as_str())
-        else {
-            continue;
-        };
-        let index = p.actions.len();
-        p.actions.push(Action {
-            index,
-            kind: ActionKind::Delete,
-            target: Target {
-                kind: r.kind,
-                name: r.name.clone(),
-                id: None,
-            },
-            changes: vec![],
-            depends_on: (0..deletes).collect(),
-            reason: Some("declared by this stack".into()),
-            operation: Operation::Auth0Delete {
-                stream_id: stream_id.to_string(),
-            },
-        });
-    }
+    // Auth0 streams this stack created were pruned like undeclared resources: each after its
+    // partner topic, before the partner configuration that records it.
+    super::order_auth0_deletes(&mut p.actions);
     p
 }
 

@@ -4,6 +4,7 @@
 //! dependency graph of actions. It must stay pure: no I/O, no tokio, no clock (time is an input),
 //! no `arm`/`render` imports; `apply` executes what it decides.
 
+pub mod auth0_record;
 mod build;
 pub mod destroy;
 pub mod inventory;
@@ -17,7 +18,7 @@ use serde_json::Value;
 use crate::model::live::RequestCounts;
 use crate::model::{ResourceId, ResourceKind};
 
-pub use build::plan;
+pub use build::{order_auth0_deletes, plan};
 
 #[cfg(test)]
 mod tests;
@@ -165,10 +166,12 @@ pub enum Operation {
         /// Expected `source`.
         expected_source: String,
     },
-    /// Auth0: create the stream.
+    /// Auth0: create the stream, recording it (intent first, then its id) on `record`.
     Auth0Create {
         /// Body.
         body: Value,
+        /// The partner configuration that records the streams this stack created.
+        record: Option<ResourceId>,
     },
     /// Auth0: patch a stream by id.
     Auth0Patch {
@@ -177,17 +180,23 @@ pub enum Operation {
         /// Body.
         body: Value,
     },
-    /// Auth0: delete a stream by id.
+    /// Auth0: delete a stream by id, then drop it from `record`.
     Auth0Delete {
         /// Stream id.
         stream_id: String,
+        /// The partner configuration that records it.
+        record: Option<ResourceId>,
+        /// The partner topic its partner created (deleted first).
+        partner_topic: Option<ResourceId>,
     },
-    /// Auth0: delete a stream by id, then create it again.
+    /// Auth0: delete a stream by id, then create it again (recorded as by `Auth0Create`).
     Auth0Replace {
         /// Stream id.
         stream_id: String,
         /// Body.
         body: Value,
+        /// The partner configuration that records the streams this stack created.
+        record: Option<ResourceId>,
     },
     /// An action read back from a saved plan to be shown (`gridform show FILE`): it carries no
     /// request and is never executed (`apply FILE` re-plans and runs the fresh operations).

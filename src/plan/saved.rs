@@ -130,10 +130,12 @@ fn operation_digest(op: &Operation, salt: &str) -> String {
             timeout_secs,
             expected_source,
         } => format!("wait {} {timeout_secs} {expected_source}", at(l)),
-        Operation::Auth0Create { body } => format!("auth0 create {body}"),
+        Operation::Auth0Create { body, .. } => format!("auth0 create {body}"),
         Operation::Auth0Patch { stream_id, body } => format!("auth0 patch {stream_id} {body}"),
-        Operation::Auth0Delete { stream_id } => format!("auth0 delete {stream_id}"),
-        Operation::Auth0Replace { stream_id, body } => format!("auth0 replace {stream_id} {body}"),
+        Operation::Auth0Delete { stream_id, .. } => format!("auth0 delete {stream_id}"),
+        Operation::Auth0Replace {
+            stream_id, body, ..
+        } => format!("auth0 replace {stream_id} {body}"),
         Operation::Recorded { address } => format!("recorded {address}"),
     };
     digest(salt, &[&text])

@@ -14,6 +14,8 @@ use crate::manifest::parse_sources;
 use crate::model::live::LiveState;
 use crate::model::{DesiredState, ResourceKind};
 
+mod auth0_streams;
+
 fn opts() -> PlanOptions {
     PlanOptions {
         now: Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap(),
@@ -74,10 +76,26 @@ fn fake_apply(plan: &Plan, live: &mut LiveState) {
                 live.resources.remove(&resolve(at, live));
             }
             Operation::Recorded { .. } => panic!("a recorded action is never executed"),
-            Operation::Auth0Create { body } | Operation::Auth0Replace { body, .. } => {
-                fake::create_stream(live, body, &source);
+            Operation::Auth0Create { body, record }
+            | Operation::Auth0Replace { body, record, .. } => {
+                let created = fake::create_stream(live, body, &source);
+                if let Some(r) = record {
+                    let key = auth0_record::record_key(body["name"].as_str().unwrap());
+                    live.resources.get_mut(r).unwrap()["tags"][key] = created["id"].clone();
+                }
             }
-            Operation::Auth0Delete { stream_id } => fake::delete_stream(live, stream_id),
+            Operation::Auth0Delete {
+                stream_id, record, ..
+            } => {
+                fake::delete_stream(live, stream_id);
+                if let Some(tags) = record
+                    .as_ref()
+                    .and_then(|r| live.resources.get_mut(r))
+                    .and_then(|c| c["tags"].as_object_mut())
+                {
+                    tags.retain(|_, v| v != stream_id);
+                }
+            }
             Operation::Auth0Patch { stream_id, body } => fake::patch_stream(live, stream_id, body),
             Operation::WaitForPartner {
                 at,

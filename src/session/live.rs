@@ -1,5 +1,6 @@
 //! Reading the live state a plan is made from: the containers the manifests touch (one
-//! [`scope_of`] for the CLI, the benchmark and the tests), the Auth0 streams they declare, and —
+//! [`scope_of`] for the CLI, the benchmark and the tests), the Auth0 streams they declare or
+//! that the stack created (one per name, its own first), and —
 //! only when asked to refresh secrets — the full webhook URLs and secret delivery attributes
 //! (POSTs that the default plan avoids). Talks to ARM and Auth0 through their clients only.
 
@@ -8,9 +9,11 @@ use serde_json::Value;
 use super::SessionError;
 use crate::apply::remote::Remote;
 use crate::arm::{self, ArmApi, LiveScope};
+use crate::auth0::LogStream;
 use crate::model::live::LiveState;
 use crate::model::spec::{DeliveryAttributeMapping, Destination};
 use crate::model::{DesiredState, ResourceId, ResourceKind, ResourceSpec};
+use crate::plan::auth0_record::stream_owner;
 
 /// The containers the desired state touches: its resource groups, the scopes of extension
 /// event subscriptions, and the provider registrations (always `Microsoft.EventGrid`).
@@ -58,6 +61,41 @@ fn arm_error(what: String) -> impl FnOnce(arm::ArmError) -> SessionError {
     }
 }
 
+/// Keeps the Auth0 streams a plan needs, one per name: those the manifests declare and those
+/// whose sink is in a resource group the stack reads (streams it created and may have to
+/// delete). Of same-name streams, the one this stack created wins (docs/auth0-streams.md).
+fn keep_relevant_streams(live: &mut LiveState, desired: &DesiredState, streams: Vec<LogStream>) {
+    let sub = &desired.stack.spec.subscription_id;
+    let stack = &desired.stack.name;
+    for s in streams {
+        let declared = desired
+            .resources
+            .iter()
+            .any(|r| r.kind == ResourceKind::Auth0LogStream && r.name == s.name);
+        let in_scope = s.eventgrid_sink().is_some_and(|k| {
+            k.azure_subscription_id.eq_ignore_ascii_case(sub)
+                && live
+                    .listed_groups
+                    .iter()
+                    .any(|g| g.eq_ignore_ascii_case(&k.azure_resource_group))
+        });
+        if !(declared || in_scope) {
+            continue;
+        }
+        let Ok(v) = serde_json::to_value(&s) else {
+            continue;
+        };
+        let ours = |b: &Value| stream_owner(live, stack, sub, b).is_some();
+        let replace = match live.auth0_streams.get(&s.name) {
+            None => true,
+            Some(kept) => !ours(kept) && ours(&v),
+        };
+        if replace {
+            live.auth0_streams.insert(s.name.clone(), v);
+        }
+    }
+}
+
 /// Reads everything `desired` touches; with `refresh_secrets`, also the secret parts of
 /// webhook destinations so that out-of-band key changes show up.
 pub async fn read_live(
@@ -77,19 +115,7 @@ pub async fn read_live(
                 what: "cannot list Auth0 log streams".into(),
                 source: Box::new(source),
             })?;
-        let wanted: Vec<&str> = desired
-            .resources
-            .iter()
-            .filter(|r| r.kind == ResourceKind::Auth0LogStream)
-            .map(|r| r.name.as_str())
-            .collect();
-        for s in streams {
-            if wanted.contains(&s.name.as_str()) {
-                if let Ok(v) = serde_json::to_value(&s) {
-                    live.auth0_streams.insert(s.name.clone(), v);
-                }
-            }
-        }
+        keep_relevant_streams(&mut live, desired, streams);
     }
     if refresh_secrets {
         read_secret_parts(remote, desired, &mut live).await?;

@@ -2,6 +2,7 @@
 //! Partner configuration, Auth0 stream and partner topic planning live in `partners`, event
 //! subscriptions in `subscriptions`, deletions of what the manifests dropped in `prune`.
 
+mod auth0_streams;
 mod partners;
 mod prune;
 mod subscriptions;
@@ -17,6 +18,8 @@ use super::wire::{self, MARKER, SECRETS_LABEL};
 use super::*;
 use crate::model::live::LiveState;
 use crate::model::{DesiredResource, DesiredState, ResourceSpec};
+
+pub use auth0_streams::order_auth0_deletes;
 
 const EG: &str = crate::model::EVENT_GRID_NAMESPACE;
 
@@ -93,7 +96,8 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
             b.resource(r);
         }
     }
-    let unmanaged = b.prune();
+    let mut unmanaged = b.prune();
+    b.prune_auth0_streams(&mut unmanaged);
     let live_digests = live_digests(live);
     let fingerprint = fingerprint(live);
     Plan {

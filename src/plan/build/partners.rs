@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::model::spec::*;
 use crate::model::{DesiredResource, ResourceSpec};
+use crate::plan::build::auth0_streams;
 
 impl Builder<'_> {
     pub(super) fn partner_configuration(
@@ -93,7 +94,11 @@ impl Builder<'_> {
             }
             expiries.push(text);
         }
-        let body = wire::partner_configuration(s, &expiries, self.stack);
+        let record = self.record_tags(&id, r.resource_group.as_deref().unwrap_or_default());
+        let body = auth0_streams::with_record_tags(
+            wire::partner_configuration(s, &expiries, self.stack),
+            record,
+        );
         self.claimed.insert(id.clone());
         let deps = self.group_deps(r.resource_group.as_deref());
         let at = Locator::Id(id.clone());
@@ -153,7 +158,11 @@ impl Builder<'_> {
         deps.extend(self.group_deps(Some(&rg)));
         let target = |b: &Value| json!({"status": b["status"], "filters": b.get("filters").cloned().unwrap_or(json!([])), "isPriority": b.get("isPriority").cloned().unwrap_or(json!(false))});
         let sink = |b: &Value| b["sink"].clone();
-        let Some(live) = self.live.auth0_streams.get(&r.name) else {
+        let record = self.record_of(r);
+        let Ok(live) = self.live_stream_of(r) else {
+            return;
+        };
+        let Some(live) = live else {
             let changes = diff(r.kind, None, &body);
             let i = self.push(
                 ActionKind::CreateLogStream,
@@ -161,7 +170,7 @@ impl Builder<'_> {
                 None,
                 changes,
                 deps,
-                Operation::Auth0Create { body },
+                Operation::Auth0Create { body, record },
             );
             self.ready.insert((r.kind, r.name.clone()), i);
             return;
@@ -191,7 +200,11 @@ impl Builder<'_> {
             }
             (
                 ActionKind::Replace,
-                Operation::Auth0Replace { stream_id, body },
+                Operation::Auth0Replace {
+                    stream_id,
+                    body,
+                    record,
+                },
             )
         } else {
             let mut patch = target(&body);

@@ -1,6 +1,7 @@
 //! The real `gridform` binary: offline commands (validate, schema) and whole runs against the
 //! in-process emulator.
 
+mod auth0_streams;
 mod ci_example;
 mod contract;
 mod dataplane;
