@@ -150,13 +150,16 @@ impl Session {
             source: Box::new(source),
         })?;
         let auth0 = match desired {
-            Some(d)
-                if d.resources
-                    .iter()
-                    .any(|r| r.kind == ResourceKind::Auth0LogStream) =>
-            {
-                Some(Arc::new(auth0_client(d, &conn)?))
-            }
+            Some(d) if declares_streams(d) => Some(Arc::new(auth0_client(d, &conn)?)),
+            // No stream declared, but the stack uses Auth0: streams it created earlier must
+            // still be found (and pruned); without Auth0 credentials there is nothing to find.
+            Some(d) if d.stack.spec.auth0.is_some() => match auth0_client(d, &conn) {
+                Ok(client) => Some(Arc::new(client)),
+                Err(e) => {
+                    tracing::info!(error = %e, "no Auth0 client: streams are not read");
+                    None
+                }
+            },
             _ => None,
         };
         Ok(Self {
@@ -199,6 +202,13 @@ impl Session {
         }
         Ok(())
     }
+}
+
+fn declares_streams(desired: &DesiredState) -> bool {
+    desired
+        .resources
+        .iter()
+        .any(|r| r.kind == ResourceKind::Auth0LogStream)
 }
 
 fn auth0_client(
