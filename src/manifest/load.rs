@@ -12,10 +12,14 @@ use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 use super::check::{Checker, Problem};
+use super::declared::{
+    Unreadable, check_duplicates, check_references, check_stack_count, read_declared,
+    stack_defaults,
+};
 use super::diagnostic::Diagnostic;
 use super::interpolate::{Interpolated, interpolate};
 use super::schema::{Doc, DocDefault, manifest_schema};
-use super::semantic::{TypedDoc, check_all, check_references, locate};
+use super::semantic::{TypedDoc, check_all, locate};
 use super::yaml::{self, Node, Pos};
 use crate::model::spec::*;
 use crate::model::{
@@ -134,9 +138,11 @@ pub fn parse_sources(
 ) -> Loaded {
     let mut diags = Vec::new();
     let mut raws = Vec::new();
+    let mut unreadable = Unreadable { texts: Vec::new() };
     for (i, (path, text)) in sources.iter().enumerate() {
         match yaml::parse(text) {
             Err(p) => {
+                unreadable.texts.push(text);
                 let mut d = Diagnostic::error(path, p.pos, format!("invalid YAML: {}", p.message));
                 // `{name: ${env:X}}`: the `}` of the reference closes the flow mapping.
                 let line = text.lines().nth(p.pos.line.saturating_sub(1)).unwrap_or("");
@@ -144,6 +150,9 @@ pub fn parse_sources(
                     d = d.with_hint(
                         "inside `{…}` or `[…]`, quote a value that contains `${env:…}`, e.g. `{name: \"${env:NAME}\"}`",
                     );
+                }
+                if p.message.contains("tabs") {
+                    d = d.with_hint("YAML does not allow tabs in indentation; indent with spaces");
                 }
                 diags.push(d);
             }
@@ -243,15 +252,18 @@ pub fn parse_sources(
             )),
         }
     }
-    let stack_spec_ref = stacks.first().map(|(_, _, s)| s);
+    let paths: Vec<&PathBuf> = sources.iter().map(|(p, _)| p).collect();
     let raw_refs: Vec<(usize, &Node)> = raws.iter().map(|r| (r.file, &r.root)).collect();
-    for (file, p) in check_all(&docs, stack_spec_ref)
+    let declared = read_declared(&raw_refs);
+    let defaults = stack_defaults(&declared, stacks.first().map(|(_, _, s)| s));
+    for (file, p) in check_all(&docs, &defaults)
         .into_iter()
-        .chain(check_references(&raw_refs))
+        .chain(check_duplicates(&declared, &defaults, &paths))
+        .chain(check_references(&declared, &unreadable))
     {
         diags.push(to_diag(&sources[file].0, p));
     }
-    check_stack_count(&stacks, &raws, sources, documents, &mut diags);
+    diags.extend(check_stack_count(&declared, &unreadable, &paths));
     diags.sort_by(|a, b| a.file.cmp(&b.file).then(a.pos.cmp(&b.pos)));
     diags.dedup();
     let state = match (diags.is_empty(), stacks.into_iter().next()) {
@@ -286,40 +298,6 @@ pub fn parse_sources(
         files: sources.len(),
         documents,
         inputs: Vec::new(),
-    }
-}
-
-fn check_stack_count(
-    stacks: &[(usize, String, StackSpec)],
-    raws: &[RawDoc],
-    sources: &[(PathBuf, String)],
-    documents: usize,
-    diags: &mut Vec<Diagnostic>,
-) {
-    let declared: Vec<&RawDoc> = raws
-        .iter()
-        .filter(|r| r.root.get("kind").and_then(Node::as_str) == Some("Stack"))
-        .collect();
-    if declared.is_empty() && documents > 0 && stacks.is_empty() {
-        if let Some((path, _)) = sources.first() {
-            diags.push(Diagnostic::error(path, Pos::default(), "no `Stack` document: exactly one is required")
-                .with_hint("add a document with `kind: Stack`, `metadata.name` (the ownership marker) and `spec.subscriptionId`"));
-        }
-    }
-    for extra in declared.iter().skip(1) {
-        let first = declared[0];
-        diags.push(
-            Diagnostic::error(
-                &sources[extra.file].0,
-                locate(&extra.root, "kind"),
-                format!(
-                    "a second `Stack` document; the first is at {}:{}",
-                    sources[first.file].0.display(),
-                    locate(&first.root, "kind").line
-                ),
-            )
-            .with_hint("a manifest set has exactly one Stack; apply separate stacks separately"),
-        );
     }
 }
 
