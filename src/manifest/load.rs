@@ -131,30 +131,18 @@ struct RawDoc {
     root: Node,
 }
 
-/// Parses and checks in-memory sources `(path, text)`.
-pub fn parse_sources(
-    sources: &[(PathBuf, String)],
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Loaded {
-    let mut diags = Vec::new();
+/// Reads every file's YAML documents; a file with a syntax error yields none and is unreadable.
+fn read_yaml<'a>(
+    sources: &'a [(PathBuf, String)],
+    diags: &mut Vec<Diagnostic>,
+) -> (Vec<RawDoc>, Unreadable<'a>) {
     let mut raws = Vec::new();
     let mut unreadable = Unreadable { texts: Vec::new() };
     for (i, (path, text)) in sources.iter().enumerate() {
         match yaml::parse(text) {
             Err(p) => {
                 unreadable.texts.push(text);
-                let mut d = Diagnostic::error(path, p.pos, format!("invalid YAML: {}", p.message));
-                // `{name: ${env:X}}`: the `}` of the reference closes the flow mapping.
-                let line = text.lines().nth(p.pos.line.saturating_sub(1)).unwrap_or("");
-                if p.message.contains("flow") && line.contains("${") {
-                    d = d.with_hint(
-                        "inside `{…}` or `[…]`, quote a value that contains `${env:…}`, e.g. `{name: \"${env:NAME}\"}`",
-                    );
-                }
-                if p.message.contains("tabs") {
-                    d = d.with_hint("YAML does not allow tabs in indentation; indent with spaces");
-                }
-                diags.push(d);
+                diags.push(yaml_error(path, text, p));
             }
             Ok((docs, problems)) => {
                 diags.extend(
@@ -173,7 +161,31 @@ pub fn parse_sources(
             }
         }
     }
-    let documents = raws.len();
+    (raws, unreadable)
+}
+
+fn yaml_error(path: &Path, text: &str, p: yaml::YamlProblem) -> Diagnostic {
+    let mut d = Diagnostic::error(path, p.pos, format!("invalid YAML: {}", p.message));
+    // `{name: ${env:X}}`: the `}` of the reference closes the flow mapping.
+    let line = text.lines().nth(p.pos.line.saturating_sub(1)).unwrap_or("");
+    if p.message.contains("flow") && line.contains("${") {
+        d = d.with_hint(
+            "inside `{…}` or `[…]`, quote a value that contains `${env:…}`, e.g. `{name: \"${env:NAME}\"}`",
+        );
+    }
+    if p.message.contains("tabs") {
+        d = d.with_hint("YAML does not allow tabs in indentation; indent with spaces");
+    }
+    d
+}
+
+/// Marks secret fields and expands `${env:…}` in every document.
+fn interpolate_all(
+    raws: &mut [RawDoc],
+    sources: &[(PathBuf, String)],
+    env: &dyn Fn(&str) -> Option<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> Interpolated {
     // Secret variable names come from the Stack before interpolation, so they apply everywhere.
     let secret_vars: BTreeSet<String> = raws
         .iter()
@@ -190,7 +202,7 @@ pub fn parse_sources(
         .flatten()
         .collect();
     let mut interpolated = Interpolated::default();
-    for raw in &mut raws {
+    for raw in raws.iter_mut() {
         mark_secret_fields(&mut raw.root);
         let before = interpolated.problems.len();
         interpolate(
@@ -206,9 +218,18 @@ pub fn parse_sources(
             diags.push(d);
         }
     }
+    interpolated
+}
+
+/// The JSON of every schema-valid document, by index into `raws`.
+fn schema_check(
+    raws: &[RawDoc],
+    sources: &[(PathBuf, String)],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(usize, Json)> {
     let schema = manifest_schema();
     let checker = Checker::new(&schema);
-    let mut typed: Vec<(usize, Json)> = Vec::new();
+    let mut typed = Vec::new();
     for (i, raw) in raws.iter().enumerate() {
         if !matches!(raw.root.value, yaml::Value::Map(_)) {
             diags.push(Diagnostic::error(&sources[raw.file].0, raw.root.pos,
@@ -225,6 +246,19 @@ pub fn parse_sources(
                 .map(|p| to_diag(&sources[raw.file].0, p)),
         );
     }
+    typed
+}
+
+/// Parses and checks in-memory sources `(path, text)`.
+pub fn parse_sources(
+    sources: &[(PathBuf, String)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Loaded {
+    let mut diags = Vec::new();
+    let (mut raws, unreadable) = read_yaml(sources, &mut diags);
+    let documents = raws.len();
+    let interpolated = interpolate_all(&mut raws, sources, env, &mut diags);
+    let typed = schema_check(&raws, sources, &mut diags);
     let mut docs = Vec::new();
     let mut stacks: Vec<(usize, String, StackSpec)> = Vec::new();
     for (i, json) in typed {
