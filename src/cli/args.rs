@@ -102,11 +102,20 @@ pub enum PlanFormat {
     Markdown,
 }
 
+/// Output formats of `validate` (and of manifest problems under `plan --format json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// `path:line:col: error: message` lines on stderr.
+    Human,
+    /// One JSON document on stdout (see docs/validate-json.md), the lines on stderr too.
+    Json,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check manifests offline and report every problem (no credentials needed).
-    Validate(PathsArgs),
+    Validate(ValidateArgs),
     /// Compare manifests with the live state and print what apply would change.
     Plan(PlanArgs),
     /// Apply manifests (plans first and asks), or apply a saved plan file.
@@ -136,6 +145,17 @@ pub struct PathsArgs {
     /// Manifest files or directories (every `*.yaml`/`*.yml` below them).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+}
+
+/// `gridform validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Manifest files or directories (every `*.yaml`/`*.yml` below them).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format: `json` also prints every problem as JSON on stdout.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
 }
 
 /// `gridform plan`.

@@ -112,7 +112,7 @@ fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         printer: &printer,
     };
     match cli.command {
-        Command::Validate(args) => commands::validate::run(&args.paths, &printer),
+        Command::Validate(args) => commands::validate::run(&args, &printer),
         Command::Schema => commands::schema::run(&printer),
         Command::Emulator(EmulatorCommand::Serve(args)) => commands::emulator::serve(&args, &ctx),
         Command::Plan(args) => commands::plan::run(&args, &ctx),

@@ -12,10 +12,14 @@ use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 use super::check::{Checker, Problem};
+use super::declared::{
+    Unreadable, check_duplicates, check_references, check_stack_count, read_declared,
+    stack_defaults,
+};
 use super::diagnostic::Diagnostic;
 use super::interpolate::{Interpolated, interpolate};
 use super::schema::{Doc, DocDefault, manifest_schema};
-use super::semantic::{TypedDoc, check_all, check_references, locate};
+use super::semantic::{TypedDoc, check_all, locate};
 use super::yaml::{self, Node, Pos};
 use crate::model::spec::*;
 use crate::model::{
@@ -127,25 +131,18 @@ struct RawDoc {
     root: Node,
 }
 
-/// Parses and checks in-memory sources `(path, text)`.
-pub fn parse_sources(
-    sources: &[(PathBuf, String)],
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Loaded {
-    let mut diags = Vec::new();
+/// Reads every file's YAML documents; a file with a syntax error yields none and is unreadable.
+fn read_yaml<'a>(
+    sources: &'a [(PathBuf, String)],
+    diags: &mut Vec<Diagnostic>,
+) -> (Vec<RawDoc>, Unreadable<'a>) {
     let mut raws = Vec::new();
+    let mut unreadable = Unreadable { texts: Vec::new() };
     for (i, (path, text)) in sources.iter().enumerate() {
         match yaml::parse(text) {
             Err(p) => {
-                let mut d = Diagnostic::error(path, p.pos, format!("invalid YAML: {}", p.message));
-                // `{name: ${env:X}}`: the `}` of the reference closes the flow mapping.
-                let line = text.lines().nth(p.pos.line.saturating_sub(1)).unwrap_or("");
-                if p.message.contains("flow") && line.contains("${") {
-                    d = d.with_hint(
-                        "inside `{…}` or `[…]`, quote a value that contains `${env:…}`, e.g. `{name: \"${env:NAME}\"}`",
-                    );
-                }
-                diags.push(d);
+                unreadable.texts.push(text);
+                diags.push(yaml_error(path, text, p));
             }
             Ok((docs, problems)) => {
                 diags.extend(
@@ -164,7 +161,31 @@ pub fn parse_sources(
             }
         }
     }
-    let documents = raws.len();
+    (raws, unreadable)
+}
+
+fn yaml_error(path: &Path, text: &str, p: yaml::YamlProblem) -> Diagnostic {
+    let mut d = Diagnostic::error(path, p.pos, format!("invalid YAML: {}", p.message));
+    // `{name: ${env:X}}`: the `}` of the reference closes the flow mapping.
+    let line = text.lines().nth(p.pos.line.saturating_sub(1)).unwrap_or("");
+    if p.message.contains("flow") && line.contains("${") {
+        d = d.with_hint(
+            "inside `{…}` or `[…]`, quote a value that contains `${env:…}`, e.g. `{name: \"${env:NAME}\"}`",
+        );
+    }
+    if p.message.contains("tabs") {
+        d = d.with_hint("YAML does not allow tabs in indentation; indent with spaces");
+    }
+    d
+}
+
+/// Marks secret fields and expands `${env:…}` in every document.
+fn interpolate_all(
+    raws: &mut [RawDoc],
+    sources: &[(PathBuf, String)],
+    env: &dyn Fn(&str) -> Option<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> Interpolated {
     // Secret variable names come from the Stack before interpolation, so they apply everywhere.
     let secret_vars: BTreeSet<String> = raws
         .iter()
@@ -181,7 +202,7 @@ pub fn parse_sources(
         .flatten()
         .collect();
     let mut interpolated = Interpolated::default();
-    for raw in &mut raws {
+    for raw in raws.iter_mut() {
         mark_secret_fields(&mut raw.root);
         let before = interpolated.problems.len();
         interpolate(
@@ -197,9 +218,18 @@ pub fn parse_sources(
             diags.push(d);
         }
     }
+    interpolated
+}
+
+/// The JSON of every schema-valid document, by index into `raws`.
+fn schema_check(
+    raws: &[RawDoc],
+    sources: &[(PathBuf, String)],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(usize, Json)> {
     let schema = manifest_schema();
     let checker = Checker::new(&schema);
-    let mut typed: Vec<(usize, Json)> = Vec::new();
+    let mut typed = Vec::new();
     for (i, raw) in raws.iter().enumerate() {
         if !matches!(raw.root.value, yaml::Value::Map(_)) {
             diags.push(Diagnostic::error(&sources[raw.file].0, raw.root.pos,
@@ -216,6 +246,19 @@ pub fn parse_sources(
                 .map(|p| to_diag(&sources[raw.file].0, p)),
         );
     }
+    typed
+}
+
+/// Parses and checks in-memory sources `(path, text)`.
+pub fn parse_sources(
+    sources: &[(PathBuf, String)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Loaded {
+    let mut diags = Vec::new();
+    let (mut raws, unreadable) = read_yaml(sources, &mut diags);
+    let documents = raws.len();
+    let interpolated = interpolate_all(&mut raws, sources, env, &mut diags);
+    let typed = schema_check(&raws, sources, &mut diags);
     let mut docs = Vec::new();
     let mut stacks: Vec<(usize, String, StackSpec)> = Vec::new();
     for (i, json) in typed {
@@ -243,15 +286,18 @@ pub fn parse_sources(
             )),
         }
     }
-    let stack_spec_ref = stacks.first().map(|(_, _, s)| s);
+    let paths: Vec<&PathBuf> = sources.iter().map(|(p, _)| p).collect();
     let raw_refs: Vec<(usize, &Node)> = raws.iter().map(|r| (r.file, &r.root)).collect();
-    for (file, p) in check_all(&docs, stack_spec_ref)
+    let declared = read_declared(&raw_refs);
+    let defaults = stack_defaults(&declared, stacks.first().map(|(_, _, s)| s));
+    for (file, p) in check_all(&docs, &defaults)
         .into_iter()
-        .chain(check_references(&raw_refs))
+        .chain(check_duplicates(&declared, &defaults, &paths))
+        .chain(check_references(&declared, &unreadable))
     {
         diags.push(to_diag(&sources[file].0, p));
     }
-    check_stack_count(&stacks, &raws, sources, documents, &mut diags);
+    diags.extend(check_stack_count(&declared, &unreadable, &paths));
     diags.sort_by(|a, b| a.file.cmp(&b.file).then(a.pos.cmp(&b.pos)));
     diags.dedup();
     let state = match (diags.is_empty(), stacks.into_iter().next()) {
@@ -286,40 +332,6 @@ pub fn parse_sources(
         files: sources.len(),
         documents,
         inputs: Vec::new(),
-    }
-}
-
-fn check_stack_count(
-    stacks: &[(usize, String, StackSpec)],
-    raws: &[RawDoc],
-    sources: &[(PathBuf, String)],
-    documents: usize,
-    diags: &mut Vec<Diagnostic>,
-) {
-    let declared: Vec<&RawDoc> = raws
-        .iter()
-        .filter(|r| r.root.get("kind").and_then(Node::as_str) == Some("Stack"))
-        .collect();
-    if declared.is_empty() && documents > 0 && stacks.is_empty() {
-        if let Some((path, _)) = sources.first() {
-            diags.push(Diagnostic::error(path, Pos::default(), "no `Stack` document: exactly one is required")
-                .with_hint("add a document with `kind: Stack`, `metadata.name` (the ownership marker) and `spec.subscriptionId`"));
-        }
-    }
-    for extra in declared.iter().skip(1) {
-        let first = declared[0];
-        diags.push(
-            Diagnostic::error(
-                &sources[extra.file].0,
-                locate(&extra.root, "kind"),
-                format!(
-                    "a second `Stack` document; the first is at {}:{}",
-                    sources[first.file].0.display(),
-                    locate(&first.root, "kind").line
-                ),
-            )
-            .with_hint("a manifest set has exactly one Stack; apply separate stacks separately"),
-        );
     }
 }
 

@@ -5,6 +5,7 @@
 //! never talks to the network and knows nothing of ARM wire shapes.
 
 pub mod check;
+pub mod declared;
 pub mod diagnostic;
 pub mod interpolate;
 pub mod load;

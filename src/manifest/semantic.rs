@@ -1,9 +1,10 @@
-//! Checks that span fields or documents: references, duplicates, exactly one Stack, defaults that
-//! must exist, URL rules, filter totals, authorization windows. Runs on schema-valid documents.
+//! Checks that span the fields of one document: defaults that must exist (from the document or
+//! the Stack), URL rules, filter totals, authorization windows. Runs on schema-valid documents;
+//! checks across documents (references, duplicates, the Stack count) are `declared`'s.
 
 use std::collections::HashMap;
 
-use super::check::{Problem, did_you_mean};
+use super::check::Problem;
 use super::yaml::{Node, Pos, Value};
 use crate::model::spec::*;
 use crate::model::url::EndpointUrl;
@@ -79,52 +80,35 @@ impl<'a> Sink<'a> {
     }
 }
 
-/// Runs every cross-field and cross-document check.
-pub fn check_all<'a>(docs: &'a [TypedDoc<'a>], stack: Option<&StackSpec>) -> Vec<FileProblem> {
+/// The defaults the Stack gives every other document.
+#[derive(Debug, Default)]
+pub struct StackDefaults {
+    /// `spec.resourceGroup`.
+    pub resource_group: Option<String>,
+    /// `spec.location`.
+    pub location: Option<String>,
+    /// Whether `spec.auth0.tenantDomain` is set.
+    pub auth0: bool,
+    /// Whether an unset default is known to be unset: false when the Stack has errors, is missing
+    /// or may be in an unreadable file. Then no "has no …" error is derived from it.
+    pub complete: bool,
+}
+
+impl StackDefaults {
+    /// Whether a document lacks `own` and the Stack surely gives no default either.
+    fn lacks(&self, own: bool, default: bool) -> bool {
+        !own && !default && self.complete
+    }
+}
+
+/// Runs every check that spans the fields of one document (or its defaults from the Stack).
+pub fn check_all<'a>(docs: &'a [TypedDoc<'a>], stack: &StackDefaults) -> Vec<FileProblem> {
     let mut sink = Sink {
         out: Vec::new(),
         doc: None,
     };
-    let mut seen: HashMap<(ResourceKind, String), &TypedDoc> = HashMap::new();
     for doc in docs {
         sink.doc = Some(doc);
-        let rg = doc
-            .resource_group
-            .clone()
-            .or_else(|| stack.and_then(|s| s.resource_group.clone()));
-        let identity = match &doc.spec {
-            Some(ResourceSpec::EventSubscription(s)) => {
-                let parent = match (&s.topic, &s.scope) {
-                    (Some(t), _) => format!("{:?}/{}", t.kind, t.name),
-                    (None, Some(scope)) => scope.to_lowercase(),
-                    _ => String::new(),
-                };
-                format!("{parent}/{}", doc.name.to_lowercase())
-            }
-            Some(ResourceSpec::Auth0LogStream(_)) => doc.name.clone(),
-            _ if matches!(
-                doc.kind,
-                ResourceKind::ProviderRegistration | ResourceKind::ResourceGroup
-            ) =>
-            {
-                doc.name.to_lowercase()
-            }
-            _ => format!(
-                "{}/{}",
-                rg.clone().unwrap_or_default().to_lowercase(),
-                doc.name.to_lowercase()
-            ),
-        };
-        if let Some(first) = seen.get(&(doc.kind, identity.clone())) {
-            let first_line = locate(first.root, "metadata.name").line;
-            sink.at(
-                "metadata.name",
-                format!("duplicate {} `{}` (first declared at line {first_line} of the same or another file)", doc.kind, doc.name),
-                Some("each resource may be declared once; remove or rename one of them".into()),
-            );
-        } else {
-            seen.insert((doc.kind, identity), doc);
-        }
         let needs_rg = matches!(
             doc.kind,
             ResourceKind::PartnerConfiguration
@@ -132,7 +116,8 @@ pub fn check_all<'a>(docs: &'a [TypedDoc<'a>], stack: Option<&StackSpec>) -> Vec
                 | ResourceKind::Topic
                 | ResourceKind::SystemTopic
         );
-        if needs_rg && rg.is_none() {
+        let has_rg = doc.resource_group.is_some();
+        if needs_rg && stack.lacks(has_rg, stack.resource_group.is_some()) {
             sink.at(
                 "metadata",
                 format!("{} `{}` has no resource group", doc.kind, doc.name),
@@ -149,10 +134,10 @@ fn check_spec<'a>(
     sink: &mut Sink<'a>,
     doc: &TypedDoc<'a>,
     spec: &ResourceSpec,
-    stack: Option<&StackSpec>,
+    stack: &StackDefaults,
 ) {
-    let stack_location = stack.and_then(|s| s.location.as_deref());
-    let missing_location = |own: &Option<String>| own.is_none() && stack_location.is_none();
+    let missing_location =
+        |own: &Option<String>| stack.lacks(own.is_some(), stack.location.is_some());
     match spec {
         ResourceSpec::ResourceGroup(s) if missing_location(&s.location) => location_error(sink),
         ResourceSpec::Topic(s) if missing_location(&s.location) => location_error(sink),
@@ -164,9 +149,7 @@ fn check_spec<'a>(
         }
         ResourceSpec::PartnerConfiguration(s) => check_partner_configuration(sink, s),
         ResourceSpec::Auth0LogStream(s) => {
-            let has_tenant =
-                s.tenant_domain.is_some() || stack.and_then(|st| st.auth0.as_ref()).is_some();
-            if !has_tenant {
+            if stack.lacks(s.tenant_domain.is_some(), stack.auth0) {
                 sink.at(
                     "spec",
                     format!("Auth0LogStream `{}` has no Auth0 tenant", doc.name),
@@ -175,9 +158,10 @@ fn check_spec<'a>(
                     ),
                 );
             }
-            if s.azure_resource_group.is_none()
-                && stack.and_then(|st| st.resource_group.as_ref()).is_none()
-            {
+            if stack.lacks(
+                s.azure_resource_group.is_some(),
+                stack.resource_group.is_some(),
+            ) {
                 sink.at(
                     "spec",
                     format!("Auth0LogStream `{}` has no Azure resource group", doc.name),
@@ -447,72 +431,4 @@ fn check_webhook_url(sink: &mut Sink, url: &EndpointUrl, path: &str) {
             None,
         ),
     }
-}
-
-/// Checks `spec.topic` and `spec.fromAuth0LogStream` on the raw trees of every document, so that
-/// a dangling reference is reported even when the document has other (schema) errors.
-pub fn check_references(docs: &[(usize, &Node)]) -> Vec<FileProblem> {
-    let text = |n: &Node, path: &[&str]| -> Option<String> {
-        let mut cur = n;
-        for p in path {
-            cur = cur.get(p)?;
-        }
-        cur.as_str().map(str::to_string)
-    };
-    let names: Vec<(String, String)> = docs
-        .iter()
-        .filter_map(|(_, n)| {
-            Some((
-                text(n, &["kind"])?,
-                text(n, &["metadata", "name"]).unwrap_or_else(|| "default".into()),
-            ))
-        })
-        .collect();
-    let mut out = Vec::new();
-    for (file, node) in docs {
-        let kind = text(node, &["kind"]);
-        let reference = match kind.as_deref() {
-            Some("EventSubscription") => text(node, &["spec", "topic", "kind"])
-                .zip(text(node, &["spec", "topic", "name"]))
-                .map(|(k, n)| (k, n, "spec.topic.name")),
-            Some("PartnerTopic") => text(node, &["spec", "fromAuth0LogStream"])
-                .map(|n| ("Auth0LogStream".to_string(), n, "spec.fromAuth0LogStream")),
-            _ => None,
-        };
-        let Some((target_kind, name, path)) = reference else {
-            continue;
-        };
-        if !matches!(
-            target_kind.as_str(),
-            "Topic" | "SystemTopic" | "PartnerTopic" | "Auth0LogStream"
-        ) {
-            continue; // the schema check reports the bad kind
-        }
-        if names.iter().any(|(k, n)| *k == target_kind && *n == name) {
-            continue;
-        }
-        let same_kind: Vec<&str> = names
-            .iter()
-            .filter(|(k, _)| *k == target_kind)
-            .map(|(_, n)| n.as_str())
-            .collect();
-        let hint = match did_you_mean(&name, &same_kind) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None if same_kind.is_empty() => {
-                format!("add a `{target_kind}` document named `{name}`")
-            }
-            None => format!("{target_kind} documents: {}", same_kind.join(", ")),
-        };
-        out.push((
-            *file,
-            Problem {
-                pos: locate(node, path),
-                message: format!(
-                    "`{path}` names {target_kind} `{name}`, but no such document exists"
-                ),
-                hint: Some(hint),
-            },
-        ));
-    }
-    out
 }

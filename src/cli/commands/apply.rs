@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, Outcome, execute};
-use crate::cli::args::{ApplyArgs, PlanFormat};
+use crate::cli::args::{ApplyArgs, PlanFormat, ReportFormat};
 use crate::cli::exit::{ExitStatus, Hinted};
 use crate::cli::output::Printer;
 use crate::model::secret::scrub;
@@ -201,7 +201,7 @@ fn apply_saved(file: &PathBuf, args: &ApplyArgs, ctx: &Ctx) -> anyhow::Result<Ex
         message: format!("`{}`: {e}", file.display()),
         hint: "make a new plan with `gridform plan --out FILE`".into(),
     })?;
-    let made = ctx.plan_with(&saved.paths, &saved.options())?;
+    let made = ctx.plan_with(&saved.paths, &saved.options(), ReportFormat::Human)?;
     let shown = crate::render::json::plan_value(&made.plan);
     let fresh = SavedPlan::record(&made.plan, shown, &made.inputs, &saved.options());
     let differences = saved.differences(&fresh);

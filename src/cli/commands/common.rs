@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 
-use super::validate::{paths_or_cwd, print_diagnostics};
+use super::validate::{paths_or_cwd, print_diagnostics, report};
+use crate::cli::args::ReportFormat;
 use crate::cli::exit::Hinted;
 use crate::cli::output::Printer;
 use crate::manifest;
@@ -44,13 +45,19 @@ impl Ctx<'_> {
         refresh_secrets: bool,
     ) -> anyhow::Result<(DesiredState, Session, Plan)> {
         let options = crate::session::plan_options(chrono::Utc::now(), refresh_secrets);
-        let made = self.plan_with(paths, &options)?;
+        let made = self.plan_with(paths, &options, ReportFormat::Human)?;
         Ok((made.desired, made.session, made.plan))
     }
 
-    /// Loads (recording the inputs), connects, reads the live state and plans with `options`.
-    pub fn plan_with(&self, paths: &[PathBuf], options: &PlanOptions) -> anyhow::Result<Planned> {
-        let (desired, inputs) = load_pinned(paths, self.printer)?;
+    /// Loads (recording the inputs), connects, reads the live state and plans with `options`;
+    /// manifest problems are reported in `problems` format.
+    pub fn plan_with(
+        &self,
+        paths: &[PathBuf],
+        options: &PlanOptions,
+        problems: ReportFormat,
+    ) -> anyhow::Result<Planned> {
+        let (desired, inputs) = load_pinned(paths, problems, self.printer)?;
         let session = self.open(&desired)?;
         match self.rt.block_on(session.plan(&desired, options)) {
             Ok(plan) => Ok(Planned {
@@ -80,9 +87,10 @@ pub struct Planned {
 }
 
 /// Loads manifests from absolute paths, recording the files and variables read (for saved
-/// plans); diagnostics are printed, an error when any is invalid.
+/// plans); diagnostics are reported in `problems` format, an error when any is invalid.
 pub fn load_pinned(
     paths: &[PathBuf],
+    problems: ReportFormat,
     printer: &Printer,
 ) -> anyhow::Result<(DesiredState, PlanInputs)> {
     let paths: Vec<PathBuf> = paths_or_cwd(paths)
@@ -90,7 +98,7 @@ pub fn load_pinned(
         .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
         .collect();
     let (loaded, variables) = manifest::load_recording(&paths, &manifest::process_env);
-    print_diagnostics(&loaded.diagnostics, printer);
+    report(&loaded, problems, false, printer)?;
     let inputs = PlanInputs {
         paths,
         files: loaded.inputs,

@@ -1,6 +1,6 @@
 //! `gridform plan`: what apply would change, in human, JSON or markdown form.
 
-use crate::cli::args::{PlanArgs, PlanFormat};
+use crate::cli::args::{PlanArgs, PlanFormat, ReportFormat};
 use crate::cli::exit::ExitStatus;
 use crate::model::secret::scrub;
 use crate::plan::saved::SavedPlan;
@@ -28,7 +28,11 @@ pub fn render(
 pub fn run(args: &PlanArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     let printer = ctx.printer;
     let options = crate::session::plan_options(chrono::Utc::now(), args.refresh_secrets);
-    let made = ctx.plan_with(&args.paths, &options)?;
+    let problems = match args.format {
+        PlanFormat::Json => ReportFormat::Json,
+        PlanFormat::Human | PlanFormat::Markdown => ReportFormat::Human,
+    };
+    let made = ctx.plan_with(&args.paths, &options, problems)?;
     let (desired, plan) = (&made.desired, &made.plan);
     ctx.close(made.session, std::time::Duration::ZERO)?;
     printer.data(&render(

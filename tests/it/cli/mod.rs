@@ -12,3 +12,4 @@ mod schema;
 mod secrets;
 mod validate;
 mod validate_cases;
+mod validate_json;

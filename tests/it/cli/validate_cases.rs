@@ -5,21 +5,22 @@
 //! case file) and optionally `# hint: SUBSTRING` (some printed hint contains it) and
 //! `# env: NAME=VALUE`. A case without its own `kind: Stack` is validated together with
 //! `tests/cases/stack.yaml`. The real binary must exit 1 and print exactly the expected errors.
+//! A case may be a directory of files validated together (errors that span files); each file
+//! states the errors expected in it.
 
 use std::fs;
+use std::path::{Path, PathBuf};
 
 use crate::support::{gridform, repo, texts};
 
 struct Case {
-    name: String,
     expects: Vec<(usize, usize, String)>,
     hints: Vec<String>,
     env: Vec<(String, String)>,
 }
 
-fn parse_case(name: &str, text: &str) -> Case {
+fn parse_case(text: &str) -> Case {
     let mut case = Case {
-        name: name.to_string(),
         expects: vec![],
         hints: vec![],
         env: vec![],
@@ -37,8 +38,92 @@ fn parse_case(name: &str, text: &str) -> Case {
             case.env.push((k.to_string(), v.to_string()));
         }
     }
-    assert!(!case.expects.is_empty(), "{name}: no `# expect:` line");
     case
+}
+
+/// The files of a case: the file itself, or every file of a case directory (sorted).
+fn case_files(path: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<PathBuf> = if path.is_dir() {
+        fs::read_dir(path)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    } else {
+        vec![path.to_path_buf()]
+    };
+    files.sort();
+    files
+        .iter()
+        .map(|f| {
+            let name = f.file_name().unwrap().to_str().unwrap().to_string();
+            (name, fs::read_to_string(f).unwrap())
+        })
+        .collect()
+}
+
+/// What is wrong with the run of one case (empty: it passed).
+fn check_case(name: &str, files: &[(String, String)]) -> Vec<String> {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cases = Vec::new();
+    for (file, text) in files {
+        fs::write(tmp.path().join(file), text).unwrap();
+        cases.push(parse_case(text));
+    }
+    assert!(
+        cases.iter().any(|c| !c.expects.is_empty()),
+        "{name}: no `# expect:` line"
+    );
+    if !files.iter().any(|(_, text)| text.contains("kind: Stack")) {
+        fs::copy(
+            repo().join("tests/cases/stack.yaml"),
+            tmp.path().join("0-stack.yaml"),
+        )
+        .unwrap();
+    }
+    let env: Vec<(&str, &str)> = cases
+        .iter()
+        .flat_map(|c| c.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .collect();
+    let out = gridform(tmp.path(), &["validate", "."], &env);
+    let (_, stderr) = texts(&out);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(": error: ") && l.starts_with("./"))
+        .collect();
+    let mut problems = Vec::new();
+    if out.status.code() != Some(1) {
+        problems.push(format!("exit code {:?}, expected 1", out.status.code()));
+    }
+    for ((file, _), case) in files.iter().zip(&cases) {
+        for (l, c, msg) in &case.expects {
+            let loc = format!("./{file}:{l}:{c}: error: ");
+            if !errors
+                .iter()
+                .any(|e| e.starts_with(&loc) && e.contains(msg.as_str()))
+            {
+                problems.push(format!("missing `{file}:{l}:{c} {msg}`"));
+            }
+        }
+        for hint in &case.hints {
+            if !stderr
+                .lines()
+                .any(|l| l.trim_start().starts_with("hint:") && l.contains(hint.as_str()))
+            {
+                problems.push(format!("missing hint `{hint}`"));
+            }
+        }
+    }
+    let expected: usize = cases.iter().map(|c| c.expects.len()).sum();
+    if errors.len() != expected {
+        problems.push(format!(
+            "{} errors printed, {expected} expected",
+            errors.len()
+        ));
+    }
+    if !problems.is_empty() {
+        problems.push(format!("\n--- stderr ---\n{stderr}"));
+    }
+    problems
 }
 
 #[test]
@@ -56,63 +141,9 @@ fn every_invalid_case_reports_exactly_its_errors() {
     );
     let mut failures = Vec::new();
     for name in &names {
-        let text = fs::read_to_string(dir.join(name)).unwrap();
-        let case = parse_case(name, &text);
-        let tmp = tempfile::tempdir().unwrap();
-        fs::write(tmp.path().join(name), &text).unwrap();
-        if !text.contains("kind: Stack") {
-            fs::copy(
-                repo().join("tests/cases/stack.yaml"),
-                tmp.path().join("0-stack.yaml"),
-            )
-            .unwrap();
-        }
-        let env: Vec<(&str, &str)> = case
-            .env
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let out = gridform(tmp.path(), &["validate", "."], &env);
-        let (_, stderr) = texts(&out);
-        let prefix = format!("./{name}:");
-        let errors: Vec<&str> = stderr
-            .lines()
-            .filter(|l| l.contains(": error: ") && l.starts_with("./"))
-            .collect();
-        let mut problems = Vec::new();
-        if out.status.code() != Some(1) {
-            problems.push(format!("exit code {:?}, expected 1", out.status.code()));
-        }
-        for (l, c, msg) in &case.expects {
-            let loc = format!("{prefix}{l}:{c}: error: ");
-            if !errors
-                .iter()
-                .any(|e| e.starts_with(&loc) && e.contains(msg.as_str()))
-            {
-                problems.push(format!("missing `{l}:{c} {msg}`"));
-            }
-        }
-        if errors.len() != case.expects.len() {
-            problems.push(format!(
-                "{} errors printed, {} expected",
-                errors.len(),
-                case.expects.len()
-            ));
-        }
-        for hint in &case.hints {
-            if !stderr
-                .lines()
-                .any(|l| l.trim_start().starts_with("hint:") && l.contains(hint.as_str()))
-            {
-                problems.push(format!("missing hint `{hint}`"));
-            }
-        }
+        let problems = check_case(name, &case_files(&dir.join(name)));
         if !problems.is_empty() {
-            failures.push(format!(
-                "{}: {}\n--- stderr ---\n{stderr}",
-                case.name,
-                problems.join("; ")
-            ));
+            failures.push(format!("{name}: {}", problems.join("; ")));
         }
     }
     assert!(
