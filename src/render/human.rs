@@ -168,6 +168,12 @@ pub fn write_plan(plan: &Plan, opts: &RenderOptions, out: &mut dyn Write) -> io:
             writeln!(out, "  {} ({})", u.id, u.reason)?;
         }
     }
+    if !plan.kept.is_empty() {
+        writeln!(out, "\nKept (protected, never deleted):")?;
+        for k in &plan.kept {
+            writeln!(out, "  {} ({})", k.id, k.reason)?;
+        }
+    }
     if !plan.errors.is_empty() {
         writeln!(out, "\nErrors:")?;
         for e in &plan.errors {

@@ -93,7 +93,13 @@ impl Builder<'_> {
             }
             expiries.push(text);
         }
-        let body = wire::partner_configuration(s, &expiries, self.stack);
+        let protect = ownership::protection_wanted(r.metadata.protect, r.kind, live);
+        let body = self.with_owned_tags(
+            r,
+            wire::partner_configuration(s, &expiries, self.stack),
+            live,
+            protect,
+        );
         self.claimed.insert(id.clone());
         let deps = self.group_deps(r.resource_group.as_deref());
         let at = Locator::Id(id.clone());
@@ -185,7 +191,7 @@ impl Builder<'_> {
             return;
         }
         let (kind, op) = if changes.iter().any(|c| c.forces_replacement) {
-            if r.metadata.protect {
+            if r.metadata.protected() {
                 self.error(r, format!("Auth0LogStream `{}` is protected but its sink changed (the sink is immutable in Auth0)", r.name), Some("revert the sink fields, or remove `metadata.protect`"));
                 return;
             }
@@ -269,7 +275,8 @@ impl Builder<'_> {
         if let Some(i) = &id {
             self.claimed.insert(i.clone());
         }
-        let tags = wire::partner_topic_tags(s, self.stack);
+        let protect = ownership::protection_wanted(r.metadata.protect, r.kind, live);
+        let tags = self.with_owned_tags(r, wire::partner_topic_tags(s, self.stack), live, protect);
         let want_active = s.activation_state == ActivationState::Activated;
         let Some(live) = live else {
             let mut deps: Vec<usize> = stream_dep.into_iter().collect();
