@@ -122,8 +122,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Delete everything this stack owns, in reverse dependency order.
     Destroy(DestroyArgs),
-    /// Report differences between manifests and live state made outside gridform.
-    Drift(PathsArgs),
+    /// Report every difference between manifests and live state that plan would act on or
+    /// refuse over (exit 2 when there is drift).
+    Drift(DriftArgs),
     /// Show a saved plan (`show FILE`), or the stack's live resources (`show [PATH...]`).
     Show(ShowArgs),
     /// Write manifests for existing resources.
@@ -156,6 +157,17 @@ pub struct ValidateArgs {
     /// Output format: `json` also prints every problem as JSON on stdout.
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     pub format: ReportFormat,
+}
+
+/// `gridform drift`.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Manifest files or directories.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format (`json` is the JSON plan of docs/plan-json.md).
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
 }
 
 /// `gridform plan`.

@@ -77,9 +77,19 @@ pub struct Metadata {
     /// Take ownership of an existing, unowned resource of this name.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub adopt: bool,
-    /// gridform never deletes or replaces this resource.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub protect: bool,
+    /// gridform never deletes or replaces this resource. `true` is recorded on the resource
+    /// (tag or label `gridform-protect`) and stays there until an applied manifest says
+    /// `false`; leaving the field out keeps what is recorded (docs/ownership.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "bool")]
+    pub protect: Option<bool>,
+}
+
+impl Metadata {
+    /// Whether the document itself asks for protection (`protect: true`).
+    pub fn protected(&self) -> bool {
+        self.protect == Some(true)
+    }
 }
 
 /// The typed spec of one document.

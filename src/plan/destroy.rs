@@ -1,8 +1,9 @@
 //! The plans of `destroy` and `drift`, derived from the ordinary plan: destroy deletes what the
-//! stack owns (children before parents, Auth0 streams it created after the partner topics they feed) and
-//! keeps what is protected; drift keeps only changes to existing resources. Pure, like `plan`.
+//! stack owns (children before parents, Auth0 streams it created after the partner topics they
+//! feed) and keeps (and lists) what is protected; drift is everything `plan` would do or refuse.
+//! Pure.
 
-use super::{ActionKind, Plan, PlanOptions, plan};
+use super::{ActionKind, Plan, PlanOptions, Unmanaged, plan};
 use crate::model::live::LiveState;
 use crate::model::{DesiredState, ResourceId, ResourceKind};
 
@@ -11,7 +12,7 @@ use crate::model::{DesiredState, ResourceId, ResourceKind};
 pub fn destroy_target(desired: &DesiredState) -> DesiredState {
     let mut kept = desired.clone();
     kept.resources
-        .retain(|r| r.metadata.protect || r.kind == ResourceKind::ProviderRegistration);
+        .retain(|r| r.metadata.protected() || r.kind == ResourceKind::ProviderRegistration);
     kept
 }
 
@@ -20,6 +21,14 @@ pub fn destroy_target(desired: &DesiredState) -> DesiredState {
 pub fn destroy_plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> Plan {
     let mut p = plan(&destroy_target(desired), live, options);
     p.actions.retain(|a| a.kind == ActionKind::Delete);
+    for r in desired.resources.iter().filter(|r| r.metadata.protected()) {
+        if let Some(id) = r.id.as_ref().filter(|id| live.get(id).is_some()) {
+            p.kept.push(Unmanaged {
+                id: id.clone(),
+                reason: "protected (`metadata.protect: true`): destroy never deletes it".into(),
+            });
+        }
+    }
     for (i, a) in p.actions.iter_mut().enumerate() {
         a.index = i;
         a.depends_on.clear();
@@ -45,21 +54,17 @@ fn order_children_first(p: &mut Plan) {
     }
 }
 
-/// The drift in `p`: changes to resources that exist and are this stack's (creations are not
-/// drift; unmanaged resources are not listed).
+/// The drift report of `p`: everything `plan` would act on (Auth0 streams, partner topics and
+/// creations of what is missing included) and every error it would refuse over. Unmanaged
+/// resources are not drift and are dropped; protected resources kept are listed, not drift.
 pub fn drift_only(mut p: Plan) -> Plan {
-    p.actions.retain(|a| {
-        matches!(
-            a.kind,
-            ActionKind::Update
-                | ActionKind::Replace
-                | ActionKind::Activate
-                | ActionKind::Deactivate
-                | ActionKind::Renew
-        ) && a.target.id.is_some()
-    });
     p.unmanaged.clear();
     p
+}
+
+/// Whether a drift report has drift (`gridform drift` exits 2).
+pub fn has_drift(p: &Plan) -> bool {
+    p.has_changes() || !p.errors.is_empty()
 }
 
 #[cfg(test)]
@@ -117,7 +122,7 @@ spec: {}
         owned(
             &mut live,
             "/providers/Microsoft.EventGrid/topics/kept",
-            json!({"location": "westeurope", "tags": tags, "properties": {}}),
+            json!({"location": "westeurope", "tags": {"gridform-stack": "s1", "gridform-protect": "true"}, "properties": {}}),
         );
         let sub = owned(
             &mut live,
@@ -147,11 +152,44 @@ spec: {}
     }
 
     #[test]
-    fn drift_keeps_only_changes_to_existing_resources() {
+    fn drift_is_what_plan_would_do_or_refuse_but_not_unmanaged() {
+        let (desired, mut live, topic, sub) = world();
+        live.resources.remove(&sub);
+        live.resources.insert(
+            ResourceId::parse(RG).unwrap(),
+            json!({"location": "westeurope"}),
+        );
+        let stray = owned(
+            &mut live,
+            "/providers/Microsoft.EventGrid/topics/stray",
+            json!({"location": "westeurope", "properties": {}}),
+        );
+        let p = drift_only(plan(&desired, &live, &options()));
+        assert!(p.unmanaged.is_empty() && !has_drift(&p), "{p:?}");
+        assert!(live.resources.contains_key(&stray));
+        // A wiped ownership tag: plan refuses, so drift reports it.
+        live.resources.get_mut(&topic).unwrap()["tags"] = json!({});
+        let p = drift_only(plan(&desired, &live, &options()));
+        assert!(has_drift(&p) && p.actions.is_empty(), "{p:?}");
+        // A missing resource is drift too: plan would create it.
+        live.resources.remove(&topic);
+        let p = drift_only(plan(&desired, &live, &options()));
+        assert!(has_drift(&p) && p.errors.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn destroy_lists_what_it_keeps() {
         let (desired, mut live, _, _) = world();
-        live.resources.clear();
-        let p = plan(&desired, &live, &options());
-        assert!(p.actions.iter().any(|a| a.kind == ActionKind::Create));
-        assert!(drift_only(p).actions.is_empty());
+        let p = destroy_plan(&desired, &live, &options());
+        assert!(p.kept.iter().any(|k| k.id.name() == "kept"), "{:?}", p.kept);
+        // Protection recorded on the resource holds even when the document no longer says it.
+        let id = owned(
+            &mut live,
+            "/providers/Microsoft.EventGrid/topics/tagged",
+            json!({"location": "westeurope", "tags": {"gridform-stack": "s1", "gridform-protect": "true"}, "properties": {}}),
+        );
+        let p = destroy_plan(&desired, &live, &options());
+        assert!(p.kept.iter().any(|k| k.id == id), "{:?}", p.kept);
+        assert!(!p.actions.iter().any(|a| a.target.id.as_ref() == Some(&id)));
     }
 }

@@ -9,6 +9,7 @@ mod build;
 pub mod destroy;
 pub mod inventory;
 pub mod normalize;
+pub mod ownership;
 pub mod saved;
 pub mod wire;
 
@@ -20,6 +21,8 @@ use crate::model::{ResourceId, ResourceKind};
 
 pub use build::{order_auth0_deletes, plan};
 
+#[cfg(test)]
+mod ownership_tests;
 #[cfg(test)]
 mod tests;
 
@@ -314,6 +317,9 @@ pub struct Plan {
     pub actions: Vec<Action>,
     /// Live resources left alone.
     pub unmanaged: Vec<Unmanaged>,
+    /// Owned resources that are protected and therefore kept although the manifests (or
+    /// `destroy`) would delete them, with why.
+    pub kept: Vec<Unmanaged>,
     /// Problems; a plan with errors must not be applied.
     pub errors: Vec<PlanError>,
     /// Requests spent reading the live state.

@@ -16,7 +16,7 @@ use crate::model::{DesiredState, ResourceKind};
 
 mod auth0_streams;
 
-fn opts() -> PlanOptions {
+pub(super) fn opts() -> PlanOptions {
     PlanOptions {
         now: Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap(),
         salt: "s4lt".into(),
@@ -24,7 +24,7 @@ fn opts() -> PlanOptions {
     }
 }
 
-fn desired(yaml: &str) -> DesiredState {
+pub(super) fn desired(yaml: &str) -> DesiredState {
     let loaded = parse_sources(&[("m.yaml".into(), yaml.to_string())], &|_| None);
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
     loaded.state.unwrap()
@@ -37,7 +37,7 @@ fn repo_manifests(dir: &str) -> DesiredState {
     loaded.state.unwrap()
 }
 
-const STACK: &str = "apiVersion: gridform/v1
+pub(super) const STACK: &str = "apiVersion: gridform/v1
 kind: Stack
 metadata: {name: s1}
 spec: {subscriptionId: 00000000-0000-0000-0000-000000000001, resourceGroup: rg, location: westeurope}
@@ -46,7 +46,7 @@ spec: {subscriptionId: 00000000-0000-0000-0000-000000000001, resourceGroup: rg, 
 
 /// Applies a plan to a live state step by step through the crate's one fake of Azure and Auth0;
 /// the simulated partner creates its topics with the source the plan expects.
-fn fake_apply(plan: &Plan, live: &mut LiveState) {
+pub(super) fn fake_apply(plan: &Plan, live: &mut LiveState) {
     let source = plan.actions.iter().find_map(|a| match &a.operation {
         Operation::WaitForPartner {
             expected_source, ..
@@ -119,7 +119,7 @@ fn fake_apply(plan: &Plan, live: &mut LiveState) {
     }
 }
 
-fn converge(d: &DesiredState) -> (Plan, LiveState) {
+pub(super) fn converge(d: &DesiredState) -> (Plan, LiveState) {
     let mut live = LiveState {
         listed_groups: vec!["rg".into()],
         ..Default::default()
@@ -302,7 +302,7 @@ fn a_one_field_change_is_exactly_one_change() {
 
 // --- ownership and safety -----------------------------------------------------------------------
 
-const TOPIC_AND_SUB: &str = "apiVersion: gridform/v1
+pub(super) const TOPIC_AND_SUB: &str = "apiVersion: gridform/v1
 kind: Topic
 metadata: {name: orders}
 ---
@@ -314,7 +314,7 @@ spec:
   destination: {endpointType: WebHook, endpointUrl: 'https://h.example.com/x?code=canary-k3y'}
 ";
 
-fn topic_id() -> ResourceId {
+pub(super) fn topic_id() -> ResourceId {
     ResourceId::resource_group("00000000-0000-0000-0000-000000000001", "rg").provider_resource(
         "Microsoft.EventGrid",
         "topics",

@@ -147,11 +147,19 @@ pub(crate) fn write_action(
 /// Writes the human plan.
 pub fn write_plan(plan: &Plan, opts: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
     if plan.actions.is_empty() {
-        writeln!(
-            out,
-            "No changes. The live state matches the manifests of stack `{}`.",
-            plan.stack
-        )?;
+        if plan.errors.is_empty() {
+            writeln!(
+                out,
+                "No changes. The live state matches the manifests of stack `{}`.",
+                plan.stack
+            )?;
+        } else {
+            writeln!(
+                out,
+                "No actions for stack `{}`: the errors below stop the plan.",
+                plan.stack
+            )?;
+        }
     } else {
         writeln!(
             out,
@@ -166,6 +174,12 @@ pub fn write_plan(plan: &Plan, opts: &RenderOptions, out: &mut dyn Write) -> io:
         writeln!(out, "\nNot managed by this stack (left alone):")?;
         for u in &plan.unmanaged {
             writeln!(out, "  {} ({})", u.id, u.reason)?;
+        }
+    }
+    if !plan.kept.is_empty() {
+        writeln!(out, "\nKept (protected, never deleted):")?;
+        for k in &plan.kept {
+            writeln!(out, "  {} ({})", k.id, k.reason)?;
         }
     }
     if !plan.errors.is_empty() {

@@ -12,7 +12,7 @@ use crate::model::{ResourceId, ResourceKind};
 use crate::plan::{Action, Change, Operation, Plan, Summary, Target, Unmanaged};
 
 /// The JSON plan format version.
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 
 #[derive(Serialize)]
 struct JsonPlan<'a> {
@@ -24,6 +24,7 @@ struct JsonPlan<'a> {
     refresh_requests: RefreshJson,
     actions: Vec<JsonAction<'a>>,
     unmanaged: Vec<JsonUnmanaged>,
+    kept: Vec<JsonUnmanaged>,
     errors: &'a [crate::plan::PlanError],
 }
 
@@ -111,16 +112,33 @@ fn json_doc(plan: &Plan) -> JsonPlan<'_> {
                     .collect(),
             })
             .collect(),
-        unmanaged: plan
-            .unmanaged
-            .iter()
-            .map(|u| JsonUnmanaged {
-                id: u.id.to_string(),
-                reason: u.reason.clone(),
-            })
-            .collect(),
+        unmanaged: listed(&plan.unmanaged),
+        kept: listed(&plan.kept),
         errors: &plan.errors,
     }
+}
+
+fn listed(list: &[Unmanaged]) -> Vec<JsonUnmanaged> {
+    list.iter()
+        .map(|u| JsonUnmanaged {
+            id: u.id.to_string(),
+            reason: u.reason.clone(),
+        })
+        .collect()
+}
+
+fn read_listed(doc: &Value, key: &str) -> Vec<Unmanaged> {
+    doc[key]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| {
+            Some(Unmanaged {
+                id: ResourceId::parse(u["id"].as_str()?).ok()?,
+                reason: u["reason"].as_str()?.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// Reads a JSON plan back for display (`gridform show FILE`); its actions are
@@ -163,21 +181,11 @@ pub fn read_plan(doc: &Value) -> Result<Plan, String> {
             },
         });
     }
-    let unmanaged = doc["unmanaged"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|u| {
-            Some(Unmanaged {
-                id: ResourceId::parse(u["id"].as_str()?).ok()?,
-                reason: u["reason"].as_str()?.to_string(),
-            })
-        })
-        .collect();
     Ok(Plan {
         stack: text(doc, "stack")?,
         actions,
-        unmanaged,
+        unmanaged: read_listed(doc, "unmanaged"),
+        kept: read_listed(doc, "kept"),
         errors: serde_json::from_value(field(doc, "errors")?).unwrap_or_default(),
         refresh: RequestCounts {
             reads: doc["refresh_requests"]["reads"].as_u64().unwrap_or(0),

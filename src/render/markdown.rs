@@ -35,6 +35,13 @@ fn header(plan: &Plan) -> String {
         }
         text.push('\n');
     }
+    if !plan.kept.is_empty() {
+        text.push_str("**Kept** (protected, never deleted):\n\n");
+        for k in &plan.kept {
+            text.push_str(&format!("- `{}`: {}\n", k.id, k.reason));
+        }
+        text.push('\n');
+    }
     text
 }
 
@@ -123,6 +130,7 @@ mod tests {
             stack: "big".into(),
             actions,
             unmanaged: vec![],
+            kept: vec![],
             errors: vec![],
             refresh: Default::default(),
             fingerprint: String::new(),

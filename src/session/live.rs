@@ -34,6 +34,12 @@ pub fn scope_of(desired: &DesiredState) -> LiveScope {
             }
         }
     }
+    // The stack's group holds the record of extension scopes (docs/ownership.md).
+    if let Some(g) = &desired.stack.spec.resource_group {
+        if !groups.iter().any(|x| x.eq_ignore_ascii_case(g)) {
+            groups.push(g.clone());
+        }
+    }
     let mut providers: Vec<String> = desired
         .resources
         .iter()
@@ -103,10 +109,12 @@ pub async fn read_live(
     desired: &DesiredState,
     refresh_secrets: bool,
 ) -> Result<LiveState, SessionError> {
-    let mut live = arm::read_live(&remote.arm, &scope_of(desired))
+    let scope = scope_of(desired);
+    let mut live = arm::read_live(&remote.arm, &scope)
         .await
         .map_err(arm_error("cannot read the live state from ARM".into()))?
         .into_model();
+    read_recorded_scopes(remote, desired, &scope, &mut live).await?;
     if let Some(auth0) = &remote.auth0 {
         let streams = auth0
             .list_log_streams()
@@ -122,6 +130,51 @@ pub async fn read_live(
     }
     live.requests.writes = remote.arm.request_counts().writes;
     Ok(live)
+}
+
+/// Lists the extension scopes recorded on the stack's group that the manifests no longer
+/// name, so that the subscriptions this stack left there are found (a scope gone is empty).
+async fn read_recorded_scopes(
+    remote: &Remote,
+    desired: &DesiredState,
+    scope: &LiveScope,
+    live: &mut LiveState,
+) -> Result<(), SessionError> {
+    let spec = &desired.stack.spec;
+    let Some(group) = spec.resource_group.as_deref() else {
+        return Ok(());
+    };
+    let group = ResourceId::resource_group(&spec.subscription_id, group);
+    let Some(body) = live.get(&group) else {
+        return Ok(());
+    };
+    let recorded: Vec<ResourceId> =
+        crate::plan::ownership::recorded_scopes(body, &desired.stack.name)
+            .iter()
+            .filter_map(|s| ResourceId::parse(s).ok())
+            .filter(|s| !scope.extra_scopes.contains(s))
+            .collect();
+    let before = remote.arm.request_counts();
+    for s in recorded {
+        match remote
+            .arm
+            .list(&arm::Collection::extension_subscriptions(&s))
+            .await
+        {
+            Ok(items) => live
+                .resources
+                .extend(items.into_iter().map(|o| (o.id, o.body))),
+            Err(e) if e.status() == Some(404) => {}
+            Err(e) => {
+                return Err(arm_error(format!(
+                    "cannot list the event subscriptions on `{s}`"
+                ))(e));
+            }
+        }
+    }
+    let after = remote.arm.request_counts();
+    live.requests.reads += after.reads.saturating_sub(before.reads);
+    Ok(())
 }
 
 fn has_secret_attribute(mappings: &[DeliveryAttributeMapping]) -> bool {

@@ -1,5 +1,5 @@
 //! `gridform destroy`: delete everything this stack owns, in reverse dependency order, never an
-//! unmanaged or protected resource (the plan comes from `plan::destroy`).
+//! unmanaged or protected resource (the plan comes from `plan::destroy`); says what it kept.
 
 use std::time::Duration;
 
@@ -24,9 +24,15 @@ pub fn run(args: &DestroyArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     };
     check_plan_errors(&p)?;
     if p.actions.is_empty() {
+        let what = if p.kept.is_empty() {
+            "owns no resources"
+        } else {
+            "owns only protected resources"
+        };
         printer.data(&format!(
-            "Nothing to destroy: stack `{}` owns no resources.\n",
-            desired.stack.name
+            "Nothing to destroy: stack `{}` {what}.\n{}",
+            desired.stack.name,
+            kept_text(&p)
         ));
         ctx.close(session, Duration::ZERO)?;
         return Ok(ExitStatus::Success);
@@ -44,5 +50,18 @@ pub fn run(args: &DestroyArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     }
     let status = execute_plan(ctx, &session, &p, 10, "Destroy", &desired.secret_values);
     ctx.close(session, Duration::ZERO)?;
+    printer.data(&kept_text(&p));
     status
+}
+
+/// The protected resources destroy kept, one a line (empty when none).
+fn kept_text(p: &crate::plan::Plan) -> String {
+    if p.kept.is_empty() {
+        return String::new();
+    }
+    let mut text = format!("Kept {} protected resource(s):\n", p.kept.len());
+    for k in &p.kept {
+        text.push_str(&format!("  {} ({})\n", k.id, k.reason));
+    }
+    text
 }

@@ -5,6 +5,7 @@
 mod auth0_streams;
 mod partners;
 mod prune;
+mod scopes;
 mod subscriptions;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -14,6 +15,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::normalize::{display_form, flatten, normalize};
+use super::ownership;
 use super::wire::{self, MARKER, SECRETS_LABEL};
 use super::*;
 use crate::model::live::LiveState;
@@ -75,6 +77,8 @@ struct Builder<'a> {
     ready: HashMap<(ResourceKind, String), usize>,
     provider_action: Option<usize>,
     claimed: BTreeSet<ResourceId>,
+    /// Protected owned resources kept instead of deleted.
+    kept: Vec<Unmanaged>,
 }
 
 /// Computes the plan. Pure: everything it needs is in its arguments.
@@ -89,6 +93,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
         ready: HashMap::new(),
         provider_action: None,
         claimed: BTreeSet::new(),
+        kept: Vec::new(),
     };
     b.check_prerequisites();
     for kind in ResourceKind::ALL {
@@ -98,6 +103,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
     }
     let mut unmanaged = b.prune();
     b.prune_auth0_streams(&mut unmanaged);
+    b.record_scopes();
     let live_digests = live_digests(live);
     let fingerprint = fingerprint(live);
     Plan {
@@ -105,6 +111,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
         stack: desired.stack.name.clone(),
         actions: b.actions,
         unmanaged,
+        kept: b.kept,
         errors: b.errors,
         refresh: live.requests,
         fingerprint,
@@ -416,6 +423,8 @@ impl<'a> Builder<'a> {
         let id = r.id.clone()?;
         self.claimed.insert(id.clone());
         let at = Locator::Id(id.clone());
+        let protect = ownership::protection_wanted(r.metadata.protect, r.kind, self.live.get(&id));
+        let body = self.with_owned_tags(r, body, self.live.get(&id), protect);
         let Some(live) = self.live.get(&id) else {
             let changes = diff(r.kind, None, &body);
             let i = self.push(
@@ -435,14 +444,14 @@ impl<'a> Builder<'a> {
             return None;
         }
         let replace = changes.iter().any(|c| c.forces_replacement);
-        if replace && r.metadata.protect {
+        if replace && protect {
             self.error(
                 r,
                 format!(
                     "{} `{}` is protected but a change forces its replacement",
                     r.kind, r.name
                 ),
-                Some("revert the immutable field, or remove `metadata.protect`"),
+                Some("revert the immutable field, or set `metadata.protect: false` (protection is recorded on the resource)"),
             );
             return None;
         }
@@ -465,6 +474,34 @@ impl<'a> Builder<'a> {
         let i = self.push(kind, r, Some(id), changes, deps, op);
         self.ready.insert((r.kind, r.name.clone()), i);
         Some(i)
+    }
+}
+
+impl Builder<'_> {
+    /// `body` with its tags merged per docs/ownership.md: the declared tags (the wire body's,
+    /// without the marker), live tags gridform does not manage, and gridform's records.
+    pub(super) fn with_owned_tags(
+        &self,
+        r: &DesiredResource,
+        mut body: Value,
+        live: Option<&Value>,
+        protect: bool,
+    ) -> Value {
+        let mut declared = body
+            .get("tags")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        declared.remove(MARKER);
+        let scopes = self.scope_record_for(r);
+        let intent = ownership::TagIntent {
+            declared: &declared,
+            stack: self.stack,
+            protect,
+            scopes: scopes.as_deref(),
+        };
+        body["tags"] = ownership::owned_tags(&intent, live);
+        body
     }
 }
 

@@ -95,10 +95,14 @@ impl Builder<'_> {
             expiries.push(text);
         }
         let record = self.record_tags(&id, r.resource_group.as_deref().unwrap_or_default());
-        let body = auth0_streams::with_record_tags(
+        let protect = ownership::protection_wanted(r.metadata.protect, r.kind, live);
+        let owned = self.with_owned_tags(
+            r,
             wire::partner_configuration(s, &expiries, self.stack),
-            record,
+            live,
+            protect,
         );
+        let body = auth0_streams::with_record_tags(owned, record);
         self.claimed.insert(id.clone());
         let deps = self.group_deps(r.resource_group.as_deref());
         let at = Locator::Id(id.clone());
@@ -194,7 +198,7 @@ impl Builder<'_> {
             return;
         }
         let (kind, op) = if changes.iter().any(|c| c.forces_replacement) {
-            if r.metadata.protect {
+            if r.metadata.protected() {
                 self.error(r, format!("Auth0LogStream `{}` is protected but its sink changed (the sink is immutable in Auth0)", r.name), Some("revert the sink fields, or remove `metadata.protect`"));
                 return;
             }
@@ -282,7 +286,8 @@ impl Builder<'_> {
         if let Some(i) = &id {
             self.claimed.insert(i.clone());
         }
-        let tags = wire::partner_topic_tags(s, self.stack);
+        let protect = ownership::protection_wanted(r.metadata.protect, r.kind, live);
+        let tags = self.with_owned_tags(r, wire::partner_topic_tags(s, self.stack), live, protect);
         let want_active = s.activation_state == ActivationState::Activated;
         let Some(live) = live else {
             let mut deps: Vec<usize> = stream_dep.into_iter().collect();

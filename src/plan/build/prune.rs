@@ -1,5 +1,5 @@
 //! Pruning: owned live resources the manifests no longer declare become deletes; unowned ones
-//! are listed and left alone.
+//! are listed and left alone; protected ones (recorded on the resource) are kept and listed.
 
 use std::collections::BTreeSet;
 
@@ -17,7 +17,10 @@ impl Builder<'_> {
             .iter()
             .map(|g| g.to_ascii_lowercase())
             .collect();
-        let managed_parents: BTreeSet<ResourceId> = self.claimed.iter().cloned().collect();
+        let mut managed_parents: BTreeSet<ResourceId> = self.claimed.iter().cloned().collect();
+        // Extension scopes: declared now, or recorded on the stack's group by an earlier apply.
+        managed_parents.extend(self.declared_scopes());
+        managed_parents.extend(self.recorded_scopes());
         for (id, body) in &self.live.resources {
             if self.claimed.contains(id) {
                 continue;
@@ -36,6 +39,10 @@ impl Builder<'_> {
                 continue;
             }
             match ownership_of(kind, body, self.stack) {
+                Ownership::Ours if ownership::is_protected(kind, body) => self.kept.push(Unmanaged {
+                    id: id.clone(),
+                    reason: "protected (`gridform-protect`): kept although no document declares it; apply it with `metadata.protect: false` to release it".into(),
+                }),
                 Ownership::Ours => deletes.push((id.clone(), kind)),
                 Ownership::Unmarked => unmanaged.push(Unmanaged {
                     id: id.clone(),
@@ -51,7 +58,16 @@ impl Builder<'_> {
         // subscriptions we do not own, and say why.
         let parents_of_unmanaged: BTreeSet<ResourceId> =
             unmanaged.iter().filter_map(|u| u.id.parent()).collect();
+        let parents_of_kept: BTreeSet<ResourceId> =
+            self.kept.iter().filter_map(|u| u.id.parent()).collect();
         deletes.retain(|(id, _)| {
+            if parents_of_kept.contains(id) {
+                self.kept.push(Unmanaged {
+                    id: id.clone(),
+                    reason: "owned, but kept: it carries a protected event subscription".into(),
+                });
+                return false;
+            }
             let keep = parents_of_unmanaged.contains(id);
             if keep {
                 unmanaged.push(Unmanaged {

@@ -48,7 +48,15 @@ impl Builder<'_> {
             .map(|(s, _)| s.to_string())
             .unwrap_or_else(|| self.opts.salt.clone());
         let digest = wire::secret_digest(&parts, &salt);
-        let labels = wire::subscription_labels(s, self.stack, digest.as_deref());
+        let labels = ownership::owned_labels(
+            &ownership::LabelIntent {
+                declared: &s.labels,
+                stack: self.stack,
+                protect: ownership::protection_wanted(r.metadata.protect, r.kind, live),
+                secrets: digest.as_deref(),
+            },
+            live,
+        );
         let body = wire::event_subscription(s, &labels);
         let Some(live) = live else {
             let mut changes = diff(r.kind, None, &body);
