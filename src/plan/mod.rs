@@ -6,6 +6,7 @@
 
 mod build;
 pub mod destroy;
+pub mod immutable;
 pub mod inventory;
 pub mod normalize;
 pub mod saved;
@@ -20,6 +21,8 @@ use crate::model::{ResourceId, ResourceKind};
 pub use build::plan;
 
 #[cfg(test)]
+mod replace_tests;
+#[cfg(test)]
 mod tests;
 
 /// Inputs besides the two states.
@@ -31,6 +34,8 @@ pub struct PlanOptions {
     pub salt: String,
     /// Whether the live state includes full webhook URLs and delivery attributes.
     pub refresh_secrets: bool,
+    /// Resources to replace even though nothing forces it (`--replace KIND/NAME`).
+    pub force_replace: Vec<(ResourceKind, String)>,
 }
 
 /// What to do to one resource.

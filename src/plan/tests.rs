@@ -14,28 +14,29 @@ use crate::manifest::parse_sources;
 use crate::model::live::LiveState;
 use crate::model::{DesiredState, ResourceKind};
 
-fn opts() -> PlanOptions {
+pub(super) fn opts() -> PlanOptions {
     PlanOptions {
         now: Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap(),
         salt: "s4lt".into(),
         refresh_secrets: false,
+        force_replace: vec![],
     }
 }
 
-fn desired(yaml: &str) -> DesiredState {
+pub(super) fn desired(yaml: &str) -> DesiredState {
     let loaded = parse_sources(&[("m.yaml".into(), yaml.to_string())], &|_| None);
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
     loaded.state.unwrap()
 }
 
-fn repo_manifests(dir: &str) -> DesiredState {
+pub(super) fn repo_manifests(dir: &str) -> DesiredState {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let loaded = crate::manifest::load(&[root], &|_| None);
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
     loaded.state.unwrap()
 }
 
-const STACK: &str = "apiVersion: gridform/v1
+pub(super) const STACK: &str = "apiVersion: gridform/v1
 kind: Stack
 metadata: {name: s1}
 spec: {subscriptionId: 00000000-0000-0000-0000-000000000001, resourceGroup: rg, location: westeurope}
@@ -44,7 +45,7 @@ spec: {subscriptionId: 00000000-0000-0000-0000-000000000001, resourceGroup: rg, 
 
 /// Applies a plan to a live state step by step through the crate's one fake of Azure and Auth0;
 /// the simulated partner creates its topics with the source the plan expects.
-fn fake_apply(plan: &Plan, live: &mut LiveState) {
+pub(super) fn fake_apply(plan: &Plan, live: &mut LiveState) {
     let source = plan.actions.iter().find_map(|a| match &a.operation {
         Operation::WaitForPartner {
             expected_source, ..
@@ -64,17 +65,24 @@ fn fake_apply(plan: &Plan, live: &mut LiveState) {
     for a in &plan.actions {
         match &a.operation {
             Operation::RegisterProvider { namespace, .. } => fake::register(live, namespace),
-            Operation::Put { at, body } | Operation::Replace { at, body } => {
+            Operation::Put { at, body } => {
                 fake::put(live, &resolve(at, live), body);
+            }
+            Operation::Replace { at, body } => {
+                let id = resolve(at, live);
+                remove_tree(live, &id);
+                fake::put(live, &id, body);
             }
             Operation::Patch { at, body } => {
                 assert!(fake::patch_tags(live, &resolve(at, live), body));
             }
-            Operation::Delete { at } => {
-                live.resources.remove(&resolve(at, live));
-            }
+            Operation::Delete { at } => remove_tree(live, &resolve(at, live)),
             Operation::Recorded { .. } => panic!("a recorded action is never executed"),
-            Operation::Auth0Create { body } | Operation::Auth0Replace { body, .. } => {
+            Operation::Auth0Create { body } => {
+                fake::create_stream(live, body, &source);
+            }
+            Operation::Auth0Replace { stream_id, body } => {
+                fake::delete_stream(live, stream_id);
                 fake::create_stream(live, body, &source);
             }
             Operation::Auth0Delete { stream_id } => fake::delete_stream(live, stream_id),
@@ -101,7 +109,13 @@ fn fake_apply(plan: &Plan, live: &mut LiveState) {
     }
 }
 
-fn converge(d: &DesiredState) -> (Plan, LiveState) {
+/// Azure deletes a resource with everything below it (a topic's subscriptions).
+fn remove_tree(live: &mut LiveState, id: &ResourceId) {
+    live.resources
+        .retain(|other, _| other != id && other.parent().as_ref() != Some(id));
+}
+
+pub(super) fn converge(d: &DesiredState) -> (Plan, LiveState) {
     let mut live = LiveState {
         listed_groups: vec!["rg".into()],
         ..Default::default()
@@ -284,7 +298,7 @@ fn a_one_field_change_is_exactly_one_change() {
 
 // --- ownership and safety -----------------------------------------------------------------------
 
-const TOPIC_AND_SUB: &str = "apiVersion: gridform/v1
+pub(super) const TOPIC_AND_SUB: &str = "apiVersion: gridform/v1
 kind: Topic
 metadata: {name: orders}
 ---
@@ -296,7 +310,7 @@ spec:
   destination: {endpointType: WebHook, endpointUrl: 'https://h.example.com/x?code=canary-k3y'}
 ";
 
-fn topic_id() -> ResourceId {
+pub(super) fn topic_id() -> ResourceId {
     ResourceId::resource_group("00000000-0000-0000-0000-000000000001", "rg").provider_resource(
         "Microsoft.EventGrid",
         "topics",

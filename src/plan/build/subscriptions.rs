@@ -9,6 +9,27 @@ use super::*;
 use crate::model::spec::*;
 use crate::model::{DesiredResource, ResourceSpec};
 
+/// Why a subscription is replaced.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Why {
+    /// Its topic is replaced (and deletes it).
+    WithTopic,
+    /// One of its immutable fields changed.
+    Immutable,
+    /// `--replace` names it.
+    Requested,
+}
+
+impl Why {
+    fn reason(self) -> Option<&'static str> {
+        match self {
+            Self::WithTopic => Some(super::replace::WITH_ITS_TOPIC),
+            Self::Immutable => None,
+            Self::Requested => Some(super::replace::REQUESTED),
+        }
+    }
+}
+
 impl Builder<'_> {
     pub(super) fn subscription(&mut self, r: &DesiredResource, s: &EventSubscriptionSpec) {
         // Where the subscription lives.
@@ -36,9 +57,20 @@ impl Builder<'_> {
             Locator::Id(id) => Some(id.clone()),
             Locator::PartnerTopicOf { .. } => None,
         };
-        let live = live_id.as_ref().and_then(|i| self.live.get(i));
+        let mut live = live_id.as_ref().and_then(|i| self.live.get(i));
         if let Some(i) = &live_id {
             self.claimed.insert(i.clone());
+        }
+        let mut with_topic =
+            parent_dep.is_some_and(|i| self.actions[i].kind == ActionKind::Replace);
+        if let (None, Some(t), Locator::PartnerTopicOf { .. }) = (live, &s.topic, &at)
+            && t.kind == TopicKind::PartnerTopic
+            && let Some(old) = self.replaced_partner_child(&t.name, &r.name)
+        {
+            live = self.live.get(&old);
+            // Deleted with the old partner topic; recreated on the new one.
+            self.claimed.insert(old);
+            with_topic = true;
         }
         let parts = wire::secret_material(s);
         let live_label = live.and_then(secrets_label);
@@ -76,6 +108,40 @@ impl Builder<'_> {
         }
         if secrets_differ {
             changes.push(secret_change());
+        }
+        let why = if with_topic {
+            Some(Why::WithTopic)
+        } else if changes.iter().any(|c| c.forces_replacement) {
+            Some(Why::Immutable)
+        } else if self.replace_requested(r) {
+            Some(Why::Requested)
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            if r.metadata.protect {
+                let what = match why {
+                    Why::WithTopic => "its topic is replaced, which deletes it",
+                    _ => "it would be replaced",
+                };
+                let hint =
+                    "revert the change that forces the replacement, or remove `metadata.protect`";
+                self.error(
+                    r,
+                    format!("EventSubscription `{}` is protected but {what}", r.name),
+                    Some(hint),
+                );
+                return;
+            }
+            // A replaced topic takes its subscriptions with it: only the create is left.
+            let op = match why {
+                Why::WithTopic => Operation::Put { at, body },
+                _ => Operation::Replace { at, body },
+            };
+            let i = self.push(ActionKind::Replace, r, live_id, changes, deps, op);
+            self.actions[i].reason = why.reason().map(str::to_string);
+            self.ready.insert((r.kind, r.name.clone()), i);
+            return;
         }
         if changes.is_empty() && !adopting {
             return;
