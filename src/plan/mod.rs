@@ -38,6 +38,15 @@ pub struct PlanOptions {
     pub force_replace: Vec<(ResourceKind, String)>,
 }
 
+/// The kinds `--replace` can name: the others are created by someone else (partner topics),
+/// hold everything else (resource groups) or have nothing to recreate.
+pub const REPLACEABLE_KINDS: [ResourceKind; 4] = [
+    ResourceKind::Topic,
+    ResourceKind::SystemTopic,
+    ResourceKind::EventSubscription,
+    ResourceKind::Auth0LogStream,
+];
+
 /// What to do to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

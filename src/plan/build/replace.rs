@@ -11,15 +11,6 @@ pub(super) const WITH_ITS_TOPIC: &str = "replaced with its topic";
 /// The reason shown when only `--replace` asks for the replacement.
 pub(super) const REQUESTED: &str = "replacement requested";
 
-/// The kinds `--replace` can name: the others are created by someone else (partner topics),
-/// hold everything else (resource groups) or have nothing to recreate.
-pub const REPLACEABLE_KINDS: [ResourceKind; 4] = [
-    ResourceKind::Topic,
-    ResourceKind::SystemTopic,
-    ResourceKind::EventSubscription,
-    ResourceKind::Auth0LogStream,
-];
-
 impl Builder<'_> {
     /// Whether `--replace` names `r`.
     pub(super) fn replace_requested(&self, r: &DesiredResource) -> bool {
@@ -33,7 +24,7 @@ impl Builder<'_> {
     pub(super) fn check_force_replace(&mut self) {
         for (kind, name) in &self.opts.force_replace {
             let target = format!("--replace {kind}/{name}");
-            if !REPLACEABLE_KINDS.contains(kind) {
+            if !super::REPLACEABLE_KINDS.contains(kind) {
                 let hint = match kind {
                     ResourceKind::PartnerTopic => {
                         "the partner creates its topic: replace the Auth0LogStream that asks for it"
