@@ -32,25 +32,9 @@ impl Why {
 
 impl Builder<'_> {
     pub(super) fn subscription(&mut self, r: &DesiredResource, s: &EventSubscriptionSpec) {
-        // Where the subscription lives.
-        let (parent_dep, at) = match (&s.topic, &s.scope) {
-            (Some(t), _) => {
-                let kind = match t.kind {
-                    TopicKind::Topic => ResourceKind::Topic,
-                    TopicKind::SystemTopic => ResourceKind::SystemTopic,
-                    TopicKind::PartnerTopic => ResourceKind::PartnerTopic,
-                };
-                let dep = self.dep(kind, &t.name);
-                let at = match &r.id {
-                    Some(id) => Some(Locator::Id(id.clone())),
-                    None => self.partner_locator(&t.name, &r.name),
-                };
-                (dep, at)
-            }
-            (None, Some(_)) => (None, r.id.clone().map(Locator::Id)),
-            (None, None) => (None, None),
+        let Some((parent_dep, at)) = self.subscription_place(r, s) else {
+            return;
         };
-        let Some(at) = at else { return };
         let mut deps: Vec<usize> = parent_dep.into_iter().collect();
         deps.extend(self.provider_action);
         let live_id = match &at {
@@ -109,28 +93,8 @@ impl Builder<'_> {
         if secrets_differ {
             changes.push(secret_change());
         }
-        let why = if with_topic {
-            Some(Why::WithTopic)
-        } else if changes.iter().any(|c| c.forces_replacement) {
-            Some(Why::Immutable)
-        } else if self.replace_requested(r) {
-            Some(Why::Requested)
-        } else {
-            None
-        };
-        if let Some(why) = why {
-            if r.metadata.protect {
-                let what = match why {
-                    Why::WithTopic => "its topic is replaced, which deletes it",
-                    _ => "it would be replaced",
-                };
-                let hint =
-                    "revert the change that forces the replacement, or remove `metadata.protect`";
-                self.error(
-                    r,
-                    format!("EventSubscription `{}` is protected but {what}", r.name),
-                    Some(hint),
-                );
+        if let Some(why) = self.why_replaced(r, with_topic, &changes) {
+            if self.refuse_protected(r, why) {
                 return;
             }
             // A replaced topic takes its subscriptions with it: only the create is left.
@@ -153,6 +117,66 @@ impl Builder<'_> {
         };
         let i = self.push(kind, r, live_id, changes, deps, Operation::Put { at, body });
         self.ready.insert((r.kind, r.name.clone()), i);
+    }
+
+    /// Where the subscription lives: the action its topic waits on, and its locator.
+    fn subscription_place(
+        &self,
+        r: &DesiredResource,
+        s: &EventSubscriptionSpec,
+    ) -> Option<(Option<usize>, Locator)> {
+        match (&s.topic, &s.scope) {
+            (Some(t), _) => {
+                let kind = match t.kind {
+                    TopicKind::Topic => ResourceKind::Topic,
+                    TopicKind::SystemTopic => ResourceKind::SystemTopic,
+                    TopicKind::PartnerTopic => ResourceKind::PartnerTopic,
+                };
+                let at = match &r.id {
+                    Some(id) => Some(Locator::Id(id.clone())),
+                    None => self.partner_locator(&t.name, &r.name),
+                };
+                Some((self.dep(kind, &t.name), at?))
+            }
+            (None, Some(_)) => Some((None, Locator::Id(r.id.clone()?))),
+            (None, None) => None,
+        }
+    }
+
+    /// Why an existing subscription is deleted and created again, if it is.
+    fn why_replaced(
+        &self,
+        r: &DesiredResource,
+        with_topic: bool,
+        changes: &[Change],
+    ) -> Option<Why> {
+        if with_topic {
+            Some(Why::WithTopic)
+        } else if changes.iter().any(|c| c.forces_replacement) {
+            Some(Why::Immutable)
+        } else if self.replace_requested(r) {
+            Some(Why::Requested)
+        } else {
+            None
+        }
+    }
+
+    /// Reports a protected subscription that would be replaced; whether it is one.
+    fn refuse_protected(&mut self, r: &DesiredResource, why: Why) -> bool {
+        if !r.metadata.protect {
+            return false;
+        }
+        let what = match why {
+            Why::WithTopic => "its topic is replaced, which deletes it",
+            _ => "it would be replaced",
+        };
+        let hint = "revert the change that forces the replacement, or remove `metadata.protect`";
+        self.error(
+            r,
+            format!("EventSubscription `{}` is protected but {what}", r.name),
+            Some(hint),
+        );
+        true
     }
 
     /// With `--refresh-secrets`: does the live full URL or a secret attribute differ?
