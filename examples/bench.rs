@@ -500,6 +500,7 @@ async fn refresh_and_plan(
         now: chrono::Utc::now(),
         salt: "benchsalt000".into(),
         refresh_secrets: false,
+        force_replace: Vec::new(),
     };
     let p = plan(desired, &live, &opts);
     let phase = Phase {

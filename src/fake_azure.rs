@@ -130,14 +130,21 @@ pub fn set_activation(live: &mut LiveState, id: &ResourceId, action: &str) -> Op
 pub fn create_stream(live: &mut LiveState, body: &Value, source: &str) -> Value {
     let mut b = body.clone();
     let name = b["name"].as_str().unwrap().to_string();
-    let topic = format!("auth0-{name}-7f3a");
-    b["id"] = json!(format!("lst_{name}"));
-    b["sink"]["azurePartnerTopic"] = json!(topic);
-    let id = ResourceId::resource_group(
+    let group = ResourceId::resource_group(
         b["sink"]["azureSubscriptionId"].as_str().unwrap(),
         b["sink"]["azureResourceGroup"].as_str().unwrap(),
-    )
-    .provider_resource(crate::arm::EVENT_GRID_NAMESPACE, "partnerTopics", &topic);
+    );
+    // A recreated stream gets a new topic, as Auth0 names each one afresh.
+    let (topic, id) = (0x7f3a..)
+        .map(|n| format!("auth0-{name}-{n:x}"))
+        .map(|t| {
+            let id = group.provider_resource(crate::arm::EVENT_GRID_NAMESPACE, "partnerTopics", &t);
+            (t, id)
+        })
+        .find(|(_, id)| !live.resources.contains_key(id))
+        .unwrap();
+    b["id"] = json!(format!("lst_{name}"));
+    b["sink"]["azurePartnerTopic"] = json!(topic);
     partner_creates_topic(live, &id, source);
     live.auth0_streams.insert(name, b.clone());
     b

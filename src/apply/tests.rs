@@ -19,6 +19,7 @@ fn opts() -> PlanOptions {
         now: Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap(),
         salt: "s4lt".into(),
         refresh_secrets: false,
+        force_replace: vec![],
     }
 }
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::model::ResourceKind;
 use crate::model::duration::parse_flag_duration;
 
 /// Declarative Azure Event Grid partner setups: validate, plan and apply YAML manifests.
@@ -188,6 +189,9 @@ pub struct PlanArgs {
     /// Read webhook URLs and secret delivery attributes to catch out-of-band changes.
     #[arg(long)]
     pub refresh_secrets: bool,
+    /// Replace this resource even though nothing forces it (repeatable), e.g. `Topic/orders`.
+    #[arg(long, value_name = "KIND/NAME", value_parser = parse_replace_address)]
+    pub replace: Vec<(ResourceKind, String)>,
 }
 
 /// `gridform apply`.
@@ -202,6 +206,9 @@ pub struct ApplyArgs {
     /// How many operations run at once.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
+    /// Replace this resource even though nothing forces it (repeatable), e.g. `Topic/orders`.
+    #[arg(long, value_name = "KIND/NAME", value_parser = parse_replace_address)]
+    pub replace: Vec<(ResourceKind, String)>,
 }
 
 /// `gridform show`.
@@ -352,4 +359,59 @@ pub struct EmulatorServeArgs {
     /// Folder for dead-lettered events (default: `deadletter/` next to `--state`).
     #[arg(long, value_name = "DIR")]
     pub dead_letter_dir: Option<PathBuf>,
+}
+
+/// Parses `--replace KIND/NAME`: a kind that can be replaced, a slash, a `metadata.name`.
+pub fn parse_replace_address(text: &str) -> Result<(ResourceKind, String), String> {
+    let replaceable = crate::plan::REPLACEABLE_KINDS.map(ResourceKind::as_str);
+    let expected = format!(
+        "expected KIND/NAME with KIND one of {}",
+        replaceable.join(", ")
+    );
+    let Some((kind, name)) = text
+        .split_once('/')
+        .filter(|(k, n)| !k.is_empty() && !n.is_empty())
+    else {
+        return Err(expected);
+    };
+    match crate::plan::REPLACEABLE_KINDS
+        .iter()
+        .find(|k| k.as_str() == kind)
+    {
+        Some(k) => Ok((*k, name.to_string())),
+        None => Err(match crate::manifest::did_you_mean(kind, &replaceable) {
+            Some(m) => format!(
+                "`{kind}` is not a kind that can be replaced (did you mean `{m}`?); {expected}"
+            ),
+            None => format!("`{kind}` is not a kind that can be replaced; {expected}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_address_is_a_replaceable_kind_and_a_name() {
+        assert_eq!(
+            parse_replace_address("Topic/orders"),
+            Ok((ResourceKind::Topic, "orders".into()))
+        );
+        assert_eq!(
+            parse_replace_address("EventSubscription/a/b"),
+            Ok((ResourceKind::EventSubscription, "a/b".into()))
+        );
+        let typo = parse_replace_address("Topc/orders").unwrap_err();
+        assert!(typo.contains("did you mean `Topic`?"), "{typo}");
+        let group = parse_replace_address("ResourceGroup/rg").unwrap_err();
+        assert!(group.contains("not a kind that can be replaced"), "{group}");
+        for bad in ["orders", "Topic/", "/orders"] {
+            assert!(
+                parse_replace_address(bad)
+                    .unwrap_err()
+                    .starts_with("expected KIND/NAME")
+            );
+        }
+    }
 }

@@ -46,6 +46,17 @@ pub struct Hinted {
     pub hint: String,
 }
 
+/// A command line that names something the manifests do not have: reported like an error,
+/// exit 64 like clap's usage errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UsageError {
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
 /// A command that exists in the contract but arrives with a later issue.
 pub fn not_implemented(command: &str) -> anyhow::Error {
     Hinted {

@@ -51,7 +51,11 @@ pub fn main() -> ExitCode {
         Ok(status) => status.into(),
         Err(err) => {
             printer.report_error(&err);
-            ExitStatus::Failure.into()
+            if err.chain().any(|c| c.is::<exit::UsageError>()) {
+                ExitStatus::Usage.into()
+            } else {
+                ExitStatus::Failure.into()
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 
 use super::args::ColorChoice;
-use super::exit::Hinted;
+use super::exit::{Hinted, UsageError};
 
 /// Output settings resolved once from the global flags and the environment.
 #[derive(Debug, Clone, Copy)]
@@ -75,8 +75,13 @@ impl Printer {
         for cause in err.chain().skip(1) {
             text.push_str(&format!("  Caused by: {cause}\n"));
         }
-        if let Some(hinted) = err.chain().find_map(|c| c.downcast_ref::<Hinted>()) {
-            text.push_str(&format!("\n{}: {}\n", self.hint_label(), hinted.hint));
+        let hint = err.chain().find_map(|c| {
+            c.downcast_ref::<Hinted>()
+                .map(|h| h.hint.as_str())
+                .or_else(|| c.downcast_ref::<UsageError>().map(|u| u.hint.as_str()))
+        });
+        if let Some(hint) = hint {
+            text.push_str(&format!("\n{}: {hint}\n", self.hint_label()));
         }
         eprint!("{text}");
     }

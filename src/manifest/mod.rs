@@ -12,6 +12,7 @@ pub mod load;
 pub mod schema;
 pub mod semantic;
 mod words;
+pub use words::did_you_mean;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};

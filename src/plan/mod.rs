@@ -7,6 +7,7 @@
 pub mod auth0_record;
 mod build;
 pub mod destroy;
+pub mod immutable;
 pub mod inventory;
 pub mod normalize;
 pub mod ownership;
@@ -24,6 +25,8 @@ pub use build::{order_auth0_deletes, plan};
 #[cfg(test)]
 mod ownership_tests;
 #[cfg(test)]
+mod replace_tests;
+#[cfg(test)]
 mod tests;
 
 /// Inputs besides the two states.
@@ -35,7 +38,18 @@ pub struct PlanOptions {
     pub salt: String,
     /// Whether the live state includes full webhook URLs and delivery attributes.
     pub refresh_secrets: bool,
+    /// Resources to replace even though nothing forces it (`--replace KIND/NAME`).
+    pub force_replace: Vec<(ResourceKind, String)>,
 }
+
+/// The kinds `--replace` can name: the others are created by someone else (partner topics),
+/// hold everything else (resource groups) or have nothing to recreate.
+pub const REPLACEABLE_KINDS: [ResourceKind; 4] = [
+    ResourceKind::Topic,
+    ResourceKind::SystemTopic,
+    ResourceKind::EventSubscription,
+    ResourceKind::Auth0LogStream,
+];
 
 /// What to do to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

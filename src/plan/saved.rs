@@ -67,6 +67,9 @@ pub struct SavedPlan {
     pub salt: String,
     /// Whether the live state included the secret parts (`plan --refresh-secrets`).
     pub refresh_secrets: bool,
+    /// The resources `--replace` asked to replace (kind, name); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replace: Vec<(crate::model::ResourceKind, String)>,
     /// The manifest paths, absolute.
     pub paths: Vec<PathBuf>,
     /// Every manifest file read.
@@ -160,6 +163,7 @@ impl SavedPlan {
             made_at: options.now,
             salt: salt.to_string(),
             refresh_secrets: options.refresh_secrets,
+            replace: options.force_replace.clone(),
             paths: inputs.paths.clone(),
             files: inputs
                 .files
@@ -190,12 +194,13 @@ impl SavedPlan {
         }
     }
 
-    /// The options to plan with again: the same time, salt and secret refresh.
+    /// The options to plan with again: the same time, salt, secret refresh and replacements.
     pub fn options(&self) -> PlanOptions {
         PlanOptions {
             now: self.made_at,
             salt: self.salt.clone(),
             refresh_secrets: self.refresh_secrets,
+            force_replace: self.replace.clone(),
         }
     }
 

@@ -21,6 +21,7 @@ pub(super) fn opts() -> PlanOptions {
         now: Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap(),
         salt: "s4lt".into(),
         refresh_secrets: false,
+        force_replace: vec![],
     }
 }
 
@@ -30,7 +31,7 @@ pub(super) fn desired(yaml: &str) -> DesiredState {
     loaded.state.unwrap()
 }
 
-fn repo_manifests(dir: &str) -> DesiredState {
+pub(super) fn repo_manifests(dir: &str) -> DesiredState {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let loaded = crate::manifest::load(&[root], &|_| None);
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
@@ -66,15 +67,18 @@ pub(super) fn fake_apply(plan: &Plan, live: &mut LiveState) {
     for a in &plan.actions {
         match &a.operation {
             Operation::RegisterProvider { namespace, .. } => fake::register(live, namespace),
-            Operation::Put { at, body } | Operation::Replace { at, body } => {
+            Operation::Put { at, body } => {
                 fake::put(live, &resolve(at, live), body);
+            }
+            Operation::Replace { at, body } => {
+                let id = resolve(at, live);
+                remove_tree(live, &id);
+                fake::put(live, &id, body);
             }
             Operation::Patch { at, body } => {
                 assert!(fake::patch_tags(live, &resolve(at, live), body));
             }
-            Operation::Delete { at } => {
-                live.resources.remove(&resolve(at, live));
-            }
+            Operation::Delete { at } => remove_tree(live, &resolve(at, live)),
             Operation::Recorded { .. } => panic!("a recorded action is never executed"),
             Operation::Auth0Create { body, record }
             | Operation::Auth0Replace { body, record, .. } => {
@@ -117,6 +121,12 @@ pub(super) fn fake_apply(plan: &Plan, live: &mut LiveState) {
             }
         }
     }
+}
+
+/// Azure deletes a resource with everything below it (a topic's subscriptions).
+fn remove_tree(live: &mut LiveState, id: &ResourceId) {
+    live.resources
+        .retain(|other, _| other != id && other.parent().as_ref() != Some(id));
 }
 
 pub(super) fn converge(d: &DesiredState) -> (Plan, LiveState) {

@@ -240,5 +240,6 @@ pub fn plan_options(now: chrono::DateTime<chrono::Utc>, refresh_secrets: bool) -
         now,
         salt: salt.get(..12).unwrap_or(&salt).to_string(),
         refresh_secrets,
+        force_replace: Vec::new(),
     }
 }

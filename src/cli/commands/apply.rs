@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, Outcome, execute};
 use crate::cli::args::{ApplyArgs, PlanFormat, ReportFormat};
-use crate::cli::exit::{ExitStatus, Hinted};
+use crate::cli::exit::{ExitStatus, Hinted, UsageError};
 use crate::cli::output::Printer;
 use crate::model::secret::scrub;
 use crate::plan::Plan;
@@ -159,9 +159,19 @@ fn summarize(
 pub fn run(args: &ApplyArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     let printer = ctx.printer;
     if args.paths.len() == 1 && is_saved_plan(&args.paths[0]) {
+        if !args.replace.is_empty() {
+            return Err(UsageError {
+                message: "`--replace` cannot change a saved plan".into(),
+                hint: "a saved plan applies the replacements it was made with: pass `--replace` to `gridform plan --out FILE`".into(),
+            }
+            .into());
+        }
         return apply_saved(&args.paths[0], args, ctx);
     }
-    let (desired, session, plan) = ctx.plan(&args.paths, false)?;
+    let mut options = crate::session::plan_options(chrono::Utc::now(), false);
+    options.force_replace = args.replace.clone();
+    let made = ctx.plan_with(&args.paths, &options, ReportFormat::Human)?;
+    let (desired, session, plan) = (made.desired, made.session, made.plan);
     // The plan about to be executed goes to stdout first, as in Terraform: a CI log shows
     // what was applied even with --auto-approve.
     printer.data(&super::plan::render(

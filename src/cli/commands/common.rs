@@ -7,10 +7,10 @@ use anyhow::bail;
 
 use super::validate::{paths_or_cwd, print_diagnostics, report};
 use crate::cli::args::ReportFormat;
-use crate::cli::exit::Hinted;
+use crate::cli::exit::{Hinted, UsageError};
 use crate::cli::output::Printer;
 use crate::manifest;
-use crate::model::DesiredState;
+use crate::model::{DesiredState, ResourceKind};
 use crate::plan::saved::{PlanInputs, SAVED_PLAN_MARKER};
 use crate::plan::{Plan, PlanOptions};
 use crate::session::{Session, Target};
@@ -58,6 +58,7 @@ impl Ctx<'_> {
         problems: ReportFormat,
     ) -> anyhow::Result<Planned> {
         let (desired, inputs) = load_pinned(paths, problems, self.printer)?;
+        check_replace_targets(&desired, &options.force_replace)?;
         let session = self.open(&desired)?;
         match self.rt.block_on(session.plan(&desired, options)) {
             Ok(plan) => Ok(Planned {
@@ -126,6 +127,37 @@ pub fn load(paths: &[PathBuf], printer: &Printer) -> anyhow::Result<DesiredState
     loaded
         .state
         .ok_or_else(|| invalid(loaded.diagnostics.len()))
+}
+
+/// Every `--replace KIND/NAME` must name a document of the manifests (a usage error, exit 64,
+/// with the closest name when one is near).
+pub fn check_replace_targets(
+    desired: &DesiredState,
+    targets: &[(ResourceKind, String)],
+) -> anyhow::Result<()> {
+    for (kind, name) in targets {
+        if desired.find(*kind, name).is_some() {
+            continue;
+        }
+        let names: Vec<&str> = desired
+            .resources
+            .iter()
+            .filter(|r| r.kind == *kind)
+            .map(|r| r.name.as_str())
+            .collect();
+        let hint = match manifest::did_you_mean(name, &names) {
+            Some(m) => format!("did you mean `--replace {kind}/{m}`?"),
+            None if names.is_empty() => format!("the manifests declare no {kind}"),
+            None => format!("the manifests declare {kind} {}", names.join(", ")),
+        };
+        bail!(UsageError {
+            message: format!(
+                "`--replace {kind}/{name}`: no {kind} named `{name}` in the manifests"
+            ),
+            hint,
+        });
+    }
+    Ok(())
 }
 
 /// Fails with the plan's errors, if any.

@@ -27,7 +27,8 @@ pub fn render(
 /// Runs `plan`.
 pub fn run(args: &PlanArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     let printer = ctx.printer;
-    let options = crate::session::plan_options(chrono::Utc::now(), args.refresh_secrets);
+    let mut options = crate::session::plan_options(chrono::Utc::now(), args.refresh_secrets);
+    options.force_replace = args.replace.clone();
     let problems = match args.format {
         PlanFormat::Json => ReportFormat::Json,
         PlanFormat::Human | PlanFormat::Markdown => ReportFormat::Human,

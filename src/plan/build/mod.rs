@@ -5,6 +5,7 @@
 mod auth0_streams;
 mod partners;
 mod prune;
+mod replace;
 mod scopes;
 mod subscriptions;
 
@@ -14,6 +15,7 @@ use serde_json::Value;
 
 use sha2::{Digest, Sha256};
 
+use super::immutable::{OnChange, immutable_field};
 use super::normalize::{display_form, flatten, normalize};
 use super::ownership;
 use super::wire::{self, MARKER, SECRETS_LABEL};
@@ -24,18 +26,6 @@ use crate::model::{DesiredResource, DesiredState, ResourceSpec};
 pub use auth0_streams::order_auth0_deletes;
 
 const EG: &str = crate::model::EVENT_GRID_NAMESPACE;
-
-/// Which ARM paths cannot change in place, per kind (REFERENCE §8.8–8.9).
-fn immutable(kind: ResourceKind, path: &str) -> bool {
-    match kind {
-        ResourceKind::Topic => path == "location" || path == "properties.inputSchema",
-        ResourceKind::SystemTopic => {
-            path == "location" || path == "properties.source" || path == "properties.topicType"
-        }
-        ResourceKind::ResourceGroup => path == "location",
-        _ => false,
-    }
-}
 
 /// How a live resource is marked.
 enum Ownership {
@@ -96,6 +86,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
         kept: Vec::new(),
     };
     b.check_prerequisites();
+    b.check_force_replace();
     for kind in ResourceKind::ALL {
         for r in desired.resources.iter().filter(|r| r.kind == kind) {
             b.resource(r);
@@ -222,7 +213,7 @@ pub fn diff(kind: ResourceKind, before: Option<&Value>, after: &Value) -> Vec<Ch
             before: b_show.get(p).or(b.get(p)).cloned(),
             after: a_show.get(p).or(a.get(p)).cloned(),
             sensitive: false,
-            forces_replacement: before.is_some() && immutable(kind, p),
+            forces_replacement: before.is_some() && super::immutable::forces_replacement(kind, p),
         })
         .collect()
 }
@@ -440,38 +431,36 @@ impl<'a> Builder<'a> {
         };
         let adopting = self.check_owner(r, live)?;
         let changes = diff(r.kind, Some(live), &body);
-        if changes.is_empty() && !adopting {
+        let requested = self.replace_requested(r);
+        if changes.is_empty() && !adopting && !requested {
             return None;
         }
-        let replace = changes.iter().any(|c| c.forces_replacement);
-        if replace && protect {
+        if let Some(refused) = changes.iter().find(|c| {
+            immutable_field(r.kind, &c.path).is_some_and(|f| f.on_change == OnChange::Refuse)
+        }) {
             self.error(
                 r,
                 format!(
-                    "{} `{}` is protected but a change forces its replacement",
-                    r.kind, r.name
-                ),
-                Some("revert the immutable field, or set `metadata.protect: false` (protection is recorded on the resource)"),
-            );
-            return None;
-        }
-        if replace && r.kind == ResourceKind::ResourceGroup {
-            self.error(
-                r,
-                format!(
-                    "resource group `{}` cannot move to another location",
-                    r.name
+                    "{} `{}` cannot change `{}` (it would have to be replaced)",
+                    r.kind, r.name, refused.path
                 ),
                 Some("a resource group's location is fixed; create a new group instead"),
             );
             return None;
         }
-        let (kind, op) = match (replace, adopting) {
+        let immutable = changes.iter().any(|c| c.forces_replacement);
+        if (immutable || requested) && !self.may_replace(r, &id) {
+            return None;
+        }
+        let (kind, op) = match (immutable || requested, adopting) {
             (true, _) => (ActionKind::Replace, Operation::Replace { at, body }),
             (false, true) => (ActionKind::Adopt, Operation::Put { at, body }),
             (false, false) => (ActionKind::Update, Operation::Put { at, body }),
         };
         let i = self.push(kind, r, Some(id), changes, deps, op);
+        if requested && !immutable {
+            self.actions[i].reason = Some(replace::REQUESTED.into());
+        }
         self.ready.insert((r.kind, r.name.clone()), i);
         Some(i)
     }

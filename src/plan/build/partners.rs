@@ -160,8 +160,6 @@ impl Builder<'_> {
             .filter_map(|d| self.dep(d.kind, &d.name))
             .collect();
         deps.extend(self.group_deps(Some(&rg)));
-        let target = |b: &Value| json!({"status": b["status"], "filters": b.get("filters").cloned().unwrap_or(json!([])), "isPriority": b.get("isPriority").cloned().unwrap_or(json!(false))});
-        let sink = |b: &Value| b["sink"].clone();
         let record = self.record_of(r);
         let Ok(live) = self.live_stream_of(r) else {
             return;
@@ -180,26 +178,15 @@ impl Builder<'_> {
             return;
         };
         let stream_id = live["id"].as_str().unwrap_or_default().to_string();
-        let mut live_sink = sink(live);
-        if let Some(m) = live_sink.as_object_mut() {
-            m.remove("azurePartnerTopic");
-        }
-        let sink_changes: Vec<Change> = diff(r.kind, Some(&live_sink), &sink(&body))
-            .into_iter()
-            .map(|mut c| {
-                c.path = format!("sink.{}", c.path);
-                c.forces_replacement = true;
-                c
-            })
-            .collect();
-        let mut changes = sink_changes;
-        changes.extend(diff(r.kind, Some(&target(live)), &target(&body)));
-        if changes.is_empty() {
+        let changes = stream_changes(live, &body);
+        let requested = self.replace_requested(r);
+        if changes.is_empty() && !requested {
             return;
         }
-        let (kind, op) = if changes.iter().any(|c| c.forces_replacement) {
+        let immutable = changes.iter().any(|c| c.forces_replacement);
+        let (kind, op) = if immutable || requested {
             if r.metadata.protected() {
-                self.error(r, format!("Auth0LogStream `{}` is protected but its sink changed (the sink is immutable in Auth0)", r.name), Some("revert the sink fields, or remove `metadata.protect`"));
+                self.error(r, format!("Auth0LogStream `{}` is protected but would be replaced (its type and sink are immutable in Auth0)", r.name), Some("revert the sink fields or drop `--replace`, or remove `metadata.protect`"));
                 return;
             }
             (
@@ -211,8 +198,9 @@ impl Builder<'_> {
                 },
             )
         } else {
-            let mut patch = target(&body);
+            let mut patch = stream_view(&body);
             if let Some(m) = patch.as_object_mut() {
+                m.remove("sink");
                 m.retain(|_, v| !v.is_null());
             }
             (
@@ -224,6 +212,9 @@ impl Builder<'_> {
             )
         };
         let i = self.push(kind, r, None, changes, deps, op);
+        if requested && !immutable {
+            self.actions[i].reason = Some(super::replace::REQUESTED.into());
+        }
         self.ready.insert((r.kind, r.name.clone()), i);
     }
 
@@ -396,4 +387,41 @@ impl Builder<'_> {
             self.ready.insert((r.kind, r.name.clone()), l);
         }
     }
+}
+
+/// What gridform compares of a stream: status, filters, priority and the sink (without the
+/// partner topic name Auth0 adds).
+fn stream_view(b: &Value) -> Value {
+    let mut sink = b["sink"].clone();
+    if let Some(m) = sink.as_object_mut() {
+        m.remove("azurePartnerTopic");
+    }
+    json!({
+        "status": b["status"],
+        "filters": b.get("filters").cloned().unwrap_or(json!([])),
+        "isPriority": b.get("isPriority").cloned().unwrap_or(json!(false)),
+        "sink": sink,
+    })
+}
+
+/// The changes from a live stream to the desired body; `plan::immutable` marks those that
+/// force a replacement (`type` is compared here: normalization drops envelope `type`s).
+fn stream_changes(live: &Value, body: &Value) -> Vec<Change> {
+    let kind = ResourceKind::Auth0LogStream;
+    let mut changes = diff(kind, Some(&stream_view(live)), &stream_view(body));
+    if let (Some(was), Some(want)) = (live["type"].as_str(), body["type"].as_str())
+        && was != want
+    {
+        changes.insert(
+            0,
+            Change {
+                path: "type".into(),
+                before: Some(json!(was)),
+                after: Some(json!(want)),
+                sensitive: false,
+                forces_replacement: super::super::immutable::forces_replacement(kind, "type"),
+            },
+        );
+    }
+    changes
 }

@@ -9,36 +9,52 @@ use super::*;
 use crate::model::spec::*;
 use crate::model::{DesiredResource, ResourceSpec};
 
+/// Why a subscription is replaced.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Why {
+    /// Its topic is replaced (and deletes it).
+    WithTopic,
+    /// One of its immutable fields changed.
+    Immutable,
+    /// `--replace` names it.
+    Requested,
+}
+
+impl Why {
+    fn reason(self) -> Option<&'static str> {
+        match self {
+            Self::WithTopic => Some(super::replace::WITH_ITS_TOPIC),
+            Self::Immutable => None,
+            Self::Requested => Some(super::replace::REQUESTED),
+        }
+    }
+}
+
 impl Builder<'_> {
     pub(super) fn subscription(&mut self, r: &DesiredResource, s: &EventSubscriptionSpec) {
-        // Where the subscription lives.
-        let (parent_dep, at) = match (&s.topic, &s.scope) {
-            (Some(t), _) => {
-                let kind = match t.kind {
-                    TopicKind::Topic => ResourceKind::Topic,
-                    TopicKind::SystemTopic => ResourceKind::SystemTopic,
-                    TopicKind::PartnerTopic => ResourceKind::PartnerTopic,
-                };
-                let dep = self.dep(kind, &t.name);
-                let at = match &r.id {
-                    Some(id) => Some(Locator::Id(id.clone())),
-                    None => self.partner_locator(&t.name, &r.name),
-                };
-                (dep, at)
-            }
-            (None, Some(_)) => (None, r.id.clone().map(Locator::Id)),
-            (None, None) => (None, None),
+        let Some((parent_dep, at)) = self.subscription_place(r, s) else {
+            return;
         };
-        let Some(at) = at else { return };
         let mut deps: Vec<usize> = parent_dep.into_iter().collect();
         deps.extend(self.provider_action);
         let live_id = match &at {
             Locator::Id(id) => Some(id.clone()),
             Locator::PartnerTopicOf { .. } => None,
         };
-        let live = live_id.as_ref().and_then(|i| self.live.get(i));
+        let mut live = live_id.as_ref().and_then(|i| self.live.get(i));
         if let Some(i) = &live_id {
             self.claimed.insert(i.clone());
+        }
+        let mut with_topic =
+            parent_dep.is_some_and(|i| self.actions[i].kind == ActionKind::Replace);
+        if let (None, Some(t), Locator::PartnerTopicOf { .. }) = (live, &s.topic, &at)
+            && t.kind == TopicKind::PartnerTopic
+            && let Some(old) = self.replaced_partner_child(&t.name, &r.name)
+        {
+            live = self.live.get(&old);
+            // Deleted with the old partner topic; recreated on the new one.
+            self.claimed.insert(old);
+            with_topic = true;
         }
         let parts = wire::secret_material(s);
         let live_label = live.and_then(secrets_label);
@@ -85,6 +101,20 @@ impl Builder<'_> {
         if secrets_differ {
             changes.push(secret_change());
         }
+        if let Some(why) = self.why_replaced(r, with_topic, &changes) {
+            if self.refuse_protected(r, why) {
+                return;
+            }
+            // A replaced topic takes its subscriptions with it: only the create is left.
+            let op = match why {
+                Why::WithTopic => Operation::Put { at, body },
+                _ => Operation::Replace { at, body },
+            };
+            let i = self.push(ActionKind::Replace, r, live_id, changes, deps, op);
+            self.actions[i].reason = why.reason().map(str::to_string);
+            self.ready.insert((r.kind, r.name.clone()), i);
+            return;
+        }
         if changes.is_empty() && !adopting {
             return;
         }
@@ -95,6 +125,68 @@ impl Builder<'_> {
         };
         let i = self.push(kind, r, live_id, changes, deps, Operation::Put { at, body });
         self.ready.insert((r.kind, r.name.clone()), i);
+    }
+
+    /// Where the subscription lives: the action its topic waits on, and its locator.
+    fn subscription_place(
+        &self,
+        r: &DesiredResource,
+        s: &EventSubscriptionSpec,
+    ) -> Option<(Option<usize>, Locator)> {
+        match (&s.topic, &s.scope) {
+            (Some(t), _) => {
+                let kind = match t.kind {
+                    TopicKind::Topic => ResourceKind::Topic,
+                    TopicKind::SystemTopic => ResourceKind::SystemTopic,
+                    TopicKind::PartnerTopic => ResourceKind::PartnerTopic,
+                };
+                let at = match &r.id {
+                    Some(id) => Some(Locator::Id(id.clone())),
+                    None => self.partner_locator(&t.name, &r.name),
+                };
+                Some((self.dep(kind, &t.name), at?))
+            }
+            (None, Some(_)) => Some((None, Locator::Id(r.id.clone()?))),
+            (None, None) => None,
+        }
+    }
+
+    /// Why an existing subscription is deleted and created again, if it is.
+    fn why_replaced(
+        &self,
+        r: &DesiredResource,
+        with_topic: bool,
+        changes: &[Change],
+    ) -> Option<Why> {
+        if with_topic {
+            Some(Why::WithTopic)
+        } else if changes.iter().any(|c| c.forces_replacement) {
+            Some(Why::Immutable)
+        } else if self.replace_requested(r) {
+            Some(Why::Requested)
+        } else {
+            None
+        }
+    }
+
+    /// Reports a protected subscription that would be replaced; whether it is one.
+    fn refuse_protected(&mut self, r: &DesiredResource, why: Why) -> bool {
+        let live = r.id.as_ref().and_then(|id| self.live.get(id));
+        if !ownership::protection_wanted(r.metadata.protect, r.kind, live) {
+            return false;
+        }
+        let what = match why {
+            Why::WithTopic => "its topic is replaced, which deletes it",
+            _ => "it would be replaced",
+        };
+        let hint =
+            "revert the change that forces the replacement, or set `metadata.protect: false`";
+        self.error(
+            r,
+            format!("EventSubscription `{}` is protected but {what}", r.name),
+            Some(hint),
+        );
+        true
     }
 
     /// With `--refresh-secrets`: does the live full URL or a secret attribute differ?

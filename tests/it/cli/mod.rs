@@ -8,6 +8,7 @@ mod dataplane;
 mod e2e;
 mod guarantees;
 mod ownership;
+mod replace;
 mod runs;
 mod schema;
 mod secrets;
