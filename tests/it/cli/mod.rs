@@ -5,6 +5,7 @@ mod contract;
 mod dataplane;
 mod e2e;
 mod guarantees;
+mod locking;
 mod runs;
 mod schema;
 mod secrets;
