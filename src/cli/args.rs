@@ -52,6 +52,10 @@ pub struct GlobalArgs {
     /// Use the embedded emulator, with its state kept under `.gridform/`.
     #[arg(global = true, long)]
     pub emulator: bool,
+    /// How long to wait for another run's stack lease or emulator state lock (e.g. `30s`,
+    /// `10m`); 0 fails at once, naming the holder (see docs/locking.md).
+    #[arg(global = true, long, value_name = "DUR", default_value = "0s", value_parser = parse_flag_duration)]
+    pub lock_timeout: std::time::Duration,
 }
 
 /// `--color`.
@@ -134,6 +138,8 @@ pub enum Command {
     Publish(PublishArgs),
     /// Check end to end that events flow to each subscription.
     Verify(VerifyArgs),
+    /// Remove a stale stack lease left by a crashed apply or destroy (asks first).
+    Unlock(UnlockArgs),
     /// Print the JSON Schema (draft 2020-12) of the manifest format.
     Schema,
     /// Run or drive the local emulator.
@@ -231,6 +237,20 @@ pub struct DestroyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+}
+
+/// `gridform unlock`.
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The stack's name (`metadata.name` of its `Stack` document), to confirm which lease goes.
+    #[arg(value_name = "STACK")]
+    pub stack: String,
+    /// Manifest files or directories (they name the stack's resource group).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Do not ask for confirmation (needed without a terminal).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// `gridform export`.

@@ -82,7 +82,10 @@ fn init_tracing(verbose: u8, quiet: bool, color: bool) {
 /// The target the global flags name, resolved once.
 fn target_of(global: &args::GlobalArgs) -> Target {
     if global.emulator {
-        return Target::Embedded(PathBuf::from(crate::session::EMBEDDED_STATE));
+        return Target::Embedded {
+            state: PathBuf::from(crate::session::EMBEDDED_STATE),
+            lock_timeout: global.lock_timeout,
+        };
     }
     if let Some(url) = &global.emulator_url {
         return Target::EmulatorUrl(url.clone());
@@ -114,6 +117,7 @@ fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         rt: &rt,
         target: &target,
         printer: &printer,
+        lock_timeout: cli.global.lock_timeout,
     };
     match cli.command {
         Command::Validate(args) => commands::validate::run(&args, &printer),
@@ -124,6 +128,7 @@ fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Destroy(args) => commands::destroy::run(&args, &ctx),
         Command::Drift(args) => commands::drift::run(&args, &ctx),
         Command::Show(args) => commands::show::run(&args, &ctx),
+        Command::Unlock(args) => commands::unlock::run(&args, &ctx),
         Command::Export(_) => Err(exit::not_implemented("export")),
         Command::Emulator(EmulatorCommand::Emit(cmd)) => commands::emit::run(&cmd, &ctx),
         Command::Publish(args) => commands::publish::run(&args, &ctx),

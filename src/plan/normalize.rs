@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::wire::SECRETS_LABEL;
+use super::wire::{LEASE_TAG, SECRETS_LABEL};
 use crate::model::ResourceKind;
 
 /// Keys whose string values are enums or ids, compared case-insensitively (REFERENCE §8.7).
@@ -102,6 +102,10 @@ fn normalize_with(kind: ResourceKind, body: &Value, lowercase: bool) -> Value {
         ResourceKind::ResourceGroup => {
             remove(&mut v, &["properties"]);
             remove(&mut v, &["managedBy"]);
+            // The stack lease lives in tags while an apply runs; it is never drift.
+            if let Some(tags) = v.get_mut("tags").and_then(Value::as_object_mut) {
+                tags.retain(|k, _| !k.starts_with(LEASE_TAG));
+            }
         }
         ResourceKind::PartnerConfiguration => {
             // The expiry of each partner is planned by `plan` (renewal window), not diffed here.

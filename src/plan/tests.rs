@@ -265,6 +265,15 @@ fn quirk_ids_locations_and_enums_compare_case_insensitively() {
 }
 
 #[test]
+fn a_stack_lease_on_a_resource_group_is_not_drift() {
+    let desired = json!({"location": "westeurope", "tags": {"gridform-stack": "s1", "team": "a"}});
+    let live = json!({"location": "westeurope", "tags": {"gridform-stack": "s1", "team": "a",
+        "gridform-lease": "0f3c", "gridform-lease-holder": "ana@ci pid 7 (gridform apply)",
+        "gridform-lease-since": "2030-01-01T00:00:00Z", "gridform-lease-expires": "2030-01-01T00:10:00Z"}});
+    assert_same(ResourceKind::ResourceGroup, desired, live);
+}
+
+#[test]
 fn quirk_topic_get_is_sparse_and_omits_schema_defaults() {
     let desired = json!({"location": "westeurope", "tags": {"gridform-stack": "s1"}, "properties": {"inputSchema": "EventGridSchema", "publicNetworkAccess": "Enabled"}});
     let live = json!({"location": "westeurope", "tags": {"gridform-stack": "s1"}, "properties": {"endpoint": "https://t.eventgrid.azure.net/api/events", "provisioningState": "Succeeded"}});

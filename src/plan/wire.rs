@@ -14,6 +14,9 @@ use crate::model::spec::*;
 pub const MARKER: &str = "gridform-stack";
 /// Label prefix holding `<salt>:<digest>` of a subscription's secret parts.
 pub const SECRETS_LABEL: &str = "gridform-secrets";
+/// Tag (and prefix of the tags) recording the stack lease on a resource group; never desired,
+/// never drift (`session::lease` writes them, docs/locking.md).
+pub const LEASE_TAG: &str = "gridform-lease";
 
 /// Tags with the stack's ownership marker added.
 pub fn tags_with_marker(tags: &Tags, stack: &str) -> Value {

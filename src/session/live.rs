@@ -109,6 +109,8 @@ pub async fn read_live(
     desired: &DesiredState,
     refresh_secrets: bool,
 ) -> Result<LiveState, SessionError> {
+    // Writes made before the refresh (the stack lease) are not the refresh's.
+    let writes_before = remote.arm.request_counts().writes;
     let scope = scope_of(desired);
     let mut live = arm::read_live(&remote.arm, &scope)
         .await
@@ -128,7 +130,11 @@ pub async fn read_live(
     if refresh_secrets {
         read_secret_parts(remote, desired, &mut live).await?;
     }
-    live.requests.writes = remote.arm.request_counts().writes;
+    live.requests.writes = remote
+        .arm
+        .request_counts()
+        .writes
+        .saturating_sub(writes_before);
     Ok(live)
 }
 

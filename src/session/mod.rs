@@ -3,9 +3,13 @@
 //! reading the live state a plan is made from ([`Session::read_live`]) and of making a plan.
 //!
 //! It owns connecting and the order of reads; it talks HTTP only through `arm` and `auth0`,
-//! starts the embedded emulator (the only emulator code it touches) and never prints.
+//! starts the embedded emulator (the only emulator code it touches, under the state file's
+//! lock: `state_lock`), holds the stack lease of apply and destroy (`lease`) and never prints.
 
+pub mod holder;
+pub mod lease;
 mod live;
+pub mod state_lock;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,8 +34,13 @@ pub enum Target {
     Azure(AzureSettings),
     /// A running emulator at this base URL (`--emulator-url`).
     EmulatorUrl(String),
-    /// The embedded emulator, its state kept in this file (`--emulator`).
-    Embedded(PathBuf),
+    /// The embedded emulator (`--emulator`).
+    Embedded {
+        /// Its state file.
+        state: PathBuf,
+        /// How long to wait for another run that holds the state file's lock.
+        lock_timeout: Duration,
+    },
 }
 
 /// How to reach and authenticate to ARM.
@@ -64,6 +73,12 @@ pub enum SessionError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// Another run holds the embedded emulator's state file.
+    #[error(transparent)]
+    StateLock(#[from] state_lock::StateLockError),
+    /// The stack lease could not be taken or released.
+    #[error(transparent)]
+    Lease(#[from] Box<lease::LeaseError>),
     /// ARM could not be reached or answered with an error.
     #[error("{what}")]
     Arm {
@@ -91,6 +106,9 @@ pub struct Session {
     /// The emulator's base URL, when the target is one (for its data plane and controls).
     pub emulator_base: Option<String>,
     embedded: Option<(crate::emulator::Running, PathBuf)>,
+    lease: Option<lease::Lease>,
+    // Last field: dropped (unlocked) only after the emulator above has stopped and flushed.
+    _state_lock: Option<state_lock::StateLock>,
 }
 
 fn embedded_error(
@@ -125,13 +143,27 @@ impl Session {
         desired: Option<&DesiredState>,
     ) -> Result<Self, SessionError> {
         let mut embedded = None;
+        let mut state_lock = None;
         let (settings, emulator_base) = match target {
             Target::Azure(s) => (s.clone(), None),
             Target::EmulatorUrl(url) => (
                 AzureSettings::default(),
                 Some(url.trim_end_matches('/').to_string()),
             ),
-            Target::Embedded(state) => {
+            Target::Embedded {
+                state,
+                lock_timeout,
+            } => {
+                // Held before the state is loaded and until it is flushed: no lost writes.
+                state_lock = Some(
+                    state_lock::acquire(state, *lock_timeout, |holder| {
+                        tracing::warn!(
+                            "waiting up to {}s for the embedded emulator's state, in use by {holder}",
+                            lock_timeout.as_secs()
+                        );
+                    })
+                    .await?,
+                );
                 let running = start_embedded(state).await?;
                 let base = running.base_url.clone();
                 embedded = Some((running, state.clone()));
@@ -169,6 +201,38 @@ impl Session {
             },
             emulator_base,
             embedded,
+            lease: None,
+            _state_lock: state_lock,
+        })
+    }
+
+    /// Takes the stack lease of `desired` (apply, destroy), waiting per `settings`; skipped
+    /// when the stack's resource group does not exist yet (nothing to record it on) or the
+    /// stack names none. Released by [`Session::close`].
+    pub async fn take_lease(
+        &mut self,
+        desired: &DesiredState,
+        settings: lease::LeaseSettings,
+    ) -> Result<lease::Taken, SessionError> {
+        let Some(group) = lease::lease_group(desired) else {
+            return Ok(lease::Taken::Skipped(
+                "the stack names no resource group to record a lease on".into(),
+            ));
+        };
+        let me = holder::Identity::current();
+        let acquired = lease::acquire(&self.remote.arm, &group, &desired.stack.name, &me, settings)
+            .await
+            .map_err(Box::new)?;
+        Ok(match acquired {
+            lease::Acquired::Leased(held) => {
+                let releaser = held.releaser();
+                self.lease = Some(held);
+                lease::Taken::Held(releaser)
+            }
+            lease::Acquired::NoGroup(g) => lease::Taken::Skipped(format!(
+                "resource group `{}` does not exist yet, so this first apply runs without a stack lease",
+                g.name()
+            )),
         })
     }
 
@@ -194,13 +258,17 @@ impl Session {
     /// Stops the embedded emulator (flushing its state) after letting it finish queued
     /// deliveries for up to `drain`; what is left stays queued in its state for next time.
     pub async fn close(mut self, drain: Duration) -> Result<(), SessionError> {
+        let released = match self.lease.take() {
+            Some(held) => held.release().await.map_err(Box::new),
+            None => Ok(()),
+        };
         if let Some((running, state)) = self.embedded.take() {
             running
                 .shutdown_after_deliveries(drain)
                 .await
                 .map_err(|e| embedded_error(&state, e))?;
         }
-        Ok(())
+        Ok(released?)
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, Outcome, execute};
-use crate::cli::args::{ApplyArgs, PlanFormat, ReportFormat};
+use crate::cli::args::{ApplyArgs, PlanFormat};
 use crate::cli::exit::{ExitStatus, Hinted, UsageError};
 use crate::cli::output::Printer;
 use crate::model::secret::scrub;
@@ -18,6 +18,10 @@ use crate::render;
 
 use super::common::{Ctx, check_plan_errors, is_saved_plan};
 use crate::session::Session;
+
+/// Set while a plan executes: Ctrl-C then stops the run gracefully (which releases the lease)
+/// instead of releasing the lease and exiting at once.
+pub static EXECUTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Asks on a TTY; refuses without one.
 pub fn confirm(printer: &Printer, question: &str, auto_approve: bool) -> anyhow::Result<bool> {
@@ -47,6 +51,7 @@ pub fn execute_plan(
     secrets: &[crate::model::Sensitive<String>],
 ) -> anyhow::Result<ExitStatus> {
     let printer = ctx.printer;
+    EXECUTING.store(true, std::sync::atomic::Ordering::SeqCst);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
     let interrupts = stop_tx.clone();
@@ -170,7 +175,7 @@ pub fn run(args: &ApplyArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     }
     let mut options = crate::session::plan_options(chrono::Utc::now(), false);
     options.force_replace = args.replace.clone();
-    let made = ctx.plan_with(&args.paths, &options, ReportFormat::Human)?;
+    let made = ctx.plan_leased(&args.paths, &options)?;
     let (desired, session, plan) = (made.desired, made.session, made.plan);
     // The plan about to be executed goes to stdout first, as in Terraform: a CI log shows
     // what was applied even with --auto-approve.
@@ -211,7 +216,7 @@ fn apply_saved(file: &PathBuf, args: &ApplyArgs, ctx: &Ctx) -> anyhow::Result<Ex
         message: format!("`{}`: {e}", file.display()),
         hint: "make a new plan with `gridform plan --out FILE`".into(),
     })?;
-    let made = ctx.plan_with(&saved.paths, &saved.options(), ReportFormat::Human)?;
+    let made = ctx.plan_leased(&saved.paths, &saved.options())?;
     let shown = crate::render::json::plan_value(&made.plan);
     let fresh = SavedPlan::record(&made.plan, shown, &made.inputs, &saved.options());
     let differences = saved.differences(&fresh);

@@ -1,5 +1,6 @@
 //! What the commands share: the context every command runs in (one runtime, the resolved
-//! target, the printer), loading manifests with their diagnostics printed, and plan errors.
+//! target, the printer, `--lock-timeout`), loading manifests with their diagnostics printed,
+//! taking the stack lease for apply and destroy, and plan errors.
 
 use std::path::{Path, PathBuf};
 
@@ -7,13 +8,15 @@ use anyhow::bail;
 
 use super::validate::{paths_or_cwd, print_diagnostics, report};
 use crate::cli::args::ReportFormat;
-use crate::cli::exit::{Hinted, UsageError};
+use crate::cli::exit::{ExitStatus, Hinted, UsageError};
 use crate::cli::output::Printer;
 use crate::manifest;
 use crate::model::{DesiredState, ResourceKind};
 use crate::plan::saved::{PlanInputs, SAVED_PLAN_MARKER};
 use crate::plan::{Plan, PlanOptions};
-use crate::session::{Session, Target};
+use crate::session::lease::{LeaseError, LeaseSettings, Taken};
+use crate::session::state_lock::StateLockError;
+use crate::session::{Session, SessionError, Target};
 
 /// Everything a command needs besides its own arguments.
 pub struct Ctx<'a> {
@@ -23,14 +26,41 @@ pub struct Ctx<'a> {
     pub target: &'a Target,
     /// Where output goes.
     pub printer: &'a Printer,
+    /// `--lock-timeout`.
+    pub lock_timeout: std::time::Duration,
 }
 
 impl Ctx<'_> {
     /// Connects to the target for `desired`.
     pub fn open(&self, desired: &DesiredState) -> anyhow::Result<Session> {
-        Ok(self
-            .rt
-            .block_on(Session::open(self.target, Some(desired)))?)
+        self.rt
+            .block_on(Session::open(self.target, Some(desired)))
+            .map_err(with_lock_hint)
+    }
+
+    /// Takes the stack lease for apply or destroy (waiting up to `--lock-timeout`); on failure
+    /// the session is closed. A Ctrl-C before execution starts releases it and exits.
+    pub fn take_lease(&self, session: &mut Session, desired: &DesiredState) -> anyhow::Result<()> {
+        let settings = LeaseSettings::waiting(self.lock_timeout);
+        match self.rt.block_on(session.take_lease(desired, settings)) {
+            Ok(Taken::Held(releaser)) => {
+                self.rt.spawn(async move {
+                    if tokio::signal::ctrl_c().await.is_ok()
+                        && !super::apply::EXECUTING.load(std::sync::atomic::Ordering::SeqCst)
+                    {
+                        let _ = releaser.release().await;
+                        std::process::exit(i32::from(ExitStatus::Interrupted.code()));
+                    }
+                });
+                Ok(())
+            }
+            Ok(Taken::Skipped(why)) => {
+                self.printer
+                    .status(&format!("{}: {why}", self.printer.warning_label()));
+                Ok(())
+            }
+            Err(e) => Err(with_lock_hint(e)),
+        }
     }
 
     /// Closes `session`, letting the embedded emulator deliver for up to `drain`.
@@ -57,9 +87,28 @@ impl Ctx<'_> {
         options: &PlanOptions,
         problems: ReportFormat,
     ) -> anyhow::Result<Planned> {
+        self.plan_maybe_leased(paths, options, problems, false)
+    }
+
+    /// As [`Ctx::plan_with`], holding the stack lease from before the live state is read.
+    pub fn plan_leased(&self, paths: &[PathBuf], options: &PlanOptions) -> anyhow::Result<Planned> {
+        self.plan_maybe_leased(paths, options, ReportFormat::Human, true)
+    }
+
+    fn plan_maybe_leased(
+        &self,
+        paths: &[PathBuf],
+        options: &PlanOptions,
+        problems: ReportFormat,
+        leased: bool,
+    ) -> anyhow::Result<Planned> {
         let (desired, inputs) = load_pinned(paths, problems, self.printer)?;
         check_replace_targets(&desired, &options.force_replace)?;
-        let session = self.open(&desired)?;
+        let mut session = self.open(&desired)?;
+        if leased && let Err(e) = self.take_lease(&mut session, &desired) {
+            let _ = self.close(session, std::time::Duration::ZERO);
+            return Err(e);
+        }
         match self.rt.block_on(session.plan(&desired, options)) {
             Ok(plan) => Ok(Planned {
                 desired,
@@ -73,6 +122,25 @@ impl Ctx<'_> {
             }
         }
     }
+}
+
+/// A session error, with a `hint:` when another run holds a lease or the emulator's state.
+pub fn with_lock_hint(e: SessionError) -> anyhow::Error {
+    let hint = match &e {
+        SessionError::Lease(held) => match &**held {
+            LeaseError::Held { stack, .. } => format!(
+                "wait for that run to finish, or pass `--lock-timeout 10m` to wait for it; if it crashed, its lease expires by itself, or remove it now with `gridform unlock {stack}`"
+            ),
+            LeaseError::Arm { .. } => return e.into(),
+        },
+        SessionError::StateLock(StateLockError::Held { .. }) => "another gridform run uses the embedded emulator in this folder: wait for it to finish, or pass `--lock-timeout 5m` to wait for it".into(),
+        _ => return e.into(),
+    };
+    Hinted {
+        message: e.to_string(),
+        hint,
+    }
+    .into()
 }
 
 /// A plan with what it was made from.

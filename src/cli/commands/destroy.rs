@@ -13,7 +13,11 @@ use super::common::{Ctx, check_plan_errors, load};
 pub fn run(args: &DestroyArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     let printer = ctx.printer;
     let desired = load(&args.paths, printer)?;
-    let session = ctx.open(&desired)?;
+    let mut session = ctx.open(&desired)?;
+    if let Err(e) = ctx.take_lease(&mut session, &desired) {
+        ctx.close(session, Duration::ZERO)?;
+        return Err(e);
+    }
     let options = crate::session::plan_options(chrono::Utc::now(), false);
     let p = match ctx.rt.block_on(session.read_live(&desired, false)) {
         Ok(live) => crate::plan::destroy::destroy_plan(&desired, &live, &options),
@@ -22,7 +26,10 @@ pub fn run(args: &DestroyArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
             return Err(e.into());
         }
     };
-    check_plan_errors(&p)?;
+    if let Err(e) = check_plan_errors(&p) {
+        ctx.close(session, Duration::ZERO)?;
+        return Err(e);
+    }
     if p.actions.is_empty() {
         let what = if p.kept.is_empty() {
             "owns no resources"

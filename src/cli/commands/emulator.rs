@@ -1,5 +1,6 @@
-//! `gridform emulator serve`: turns the flags into an `emulator::Config`, binds the listener,
-//! prints the base URL as the first stdout line, serves until SIGINT/SIGTERM, flushes state.
+//! `gridform emulator serve`: turns the flags into an `emulator::Config`, takes the `--state`
+//! file's lock (the one `--emulator` runs take), binds the listener, prints the base URL as the
+//! first stdout line, serves until SIGINT/SIGTERM, flushes state.
 
 use anyhow::Context;
 
@@ -99,6 +100,17 @@ pub fn serve(args: &EmulatorServeArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> 
     ctx.rt.block_on(async {
         let state = config.state_file.clone();
         let scheme = config.scheme;
+        // Held until the state is flushed at the end of this block.
+        let _state_lock = match &state {
+            Some(file) => Some(
+                crate::session::state_lock::acquire(file, ctx.lock_timeout, |holder| {
+                    printer.status(&format!("waiting for {}, in use by {holder}", file.display()));
+                })
+                .await
+                .map_err(|e| super::common::with_lock_hint(e.into()))?,
+            ),
+            None => None,
+        };
         let emu = emulator::Emulator::open(config, Clock::system())?;
         if state.is_some() {
             emu.lock().touch();

@@ -10,5 +10,6 @@ pub mod plan;
 pub mod publish;
 pub mod schema;
 pub mod show;
+pub mod unlock;
 pub mod validate;
 pub mod verify;

@@ -7,6 +7,7 @@ mod contract;
 mod dataplane;
 mod e2e;
 mod guarantees;
+mod locking;
 mod ownership;
 mod replace;
 mod runs;
