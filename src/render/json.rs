@@ -12,7 +12,7 @@ use crate::model::{ResourceId, ResourceKind};
 use crate::plan::{Action, Change, Operation, Plan, Summary, Target, Unmanaged};
 
 /// The JSON plan format version.
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 
 #[derive(Serialize)]
 struct JsonPlan<'a> {
@@ -25,6 +25,7 @@ struct JsonPlan<'a> {
     actions: Vec<JsonAction<'a>>,
     unmanaged: Vec<JsonUnmanaged>,
     errors: &'a [crate::plan::PlanError],
+    warnings: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -120,6 +121,7 @@ fn json_doc(plan: &Plan) -> JsonPlan<'_> {
             })
             .collect(),
         errors: &plan.errors,
+        warnings: &plan.warnings,
     }
 }
 
@@ -179,6 +181,12 @@ pub fn read_plan(doc: &Value) -> Result<Plan, String> {
         actions,
         unmanaged,
         errors: serde_json::from_value(field(doc, "errors")?).unwrap_or_default(),
+        warnings: doc["warnings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|w| w.as_str().map(str::to_string))
+            .collect(),
         refresh: RequestCounts {
             reads: doc["refresh_requests"]["reads"].as_u64().unwrap_or(0),
             writes: doc["refresh_requests"]["writes"].as_u64().unwrap_or(0),

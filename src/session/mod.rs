@@ -188,6 +188,26 @@ impl Session {
         Ok(plan(desired, &live, options))
     }
 
+    /// Reads the live state and plans `desired` at the server's time: the `Date` of ARM's
+    /// responses (on Azure the clock that matters, on the emulator its own clock), or the
+    /// local clock when no response carried one. Returns the options used (a saved plan pins
+    /// them).
+    pub async fn plan_at_server_time(
+        &self,
+        desired: &DesiredState,
+        refresh_secrets: bool,
+    ) -> Result<(Plan, PlanOptions), SessionError> {
+        let live = self.read_live(desired, refresh_secrets).await?;
+        let now = self.server_now().unwrap_or_else(chrono::Utc::now);
+        let options = plan_options(now, refresh_secrets);
+        Ok((plan(desired, &live, &options), options))
+    }
+
+    /// The server's time, as far as ARM's responses told it.
+    pub fn server_now(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.remote.arm.server_now()
+    }
+
     /// Stops the embedded emulator (flushing its state) after letting it finish queued
     /// deliveries for up to `drain`; what is left stays queued in its state for next time.
     pub async fn close(mut self, drain: Duration) -> Result<(), SessionError> {

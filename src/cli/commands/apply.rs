@@ -16,7 +16,7 @@ use crate::plan::Plan;
 use crate::plan::saved::SavedPlan;
 use crate::render;
 
-use super::common::{Ctx, check_plan_errors, is_saved_plan};
+use super::common::{Ctx, PlanTime, check_plan_errors, is_saved_plan};
 use crate::session::Session;
 
 /// Asks on a TTY; refuses without one.
@@ -201,7 +201,7 @@ fn apply_saved(file: &PathBuf, args: &ApplyArgs, ctx: &Ctx) -> anyhow::Result<Ex
         message: format!("`{}`: {e}", file.display()),
         hint: "make a new plan with `gridform plan --out FILE`".into(),
     })?;
-    let made = ctx.plan_with(&saved.paths, &saved.options())?;
+    let made = ctx.plan_with(&saved.paths, PlanTime::Pinned(saved.options()))?;
     let shown = crate::render::json::plan_value(&made.plan);
     let fresh = SavedPlan::record(&made.plan, shown, &made.inputs, &saved.options());
     let differences = saved.differences(&fresh);

@@ -37,27 +37,36 @@ impl Ctx<'_> {
         Ok(self.rt.block_on(session.close(drain))?)
     }
 
-    /// Loads, connects, reads the live state and plans (the clock read here: time is an input).
+    /// Loads, connects, reads the live state and plans at the server's time.
     pub fn plan(
         &self,
         paths: &[PathBuf],
         refresh_secrets: bool,
     ) -> anyhow::Result<(DesiredState, Session, Plan)> {
-        let options = crate::session::plan_options(chrono::Utc::now(), refresh_secrets);
-        let made = self.plan_with(paths, &options)?;
+        let made = self.plan_with(paths, PlanTime::Server { refresh_secrets })?;
         Ok((made.desired, made.session, made.plan))
     }
 
-    /// Loads (recording the inputs), connects, reads the live state and plans with `options`.
-    pub fn plan_with(&self, paths: &[PathBuf], options: &PlanOptions) -> anyhow::Result<Planned> {
+    /// Loads (recording the inputs), connects, reads the live state and plans at `time`.
+    pub fn plan_with(&self, paths: &[PathBuf], time: PlanTime) -> anyhow::Result<Planned> {
         let (desired, inputs) = load_pinned(paths, self.printer)?;
         let session = self.open(&desired)?;
-        match self.rt.block_on(session.plan(&desired, options)) {
-            Ok(plan) => Ok(Planned {
+        let planned = match time {
+            PlanTime::Server { refresh_secrets } => self
+                .rt
+                .block_on(session.plan_at_server_time(&desired, refresh_secrets)),
+            PlanTime::Pinned(options) => self
+                .rt
+                .block_on(session.plan(&desired, &options))
+                .map(|p| (p, options)),
+        };
+        match planned {
+            Ok((plan, options)) => Ok(Planned {
                 desired,
                 session,
                 plan,
                 inputs,
+                options,
             }),
             Err(e) => {
                 let _ = self.close(session, std::time::Duration::ZERO);
@@ -65,6 +74,17 @@ impl Ctx<'_> {
             }
         }
     }
+}
+
+/// The time (and options) a plan is made with.
+pub enum PlanTime {
+    /// The server's time (the `Date` of ARM's responses), a fresh salt.
+    Server {
+        /// Whether to read full webhook URLs and delivery attributes.
+        refresh_secrets: bool,
+    },
+    /// Exactly these options (a saved plan re-made with its time and salt).
+    Pinned(PlanOptions),
 }
 
 /// A plan with what it was made from.
@@ -77,6 +97,8 @@ pub struct Planned {
     pub plan: Plan,
     /// The files and variables read.
     pub inputs: PlanInputs,
+    /// The options (time, salt) it was made with.
+    pub options: PlanOptions,
 }
 
 /// Loads manifests from absolute paths, recording the files and variables read (for saved

@@ -6,7 +6,7 @@ use crate::model::secret::scrub;
 use crate::plan::saved::SavedPlan;
 use crate::render::{self, RenderOptions};
 
-use super::common::{Ctx, check_plan_errors};
+use super::common::{Ctx, PlanTime, check_plan_errors};
 
 /// Renders a plan in `format` (scrubbed of secret variable values).
 pub fn render(
@@ -27,8 +27,11 @@ pub fn render(
 /// Runs `plan`.
 pub fn run(args: &PlanArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     let printer = ctx.printer;
-    let options = crate::session::plan_options(chrono::Utc::now(), args.refresh_secrets);
-    let made = ctx.plan_with(&args.paths, &options)?;
+    let time = PlanTime::Server {
+        refresh_secrets: args.refresh_secrets,
+    };
+    let made = ctx.plan_with(&args.paths, time)?;
+    let options = &made.options;
     let (desired, plan) = (&made.desired, &made.plan);
     ctx.close(made.session, std::time::Duration::ZERO)?;
     printer.data(&render(
@@ -40,7 +43,7 @@ pub fn run(args: &PlanArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     check_plan_errors(plan)?;
     if let Some(out) = &args.out {
         let shown = crate::render::json::plan_value(plan);
-        let saved = SavedPlan::record(plan, shown, &made.inputs, &options);
+        let saved = SavedPlan::record(plan, shown, &made.inputs, options);
         let text = scrub(
             &serde_json::to_string_pretty(&saved)?,
             &desired.secret_values,

@@ -68,6 +68,7 @@ struct Builder<'a> {
     stack: &'a str,
     actions: Vec<Action>,
     errors: Vec<PlanError>,
+    warnings: Vec<String>,
     /// The action a dependent must wait for, per (kind, handle).
     ready: HashMap<(ResourceKind, String), usize>,
     provider_action: Option<usize>,
@@ -83,6 +84,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
         stack: &desired.stack.name,
         actions: Vec::new(),
         errors: Vec::new(),
+        warnings: Vec::new(),
         ready: HashMap::new(),
         provider_action: None,
         claimed: BTreeSet::new(),
@@ -102,6 +104,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
         actions: b.actions,
         unmanaged,
         errors: b.errors,
+        warnings: b.warnings,
         refresh: live.requests,
         fingerprint,
     }

@@ -10,3 +10,4 @@ mod schema;
 mod secrets;
 mod validate;
 mod validate_cases;
+mod waits;
