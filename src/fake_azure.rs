@@ -196,6 +196,9 @@ pub struct FakeAzure {
     pub source: String,
     /// Webhook subscriptions fail their validation handshake.
     pub handshake_fails: bool,
+    /// Webhooks answer the handshake without the code: subscriptions stay
+    /// `AwaitingManualAction`.
+    pub handshake_manual: bool,
 }
 
 impl FakeAzure {
@@ -262,7 +265,12 @@ impl Backend for FakeAzure {
         if let Some(e) = self.injected_put_failure(id) {
             return Err(e);
         }
-        Ok(put(&mut self.state(), id, body))
+        let mut done = put(&mut self.state(), id, body);
+        if self.handshake_manual && id.resource_type().ends_with("eventSubscriptions") {
+            done["properties"]["provisioningState"] = json!("AwaitingManualAction");
+            self.state().resources.insert(id.clone(), done.clone());
+        }
+        Ok(done)
     }
     async fn patch(&self, id: &ResourceId, body: &Value) -> BackendResult<()> {
         self.wrote();

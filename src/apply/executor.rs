@@ -250,6 +250,13 @@ const HANDSHAKE_HINT: &str = "the webhook endpoint must answer Event Grid's \
     SubscriptionValidationEvent by echoing `data.validationCode` as \
     `{\"validationResponse\": ...}` within 30 seconds (or open the `validationUrl`)";
 
+const MANUAL_HANDSHAKE_HINT: &str = "Event Grid posted a SubscriptionValidationEvent \
+    (header `aeg-event-type: SubscriptionValidation`) and the endpoint answered 200 without \
+    `validationResponse`. Make the endpoint answer that event within 30 seconds with HTTP 200 and \
+    the body `{\"validationResponse\": \"<data.validationCode>\"}` and run `gridform apply` \
+    again, or complete this handshake by GETting the event's `data.validationUrl` within 10 \
+    minutes (after that Azure marks the subscription Failed and apply recreates it)";
+
 const PARTNER_HINT: &str = "check that the partner is authorized in the partner configuration \
     and that the Auth0 stream is active; raise `spec.waitForPartner` if the partner is slow";
 
@@ -344,7 +351,8 @@ async fn run_action<B: Backend>(
         }
         Operation::Put { at, body } => {
             let id = resolve(at, backend, learned).await.map_err(fail)?;
-            backend.put(&id, body).await.map(|_| ()).map_err(fail)
+            let done = backend.put(&id, body).await.map_err(fail)?;
+            provisioned(action, &done)
         }
         Operation::Patch { at, body } => {
             let id = resolve(at, backend, learned).await.map_err(fail)?;
@@ -353,7 +361,8 @@ async fn run_action<B: Backend>(
         Operation::Replace { at, body } => {
             let id = resolve(at, backend, learned).await.map_err(fail)?;
             backend.delete(&id).await.map_err(fail)?;
-            backend.put(&id, body).await.map(|_| ()).map_err(fail)
+            let done = backend.put(&id, body).await.map_err(fail)?;
+            provisioned(action, &done)
         }
         Operation::Delete { at } => {
             let id = resolve(at, backend, learned).await.map_err(fail)?;
@@ -415,6 +424,34 @@ async fn run_action<B: Backend>(
             retryable: false,
         }),
     }
+}
+
+/// A PUT whose resource did not end `Succeeded` is not done: an event subscription whose webhook
+/// answered the handshake without the code stays `AwaitingManualAction` until someone acts.
+fn provisioned(action: &Action, body: &Value) -> Result<(), Failure> {
+    let state = body
+        .pointer("/properties/provisioningState")
+        .and_then(Value::as_str)
+        .unwrap_or("Succeeded");
+    if state.eq_ignore_ascii_case("Succeeded") {
+        return Ok(());
+    }
+    let what = format!("{} `{}`", action.target.kind, action.target.name);
+    if state.eq_ignore_ascii_case("AwaitingManualAction") {
+        return Err(Failure {
+            message: format!(
+                "{what} is not done: its provisioningState is `AwaitingManualAction` (the webhook \
+                 did not echo the validation code)"
+            ),
+            hint: Some(MANUAL_HANDSHAKE_HINT.into()),
+            retryable: false,
+        });
+    }
+    Err(Failure {
+        message: format!("{what} is not done: its provisioningState is `{state}`"),
+        hint: Some("run `gridform plan` to see what is left, and apply again".into()),
+        retryable: false,
+    })
 }
 
 fn check_source(id: &ResourceId, topic: &Value, expected: &str) -> Result<(), Failure> {

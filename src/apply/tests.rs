@@ -256,6 +256,33 @@ async fn failed_webhook_handshake_says_what_the_endpoint_must_do() {
 }
 
 #[tokio::test]
+async fn a_subscription_awaiting_manual_validation_is_not_done() {
+    let d = load("manifests/custom-topic-webhooks");
+    let fake = Arc::new(FakeAzure {
+        handshake_manual: true,
+        ..Default::default()
+    });
+    let p = plan(&d, &LiveState::default(), &opts());
+    let (report, _) = run(&p, fake, &fast()).await;
+    assert!(!report.succeeded());
+    let failures: Vec<&Failure> = report
+        .outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Failed(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    assert!(!failures.is_empty());
+    for f in failures {
+        assert!(f.message.contains("AwaitingManualAction"), "{}", f.message);
+        let hint = f.hint.as_deref().unwrap();
+        assert!(hint.contains("validationResponse") && hint.contains("validationUrl"));
+        assert!(hint.contains("10 minutes"), "{hint}");
+    }
+}
+
+#[tokio::test]
 async fn transient_failures_are_retried_and_permanent_ones_are_not() {
     let d = load("manifests/custom-topic-webhooks");
     let fake = Arc::new(FakeAzure::default());

@@ -314,6 +314,7 @@ impl ArmClient {
                     .json(target)?
                     .ok_or_else(|| malformed(target, &resp, "empty body"))?;
                 match lro::provisioning_state(&body) {
+                    Some(s) if lro::awaits_manual_action(s) => return Ok(Some(body)),
                     Some(s) if !lro::is_terminal(s) => {
                         last_status = s.to_string();
                         delay = cfg.interval(server_delay(&resp.headers, chrono::Utc::now()));
@@ -347,7 +348,7 @@ impl ArmClient {
         let initial_body = resp.json(&target)?;
         let final_body = self.follow(id, &target, resp.clone(), initial_body).await?;
         let final_body =
-            match final_body.filter(|b| b.get("id").is_some() && lro::is_terminal_body(b)) {
+            match final_body.filter(|b| b.get("id").is_some() && lro::is_settled_body(b)) {
                 Some(b) => b,
                 // Async-operation result, empty PATCH 200, or a Location result without the
                 // resource: read the final state.
