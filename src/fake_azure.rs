@@ -199,6 +199,8 @@ pub struct FakeAzure {
     /// Webhooks answer the handshake without the code: subscriptions stay
     /// `AwaitingManualAction`.
     pub handshake_manual: bool,
+    /// The simulated partner never creates its partner topic (not authorized, say).
+    pub partner_silent: bool,
 }
 
 impl FakeAzure {
@@ -293,7 +295,18 @@ impl Backend for FakeAzure {
     }
     async fn auth0_create(&self, body: &Value) -> BackendResult<Value> {
         self.wrote();
-        Ok(create_stream(&mut self.state(), body, &self.source))
+        let mut live = self.state();
+        let mut created = create_stream(&mut live, body, &self.source);
+        if self.partner_silent {
+            live.resources
+                .retain(|id, _| !id.resource_type().ends_with("partnerTopics"));
+            let name = body["name"].as_str().unwrap_or_default();
+            if let Some(s) = live.auth0_streams.get_mut(name) {
+                s["sink"]["azurePartnerTopic"] = Value::Null;
+            }
+            created["sink"]["azurePartnerTopic"] = Value::Null;
+        }
+        Ok(created)
     }
     async fn auth0_patch(&self, stream_id: &str, body: &Value) -> BackendResult<()> {
         patch_stream(&mut self.state(), stream_id, body);

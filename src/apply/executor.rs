@@ -1,6 +1,7 @@
 //! Runs a plan: every action starts as soon as its own dependencies succeeded, at most
 //! `parallelism` at once, never two on one resource; failures skip their dependents; an
-//! interruption stops new starts and lets running actions finish.
+//! interruption stops new starts, ends every wait (domain waits here, long-running operations
+//! through the backend's own stop signal) and lets requests in flight finish.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -139,7 +140,12 @@ pub async fn execute<B: Backend>(
                 on_event(&ApplyEvent::Started(i));
                 let action = plan.actions[i].clone();
                 let (backend, learned, opts) = (backend.clone(), learned.clone(), opts.clone());
-                running.spawn(run_with_retries(i, action, backend, learned, opts));
+                let ctx = RunCtx {
+                    learned,
+                    opts,
+                    stop: stop.clone(),
+                };
+                running.spawn(run_with_retries(i, action, backend, ctx));
             }
         }
         if sched.done() {
@@ -203,31 +209,74 @@ pub async fn execute<B: Backend>(
     }
 }
 
+/// What a running action shares with the run.
+struct RunCtx {
+    learned: Learned,
+    opts: ApplyOptions,
+    stop: watch::Receiver<bool>,
+}
+
 /// Runs action `i`, again after transient failures (every action is idempotent), waiting a
 /// little longer each time.
 async fn run_with_retries<B: Backend>(
     i: usize,
     action: Action,
     backend: Arc<B>,
-    learned: Learned,
-    opts: ApplyOptions,
+    mut ctx: RunCtx,
 ) -> (usize, Result<(), Failure>, Duration) {
     let t = Instant::now();
     let mut attempt = 1u32;
     let result = loop {
-        match run_action(&action, backend.as_ref(), &learned, &opts).await {
-            Err(f) if f.retryable && attempt < opts.attempts.max(1) => {
+        match run_action(&action, backend.as_ref(), &mut ctx).await {
+            Err(f) if f.retryable && attempt < ctx.opts.attempts.max(1) => {
                 tracing::warn!(
                     action = i, attempt, error = %f.message,
                     "transient failure; trying the action again"
                 );
-                tokio::time::sleep(opts.poll_interval.saturating_mul(attempt)).await;
+                let wait = ctx.opts.poll_interval.saturating_mul(attempt);
+                if pause(&mut ctx.stop, wait).await {
+                    break Err(interrupted(&format!(
+                        "waiting to try again after: {}",
+                        f.message
+                    )));
+                }
                 attempt += 1;
             }
             other => break other,
         }
     };
     (i, result, t.elapsed())
+}
+
+/// Sleeps `wait`; `true` (at once) when the stop signal is or turns true meanwhile.
+pub(super) async fn pause(stop: &mut watch::Receiver<bool>, wait: Duration) -> bool {
+    if *stop.borrow() {
+        return true;
+    }
+    let sleep = tokio::time::sleep(wait);
+    tokio::pin!(sleep);
+    let signalled = tokio::select! {
+        () = &mut sleep => return false,
+        signalled = stop.wait_for(|s| *s) => signalled.is_ok(),
+    };
+    if !signalled {
+        // Nobody can signal any more: just wait.
+        sleep.await;
+    }
+    signalled
+}
+
+const INTERRUPTED_HINT: &str = "run `gridform apply` again to finish: what was started may \
+    still complete in Azure (or the partner may still create its topic), and the next plan \
+    starts from where it ended";
+
+/// The failure of an action whose wait the stop signal ended.
+fn interrupted(what: &str) -> Failure {
+    Failure {
+        message: format!("interrupted while {what}"),
+        hint: Some(INTERRUPTED_HINT.into()),
+        retryable: false,
+    }
 }
 
 /// `now + wait`, or a year from now when that does not fit (a deadline nobody reaches).
@@ -265,7 +314,9 @@ const SOURCE_HINT: &str = "only a topic from the expected partner is activated; 
 
 fn fail(e: BackendError) -> Failure {
     let lower = e.message.to_ascii_lowercase();
-    let hint = if lower.contains("validation")
+    let hint = if e.code.as_deref() == Some(super::backend::INTERRUPTED) {
+        Some(INTERRUPTED_HINT.into())
+    } else if lower.contains("validation")
         && (lower.contains("handshake") || lower.contains("webhook"))
     {
         Some(HANDSHAKE_HINT.into())
@@ -315,9 +366,9 @@ async fn resolve<B: Backend>(
 async fn run_action<B: Backend>(
     action: &Action,
     backend: &B,
-    learned: &Learned,
-    opts: &ApplyOptions,
+    ctx: &mut RunCtx,
 ) -> Result<(), Failure> {
+    let learned = &ctx.learned;
     match &action.operation {
         Operation::RegisterProvider {
             subscription_id,
@@ -327,7 +378,7 @@ async fn run_action<B: Backend>(
                 .register_provider(subscription_id, namespace)
                 .await
                 .map_err(fail)?;
-            let deadline = deadline_after(opts.provider_timeout);
+            let deadline = deadline_after(ctx.opts.provider_timeout);
             loop {
                 let state = backend
                     .provider_state(subscription_id, namespace)
@@ -340,13 +391,17 @@ async fn run_action<B: Backend>(
                     return Err(Failure {
                         message: format!(
                             "provider `{namespace}` is still `{state}` after {}s",
-                            opts.provider_timeout.as_secs()
+                            ctx.opts.provider_timeout.as_secs()
                         ),
                         hint: Some("registration can take minutes; run apply again later".into()),
                         retryable: false,
                     });
                 }
-                tokio::time::sleep(opts.poll_interval).await;
+                if pause(&mut ctx.stop, ctx.opts.poll_interval).await {
+                    return Err(interrupted(&format!(
+                        "waiting for provider `{namespace}` to be registered (still `{state}`)"
+                    )));
+                }
             }
         }
         Operation::Put { at, body } => {
@@ -377,7 +432,7 @@ async fn run_action<B: Backend>(
             at,
             timeout_secs,
             expected_source,
-        } => wait_for_partner(at, *timeout_secs, expected_source, backend, learned, opts).await,
+        } => wait_for_partner(at, *timeout_secs, expected_source, backend, ctx).await,
         Operation::SetActivation {
             at,
             activate,
@@ -477,9 +532,9 @@ async fn wait_for_partner<B: Backend>(
     timeout_secs: u64,
     expected: &str,
     backend: &B,
-    learned: &Learned,
-    opts: &ApplyOptions,
+    ctx: &mut RunCtx,
 ) -> Result<(), Failure> {
+    let learned = &ctx.learned;
     let deadline = deadline_after(Duration::from_secs(timeout_secs));
     loop {
         let id = match at.stream() {
@@ -514,6 +569,15 @@ async fn wait_for_partner<B: Backend>(
                 retryable: false,
             });
         }
-        tokio::time::sleep(opts.poll_interval).await;
+        if pause(&mut ctx.stop, ctx.opts.poll_interval).await {
+            let what = match at.stream() {
+                Some(stream) => format!("the partner topic of Auth0 stream `{stream}`"),
+                None => at
+                    .resolve(None)
+                    .map(|id| format!("the partner topic `{}`", id.name()))
+                    .unwrap_or_else(|| "the partner topic".into()),
+            };
+            return Err(interrupted(&format!("waiting for {what}")));
+        }
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use tokio::sync::watch;
 
+use super::executor::pause;
 use super::*;
 use crate::fake_azure::FakeAzure;
 use crate::model::DesiredState;
@@ -237,6 +238,55 @@ async fn interruption_stops_new_starts_and_reports_the_rest_skipped() {
             .outcomes
             .contains(&Outcome::Skipped { blocked_by: None })
     );
+}
+
+#[tokio::test]
+async fn interruption_ends_a_partner_wait_at_once_and_says_what_was_interrupted() {
+    let d = load("manifests/auth0-partner");
+    let fake = Arc::new(FakeAzure {
+        source: "example.eu.auth0.com".into(),
+        partner_silent: true,
+        ..Default::default()
+    });
+    let p = plan(&d, &LiveState::default(), &opts());
+    let wait = p
+        .actions
+        .iter()
+        .position(|a| a.kind == ActionKind::WaitForPartner)
+        .unwrap();
+    // Polls an hour apart: only the interruption can end the wait before its 10 minutes.
+    let slow = ApplyOptions {
+        poll_interval: Duration::from_secs(3600),
+        ..fast()
+    };
+    let (tx, rx) = watch::channel(false);
+    let report = execute(&p, fake, &slow, rx, |e| {
+        if *e == ApplyEvent::Started(wait) {
+            let _ = tx.send(true);
+        }
+    })
+    .await;
+    assert!(report.interrupted);
+    let Outcome::Failed(f) = &report.outcomes[wait] else {
+        panic!("{:?}", report.outcomes[wait])
+    };
+    assert_eq!(
+        f.message,
+        "interrupted while waiting for the partner topic of Auth0 stream `azure-events`"
+    );
+    assert!(f.hint.as_deref().unwrap().contains("gridform apply"));
+}
+
+#[tokio::test]
+async fn the_pause_between_polls_ends_when_the_stop_signal_turns_true() {
+    let (tx, mut rx) = watch::channel(false);
+    let waiting = tokio::spawn(async move { pause(&mut rx, Duration::from_secs(3600)).await });
+    tx.send(true).unwrap();
+    assert!(waiting.await.unwrap(), "not reported as interrupted");
+    // Without anyone left to signal, a pause just waits.
+    let (tx, mut rx) = watch::channel(false);
+    drop(tx);
+    assert!(!pause(&mut rx, Duration::from_millis(1)).await);
 }
 
 #[tokio::test]

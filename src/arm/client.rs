@@ -206,6 +206,8 @@ pub struct ArmClient {
     pub(crate) options: Arc<ArmClientOptions>,
     counters: Arc<Counters>,
     server_clock: Arc<ServerClock>,
+    /// Turning true interrupts long-running-operation polling (`ArmError::Interrupted`).
+    pub(crate) stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// A reqwest client with our User-Agent, optionally trusting an extra root certificate (PEM).
@@ -242,6 +244,7 @@ impl ArmClient {
             options: Arc::new(options),
             counters: Arc::default(),
             server_clock: Arc::default(),
+            stop: None,
         }
     }
 
@@ -249,6 +252,16 @@ impl ArmClient {
     /// plus the time since it arrived); `None` before the first response with one.
     pub fn server_now(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         self.server_clock.now()
+    }
+
+    /// A clone whose long-running-operation polling stops (`ArmError::Interrupted`) once `stop`
+    /// turns true. Dropping the poll does not cancel the operation in Azure: it may still
+    /// complete there, and re-reading the state (the next plan) sees where it ended.
+    pub fn with_stop(&self, stop: tokio::sync::watch::Receiver<bool>) -> Self {
+        Self {
+            stop: Some(stop),
+            ..self.clone()
+        }
     }
 
     /// A client with default options and its own HTTP client.

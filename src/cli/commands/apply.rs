@@ -64,7 +64,10 @@ pub fn execute_plan(
         poll_interval: poll_interval(),
         ..Default::default()
     };
-    let remote = Arc::new(session.remote.clone());
+    // The first Ctrl-C also ends long-running-operation polling inside the ARM client.
+    let mut remote = session.remote.clone();
+    remote.arm = remote.arm.with_stop(stop_rx.clone());
+    let remote = Arc::new(remote);
     let progress = crate::cli::progress::Progress::new(plan.actions.len(), printer);
     let report: ApplyReport = ctx
         .rt

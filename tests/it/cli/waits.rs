@@ -4,6 +4,9 @@
 
 use std::path::Path;
 
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+
 use serde_json::json;
 
 use crate::support::{World, outcome, repo};
@@ -131,4 +134,150 @@ fn a_webhook_that_does_not_echo_the_code_is_not_done_until_validated() {
     let (code, out, err) = run(&w, dir.path(), &["plan", "--detailed-exitcode", "."]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("No changes"), "{out}");
+}
+
+/// The Auth0 reference without its partner configuration: the partner is never authorized, so
+/// its partner topic never appears and apply waits `waitForPartner`.
+const UNAUTHORIZED: &str = r#"apiVersion: gridform/v1
+kind: Stack
+metadata: {name: unauthorized}
+spec:
+  subscriptionId: 00000000-0000-0000-0000-000000000000
+  resourceGroup: identity-events
+  location: westeurope
+  auth0: {tenantDomain: example.eu.auth0.com}
+---
+apiVersion: gridform/v1
+kind: ProviderRegistration
+metadata: {name: Microsoft.EventGrid}
+---
+apiVersion: gridform/v1
+kind: ResourceGroup
+metadata: {name: identity-events}
+---
+apiVersion: gridform/v1
+kind: Auth0LogStream
+metadata: {name: azure-events}
+spec:
+  azureRegion: westeurope
+  status: active
+---
+apiVersion: gridform/v1
+kind: PartnerTopic
+metadata: {name: auth0}
+spec:
+  fromAuth0LogStream: azure-events
+  activationState: Activated
+  waitForPartner: 40s
+"#;
+
+/// Reads `child`'s stderr until a line contains `marker`; what was read.
+fn stderr_until(child: &mut Child, marker: &str) -> (BufReader<std::process::ChildStderr>, String) {
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        seen.push_str(&line);
+        let found = line.contains(marker);
+        line.clear();
+        if found {
+            return (stderr, seen);
+        }
+    }
+    panic!("`{marker}` never appeared on stderr:\n{seen}");
+}
+
+fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn ctrl_c_ends_the_wait_for_an_unauthorized_partner_and_says_what_it_interrupted() {
+    let w = World::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("stack.yaml"), UNAUTHORIZED).unwrap();
+    let mut child = w
+        .command(dir.path(), &["apply", "--auto-approve", "."])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The stream is created (its progress line printed): the wait for the partner has begun.
+    let (mut stderr, mut seen) = stderr_until(&mut child, "create log stream Auth0LogStream");
+    interrupt(&child);
+    stderr.read_to_string(&mut seen).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}{seen}");
+    let what = "interrupted while waiting for the partner topic of Auth0 stream `azure-events`";
+    assert!(stdout.contains(what), "{stdout}{seen}");
+    assert!(seen.contains(what), "{seen}");
+    assert!(
+        !stdout.contains("did not create the partner topic within")
+            && !seen.contains("did not create the partner topic within"),
+        "the wait ran to its timeout: {stdout}{seen}"
+    );
+    assert!(stdout.contains("run `gridform apply` again"), "{stdout}");
+}
+
+/// Runs `apply` in `dir`, interrupts it once `marker` is on stderr: (exit code, stdout, stderr).
+fn apply_interrupted_after(w: &World, dir: &Path, marker: &str) -> (Option<i32>, String, String) {
+    let mut child = w
+        .command(dir, &["apply", "--auto-approve", "."])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (mut stderr, mut seen) = stderr_until(&mut child, marker);
+    interrupt(&child);
+    stderr.read_to_string(&mut seen).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.code(), stdout, seen)
+}
+
+#[test]
+fn ctrl_c_ends_provider_registration_and_long_running_operation_waits() {
+    // Registrations and operations that take a minute: only the interruption ends them early.
+    let w = World::with_config(gridform::emulator::Config {
+        lro_delay: std::time::Duration::from_secs(60),
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("stack.yaml"), MANUAL_STACK).unwrap();
+    // The resource group answers at once while the provider is still registering.
+    let (code, out, err) = apply_interrupted_after(&w, dir.path(), "ResourceGroup `waits`");
+    assert_eq!(code, Some(130), "{out}{err}");
+    let what = "interrupted while waiting for provider `Microsoft.EventGrid` to be registered";
+    assert!(out.contains(what), "{out}{err}");
+    assert!(
+        !out.contains("after 600s"),
+        "the wait ran to its timeout: {out}"
+    );
+    // A minute later the provider is registered; the topic's operation is polled next, beside
+    // another resource group that answers at once.
+    let moved = w.control(
+        reqwest::Method::POST,
+        "/_emulator/clock",
+        &json!({"advanceSeconds": 120}),
+    );
+    assert!(moved.is_success());
+    let extra =
+        "---\napiVersion: gridform/v1\nkind: ResourceGroup\nmetadata: {name: waits-extra}\n";
+    std::fs::write(dir.path().join("extra.yaml"), extra).unwrap();
+    let (code, out, err) = apply_interrupted_after(&w, dir.path(), "ResourceGroup `waits-extra`");
+    assert_eq!(code, Some(130), "{out}{err}");
+    assert!(
+        out.contains("interrupted while waiting for the long-running operation of PUT"),
+        "{out}{err}"
+    );
+    assert!(out.contains("may still complete in Azure"), "{out}");
+    assert!(
+        !out.contains("long-running operation still"),
+        "timed out instead: {out}"
+    );
 }
