@@ -3,7 +3,7 @@
 //! interruption stops new starts, ends every wait (domain waits here, long-running operations
 //! through the backend's own stop signal) and lets requests in flight finish.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -70,6 +70,14 @@ pub enum Outcome {
 pub enum ApplyEvent {
     /// Action `index` started.
     Started(usize),
+    /// The partner of Auth0 stream `stream` named its partner topic: what was "known after
+    /// apply" is known now.
+    Learned {
+        /// The Auth0 stream.
+        stream: String,
+        /// The partner topic's name.
+        partner_topic: String,
+    },
     /// Action `index` ended.
     Finished {
         /// Which.
@@ -88,6 +96,8 @@ pub struct ApplyReport {
     pub outcomes: Vec<Outcome>,
     /// Whether the run was interrupted.
     pub interrupted: bool,
+    /// Partner topic names learned during the run (Auth0 stream → partner topic).
+    pub partner_topics: BTreeMap<String, String>,
 }
 
 impl ApplyReport {
@@ -117,6 +127,7 @@ pub async fn execute<B: Backend>(
     let learned: Learned = Arc::default();
     let mut running: JoinSet<(usize, Result<(), Failure>, Duration)> = JoinSet::new();
     let mut interrupted = false;
+    let mut announced = BTreeMap::new();
     // A dropped sender means nobody can interrupt any more; stop watching it.
     let mut stop_closed = false;
     loop {
@@ -177,6 +188,7 @@ pub async fn execute<B: Backend>(
                 )
             }
         };
+        announce_learned(&learned, &mut announced, &mut on_event);
         let outcome = match result {
             Ok(()) => Outcome::Succeeded,
             Err(f) => Outcome::Failed(f),
@@ -206,6 +218,28 @@ pub async fn execute<B: Backend>(
             .map(|o| o.unwrap_or(Outcome::Skipped { blocked_by: None }))
             .collect(),
         interrupted,
+        partner_topics: announced,
+    }
+}
+
+/// Emits `ApplyEvent::Learned` for names learned since the last call (`announced` keeps them).
+fn announce_learned(
+    learned: &Learned,
+    announced: &mut BTreeMap<String, String>,
+    on_event: &mut impl FnMut(&ApplyEvent),
+) {
+    let now: Vec<(String, String)> = match learned.lock() {
+        Ok(m) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        Err(_) => return,
+    };
+    for (stream, partner_topic) in now {
+        if announced.get(&stream) != Some(&partner_topic) {
+            announced.insert(stream.clone(), partner_topic.clone());
+            on_event(&ApplyEvent::Learned {
+                stream,
+                partner_topic,
+            });
+        }
     }
 }
 
@@ -359,6 +393,9 @@ async fn resolve<B: Backend>(
                 ))
             })?,
     };
+    if let Ok(mut m) = learned.lock() {
+        m.insert(stream.to_string(), name.clone());
+    }
     at.resolve(Some(&name))
         .ok_or_else(|| BackendError::new("unresolvable target"))
 }

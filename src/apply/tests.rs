@@ -98,6 +98,57 @@ async fn auth0_reference_converges_and_a_second_apply_writes_nothing() {
 }
 
 #[tokio::test]
+async fn the_partner_topic_name_is_announced_before_the_wait_ends_and_named_in_lines() {
+    let d = load("manifests/auth0-partner");
+    let fake = Arc::new(FakeAzure {
+        source: "example.eu.auth0.com".into(),
+        ..Default::default()
+    });
+    let p = plan(&d, &LiveState::default(), &opts());
+    let (report, events) = run(&p, fake, &fast()).await;
+    assert!(report.succeeded(), "{report:?}");
+    let wait = p
+        .actions
+        .iter()
+        .position(|a| a.kind == ActionKind::WaitForPartner)
+        .unwrap();
+    let learned = events
+        .iter()
+        .position(|e| matches!(e, ApplyEvent::Learned { stream, .. } if stream == "azure-events"))
+        .expect("no Learned event");
+    let wait_done = events
+        .iter()
+        .position(|e| matches!(e, ApplyEvent::Finished { index, .. } if *index == wait))
+        .unwrap();
+    assert!(learned < wait_done, "{events:?}");
+    let topic = report.partner_topics.get("azure-events").unwrap();
+    let activate = p
+        .actions
+        .iter()
+        .find(|a| a.kind == ActionKind::Activate)
+        .unwrap();
+    assert!(crate::render::address(activate).contains("(known after apply)"));
+    let known = crate::render::address_known(activate, &report.partner_topics);
+    assert!(!known.contains("known after apply"), "{known}");
+    assert!(
+        known.contains(&format!("/partnerTopics/{topic})")),
+        "{known}"
+    );
+    let sub = p
+        .actions
+        .iter()
+        .find(|a| a.target.name == "failed-logins")
+        .unwrap();
+    let known = crate::render::address_known(sub, &report.partner_topics);
+    assert!(
+        known.contains(&format!(
+            "/partnerTopics/{topic}/eventSubscriptions/failed-logins"
+        )),
+        "{known}"
+    );
+}
+
+#[tokio::test]
 async fn wrong_partner_source_is_never_activated() {
     let d = load("manifests/auth0-partner");
     let fake = Arc::new(FakeAzure {

@@ -1,5 +1,6 @@
 //! `gridform apply` (plan, confirm, execute) and `gridform apply FILE` (a saved plan).
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -69,11 +70,24 @@ pub fn execute_plan(
     remote.arm = remote.arm.with_stop(stop_rx.clone());
     let remote = Arc::new(remote);
     let progress = crate::cli::progress::Progress::new(plan.actions.len(), printer);
+    // Partner topic names as they become known, so lines name them instead of "(known after
+    // apply)".
+    let mut learned = BTreeMap::new();
     let report: ApplyReport = ctx
         .rt
         .block_on(execute(plan, remote, &opts, stop_rx, |event| match event {
             ApplyEvent::Started(index) => {
-                progress.started(&scrub(&render::address(&plan.actions[*index]), secrets))
+                let what = render::address_known(&plan.actions[*index], &learned);
+                progress.started(&scrub(&what, secrets))
+            }
+            ApplyEvent::Learned {
+                stream,
+                partner_topic,
+            } => {
+                learned.insert(stream.clone(), partner_topic.clone());
+                let line =
+                    format!("the partner of Auth0 stream `{stream}` created `{partner_topic}`");
+                progress.note(&scrub(&line, secrets));
             }
             ApplyEvent::Finished {
                 index,
@@ -81,36 +95,38 @@ pub fn execute_plan(
                 elapsed,
             } => {
                 let a = &plan.actions[*index];
-                let (_, verb) = render::symbol(a.kind);
-                let line = match outcome {
-                    Outcome::Succeeded => format!(
-                        "{verb} {} ({:.1}s)",
-                        render::address(a),
-                        elapsed.as_secs_f64()
-                    ),
-                    Outcome::Failed(f) => format!(
-                        "{}: {verb} {}: {}",
-                        printer.error_label(),
-                        render::address(a),
-                        f.message
-                    ),
-                    Outcome::Skipped {
-                        blocked_by: Some(b),
-                    } => format!(
-                        "skipped {verb} {} (blocked by the failure of action {})",
-                        render::address(a),
-                        b + 1
-                    ),
-                    Outcome::Skipped { blocked_by: None } => {
-                        format!("skipped {verb} {} (interrupted)", render::address(a))
-                    }
-                };
+                let line = finished_line(a, outcome, *elapsed, &learned, printer);
                 progress.finished(&scrub(&line, secrets));
             }
         }));
     progress.done();
     drop(stop_tx);
     summarize(plan, &report, printer, label, secrets)
+}
+
+/// The progress line of a finished action, naming what became known during the run.
+fn finished_line(
+    a: &crate::plan::Action,
+    outcome: &Outcome,
+    elapsed: Duration,
+    learned: &BTreeMap<String, String>,
+    printer: &Printer,
+) -> String {
+    let (_, verb) = render::symbol(a.kind);
+    let address = render::address_known(a, learned);
+    match outcome {
+        Outcome::Succeeded => format!("{verb} {address} ({:.1}s)", elapsed.as_secs_f64()),
+        Outcome::Failed(f) => format!("{}: {verb} {address}: {}", printer.error_label(), f.message),
+        Outcome::Skipped {
+            blocked_by: Some(b),
+        } => format!(
+            "skipped {verb} {address} (blocked by the failure of action {})",
+            b + 1
+        ),
+        Outcome::Skipped { blocked_by: None } => {
+            format!("skipped {verb} {address} (interrupted)")
+        }
+    }
 }
 
 /// How often domain waits poll: 2 s, or `GRIDFORM_POLL_MS` (tests against the emulator).
@@ -138,7 +154,7 @@ fn summarize(
         if let Outcome::Failed(f) = o {
             text.push_str(&format!(
                 "  failed: {}: {}\n",
-                render::address(&plan.actions[i]),
+                render::address_known(&plan.actions[i], &report.partner_topics),
                 f.message
             ));
             if let Some(h) = &f.hint {

@@ -281,3 +281,32 @@ fn ctrl_c_ends_provider_registration_and_long_running_operation_waits() {
         "timed out instead: {out}"
     );
 }
+
+#[test]
+fn progress_lines_name_the_partner_topic_once_it_is_known() {
+    let w = World::start();
+    let cwd = tempfile::tempdir().unwrap();
+    let set = reference();
+    let (code, out, err) = run(&w, cwd.path(), &["apply", "--auto-approve", &set]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    // The plan printed first cannot know the name yet ...
+    assert!(out.contains("(known after apply)"), "{out}");
+    let topics = w.arm_get("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/identity-events/providers/Microsoft.EventGrid/partnerTopics?api-version=2025-02-15");
+    let name = topics["value"][0]["name"].as_str().unwrap().to_string();
+    // ... the progress lines after the partner created it do.
+    assert!(
+        err.contains(&format!(
+            "the partner of Auth0 stream `azure-events` created `{name}`"
+        )),
+        "{err}"
+    );
+    let progress: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("PartnerTopic `auth0`") || l.contains("failed-logins"))
+        .collect();
+    assert!(progress.len() >= 3, "{err}");
+    for line in progress {
+        assert!(!line.contains("known after apply"), "{line}");
+        assert!(line.contains(&format!("/partnerTopics/{name}")), "{line}");
+    }
+}
