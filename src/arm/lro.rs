@@ -62,7 +62,9 @@ pub enum Poll {
 /// 200/201 body with a non-terminal `provisioningState` means polling the resource.
 pub fn classify(status: u16, headers: &HeaderMap, body: Option<&serde_json::Value>) -> Poll {
     if let Some(url) = header_str(headers, "azure-asyncoperation") {
-        if matches!(status, 200..=202) && (status == 202 || !body.is_some_and(is_terminal_body)) {
+        // A body already `Failed` still has its operation polled: the error is in there.
+        let succeeded = body.is_some_and(|b| provisioning_state(b).is_none_or(is_success));
+        if matches!(status, 200..=202) && (status == 202 || !succeeded) {
             return Poll::AsyncOperation(url.to_string());
         }
     }
@@ -192,6 +194,12 @@ mod tests {
         // A terminal body with the header: nothing to wait for.
         let done = json!({"properties": {"provisioningState": "Succeeded"}});
         assert_eq!(classify(201, &h, Some(&done)), Poll::Done);
+        // Unless it failed: the operation carries the error.
+        let failed = json!({"properties": {"provisioningState": "Failed"}});
+        assert_eq!(
+            classify(201, &h, Some(&failed)),
+            Poll::AsyncOperation("https://x/op".into())
+        );
     }
 
     #[test]
