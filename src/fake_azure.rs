@@ -203,6 +203,11 @@ pub struct FakeAzure {
     pub source: String,
     /// Webhook subscriptions fail their validation handshake.
     pub handshake_fails: bool,
+    /// Webhooks answer the handshake without the code: subscriptions stay
+    /// `AwaitingManualAction`.
+    pub handshake_manual: bool,
+    /// The simulated partner never creates its partner topic (not authorized, say).
+    pub partner_silent: bool,
 }
 
 impl FakeAzure {
@@ -269,7 +274,12 @@ impl Backend for FakeAzure {
         if let Some(e) = self.injected_put_failure(id) {
             return Err(e);
         }
-        Ok(put(&mut self.state(), id, body))
+        let mut done = put(&mut self.state(), id, body);
+        if self.handshake_manual && id.resource_type().ends_with("eventSubscriptions") {
+            done["properties"]["provisioningState"] = json!("AwaitingManualAction");
+            self.state().resources.insert(id.clone(), done.clone());
+        }
+        Ok(done)
     }
     async fn patch(&self, id: &ResourceId, body: &Value) -> BackendResult<()> {
         self.wrote();
@@ -292,7 +302,18 @@ impl Backend for FakeAzure {
     }
     async fn auth0_create(&self, body: &Value) -> BackendResult<Value> {
         self.wrote();
-        Ok(create_stream(&mut self.state(), body, &self.source))
+        let mut live = self.state();
+        let mut created = create_stream(&mut live, body, &self.source);
+        if self.partner_silent {
+            live.resources
+                .retain(|id, _| !id.resource_type().ends_with("partnerTopics"));
+            let name = body["name"].as_str().unwrap_or_default();
+            if let Some(s) = live.auth0_streams.get_mut(name) {
+                s["sink"]["azurePartnerTopic"] = Value::Null;
+            }
+            created["sink"]["azurePartnerTopic"] = Value::Null;
+        }
+        Ok(created)
     }
     async fn auth0_patch(&self, stream_id: &str, body: &Value) -> BackendResult<()> {
         patch_stream(&mut self.state(), stream_id, body);

@@ -8,6 +8,10 @@ use serde_json::Value;
 
 use crate::model::ResourceId;
 
+/// `BackendError::code` of a wait the stop signal interrupted (a long-running operation's
+/// polling): the operation may still complete remotely.
+pub const INTERRUPTED: &str = "gridform.Interrupted";
+
 /// A failed remote operation, as the executor reports it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]

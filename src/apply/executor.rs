@@ -1,8 +1,9 @@
 //! Runs a plan: every action starts as soon as its own dependencies succeeded, at most
 //! `parallelism` at once, never two on one resource; failures skip their dependents; an
-//! interruption stops new starts and lets running actions finish.
+//! interruption stops new starts, ends every wait (domain waits here, long-running operations
+//! through the backend's own stop signal) and lets requests in flight finish.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -71,6 +72,14 @@ pub enum Outcome {
 pub enum ApplyEvent {
     /// Action `index` started.
     Started(usize),
+    /// The partner of Auth0 stream `stream` named its partner topic: what was "known after
+    /// apply" is known now.
+    Learned {
+        /// The Auth0 stream.
+        stream: String,
+        /// The partner topic's name.
+        partner_topic: String,
+    },
     /// Action `index` ended.
     Finished {
         /// Which.
@@ -89,6 +98,8 @@ pub struct ApplyReport {
     pub outcomes: Vec<Outcome>,
     /// Whether the run was interrupted.
     pub interrupted: bool,
+    /// Partner topic names learned during the run (Auth0 stream → partner topic).
+    pub partner_topics: BTreeMap<String, String>,
 }
 
 impl ApplyReport {
@@ -118,6 +129,7 @@ pub async fn execute<B: Backend>(
     let learned: Learned = Arc::default();
     let mut running: JoinSet<(usize, Result<(), Failure>, Duration)> = JoinSet::new();
     let mut interrupted = false;
+    let mut announced = BTreeMap::new();
     // A dropped sender means nobody can interrupt any more; stop watching it.
     let mut stop_closed = false;
     loop {
@@ -141,7 +153,12 @@ pub async fn execute<B: Backend>(
                 on_event(&ApplyEvent::Started(i));
                 let action = plan.actions[i].clone();
                 let (backend, learned, opts) = (backend.clone(), learned.clone(), opts.clone());
-                running.spawn(run_with_retries(i, action, backend, learned, opts));
+                let ctx = RunCtx {
+                    learned,
+                    opts,
+                    stop: stop.clone(),
+                };
+                running.spawn(run_with_retries(i, action, backend, ctx));
             }
         }
         if sched.done() {
@@ -173,6 +190,7 @@ pub async fn execute<B: Backend>(
                 )
             }
         };
+        announce_learned(&learned, &mut announced, &mut on_event);
         let outcome = match result {
             Ok(()) => Outcome::Succeeded,
             Err(f) => Outcome::Failed(f),
@@ -202,7 +220,36 @@ pub async fn execute<B: Backend>(
             .map(|o| o.unwrap_or(Outcome::Skipped { blocked_by: None }))
             .collect(),
         interrupted,
+        partner_topics: announced,
     }
+}
+
+/// Emits `ApplyEvent::Learned` for names learned since the last call (`announced` keeps them).
+fn announce_learned(
+    learned: &Learned,
+    announced: &mut BTreeMap<String, String>,
+    on_event: &mut impl FnMut(&ApplyEvent),
+) {
+    let now: Vec<(String, String)> = match learned.lock() {
+        Ok(m) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        Err(_) => return,
+    };
+    for (stream, partner_topic) in now {
+        if announced.get(&stream) != Some(&partner_topic) {
+            announced.insert(stream.clone(), partner_topic.clone());
+            on_event(&ApplyEvent::Learned {
+                stream,
+                partner_topic,
+            });
+        }
+    }
+}
+
+/// What a running action shares with the run.
+struct RunCtx {
+    learned: Learned,
+    opts: ApplyOptions,
+    stop: watch::Receiver<bool>,
 }
 
 /// Runs action `i`, again after transient failures (every action is idempotent), waiting a
@@ -211,25 +258,61 @@ async fn run_with_retries<B: Backend>(
     i: usize,
     action: Action,
     backend: Arc<B>,
-    learned: Learned,
-    opts: ApplyOptions,
+    mut ctx: RunCtx,
 ) -> (usize, Result<(), Failure>, Duration) {
     let t = Instant::now();
     let mut attempt = 1u32;
     let result = loop {
-        match run_action(&action, backend.as_ref(), &learned, &opts).await {
-            Err(f) if f.retryable && attempt < opts.attempts.max(1) => {
+        match run_action(&action, backend.as_ref(), &mut ctx).await {
+            Err(f) if f.retryable && attempt < ctx.opts.attempts.max(1) => {
                 tracing::warn!(
                     action = i, attempt, error = %f.message,
                     "transient failure; trying the action again"
                 );
-                tokio::time::sleep(opts.poll_interval.saturating_mul(attempt)).await;
+                let wait = ctx.opts.poll_interval.saturating_mul(attempt);
+                if pause(&mut ctx.stop, wait).await {
+                    break Err(interrupted(&format!(
+                        "waiting to try again after: {}",
+                        f.message
+                    )));
+                }
                 attempt += 1;
             }
             other => break other,
         }
     };
     (i, result, t.elapsed())
+}
+
+/// Sleeps `wait`; `true` (at once) when the stop signal is or turns true meanwhile.
+pub(super) async fn pause(stop: &mut watch::Receiver<bool>, wait: Duration) -> bool {
+    if *stop.borrow() {
+        return true;
+    }
+    let sleep = tokio::time::sleep(wait);
+    tokio::pin!(sleep);
+    let signalled = tokio::select! {
+        () = &mut sleep => return false,
+        signalled = stop.wait_for(|s| *s) => signalled.is_ok(),
+    };
+    if !signalled {
+        // Nobody can signal any more: just wait.
+        sleep.await;
+    }
+    signalled
+}
+
+const INTERRUPTED_HINT: &str = "run `gridform apply` again to finish: what was started may \
+    still complete in Azure (or the partner may still create its topic), and the next plan \
+    starts from where it ended";
+
+/// The failure of an action whose wait the stop signal ended.
+fn interrupted(what: &str) -> Failure {
+    Failure {
+        message: format!("interrupted while {what}"),
+        hint: Some(INTERRUPTED_HINT.into()),
+        retryable: false,
+    }
 }
 
 /// `now + wait`, or a year from now when that does not fit (a deadline nobody reaches).
@@ -259,6 +342,13 @@ const HANDSHAKE_HINT: &str = "the webhook endpoint must answer Event Grid's \
     SubscriptionValidationEvent by echoing `data.validationCode` as \
     `{\"validationResponse\": ...}` within 30 seconds (or open the `validationUrl`)";
 
+const MANUAL_HANDSHAKE_HINT: &str = "Event Grid posted a SubscriptionValidationEvent \
+    (header `aeg-event-type: SubscriptionValidation`) and the endpoint answered 200 without \
+    `validationResponse`. Make the endpoint answer that event within 30 seconds with HTTP 200 and \
+    the body `{\"validationResponse\": \"<data.validationCode>\"}` and run `gridform apply` \
+    again, or complete this handshake by GETting the event's `data.validationUrl` within 10 \
+    minutes (after that Azure marks the subscription Failed and apply recreates it)";
+
 const PARTNER_HINT: &str = "check that the partner is authorized in the partner configuration \
     and that the Auth0 stream is active; raise `spec.waitForPartner` if the partner is slow";
 
@@ -267,7 +357,9 @@ const SOURCE_HINT: &str = "only a topic from the expected partner is activated; 
 
 pub(super) fn fail(e: BackendError) -> Failure {
     let lower = e.message.to_ascii_lowercase();
-    let hint = if lower.contains("validation")
+    let hint = if e.code.as_deref() == Some(super::backend::INTERRUPTED) {
+        Some(INTERRUPTED_HINT.into())
+    } else if lower.contains("validation")
         && (lower.contains("handshake") || lower.contains("webhook"))
     {
         Some(HANDSHAKE_HINT.into())
@@ -310,6 +402,9 @@ async fn resolve<B: Backend>(
                 ))
             })?,
     };
+    if let Ok(mut m) = learned.lock() {
+        m.insert(stream.to_string(), name.clone());
+    }
     at.resolve(Some(&name))
         .ok_or_else(|| BackendError::new("unresolvable target"))
 }
@@ -317,9 +412,9 @@ async fn resolve<B: Backend>(
 async fn run_action<B: Backend>(
     action: &Action,
     backend: &B,
-    learned: &Learned,
-    opts: &ApplyOptions,
+    ctx: &mut RunCtx,
 ) -> Result<(), Failure> {
+    let learned = &ctx.learned;
     match &action.operation {
         Operation::RegisterProvider {
             subscription_id,
@@ -329,7 +424,7 @@ async fn run_action<B: Backend>(
                 .register_provider(subscription_id, namespace)
                 .await
                 .map_err(fail)?;
-            let deadline = deadline_after(opts.provider_timeout);
+            let deadline = deadline_after(ctx.opts.provider_timeout);
             loop {
                 let state = backend
                     .provider_state(subscription_id, namespace)
@@ -342,18 +437,23 @@ async fn run_action<B: Backend>(
                     return Err(Failure {
                         message: format!(
                             "provider `{namespace}` is still `{state}` after {}s",
-                            opts.provider_timeout.as_secs()
+                            ctx.opts.provider_timeout.as_secs()
                         ),
                         hint: Some("registration can take minutes; run apply again later".into()),
                         retryable: false,
                     });
                 }
-                tokio::time::sleep(opts.poll_interval).await;
+                if pause(&mut ctx.stop, ctx.opts.poll_interval).await {
+                    return Err(interrupted(&format!(
+                        "waiting for provider `{namespace}` to be registered (still `{state}`)"
+                    )));
+                }
             }
         }
         Operation::Put { at, body } => {
             let id = resolve(at, backend, learned).await.map_err(fail)?;
-            backend.put(&id, body).await.map(|_| ()).map_err(fail)
+            let done = backend.put(&id, body).await.map_err(fail)?;
+            provisioned(action, &done)
         }
         Operation::Patch { at, body } => {
             let id = resolve(at, backend, learned).await.map_err(fail)?;
@@ -362,7 +462,8 @@ async fn run_action<B: Backend>(
         Operation::Replace { at, body } => {
             let id = resolve(at, backend, learned).await.map_err(fail)?;
             backend.delete(&id).await.map_err(fail)?;
-            backend.put(&id, body).await.map(|_| ()).map_err(fail)
+            let done = backend.put(&id, body).await.map_err(fail)?;
+            provisioned(action, &done)
         }
         Operation::Delete { at } => {
             let id = resolve(at, backend, learned).await.map_err(fail)?;
@@ -385,7 +486,7 @@ async fn run_action<B: Backend>(
             at,
             timeout_secs,
             expected_source,
-        } => wait_for_partner(at, *timeout_secs, expected_source, backend, learned, opts).await,
+        } => wait_for_partner(at, *timeout_secs, expected_source, backend, ctx).await,
         Operation::SetActivation {
             at,
             activate,
@@ -437,6 +538,34 @@ async fn run_action<B: Backend>(
     }
 }
 
+/// A PUT whose resource did not end `Succeeded` is not done: an event subscription whose webhook
+/// answered the handshake without the code stays `AwaitingManualAction` until someone acts.
+fn provisioned(action: &Action, body: &Value) -> Result<(), Failure> {
+    let state = body
+        .pointer("/properties/provisioningState")
+        .and_then(Value::as_str)
+        .unwrap_or("Succeeded");
+    if state.eq_ignore_ascii_case("Succeeded") {
+        return Ok(());
+    }
+    let what = format!("{} `{}`", action.target.kind, action.target.name);
+    if state.eq_ignore_ascii_case("AwaitingManualAction") {
+        return Err(Failure {
+            message: format!(
+                "{what} is not done: its provisioningState is `AwaitingManualAction` (the webhook \
+                 did not echo the validation code)"
+            ),
+            hint: Some(MANUAL_HANDSHAKE_HINT.into()),
+            retryable: false,
+        });
+    }
+    Err(Failure {
+        message: format!("{what} is not done: its provisioningState is `{state}`"),
+        hint: Some("run `gridform plan` to see what is left, and apply again".into()),
+        retryable: false,
+    })
+}
+
 fn check_source(id: &ResourceId, topic: &Value, expected: &str) -> Result<(), Failure> {
     let source = topic
         .pointer("/properties/source")
@@ -460,9 +589,9 @@ async fn wait_for_partner<B: Backend>(
     timeout_secs: u64,
     expected: &str,
     backend: &B,
-    learned: &Learned,
-    opts: &ApplyOptions,
+    ctx: &mut RunCtx,
 ) -> Result<(), Failure> {
+    let learned = &ctx.learned;
     let deadline = deadline_after(Duration::from_secs(timeout_secs));
     loop {
         let id = match at.stream() {
@@ -497,6 +626,15 @@ async fn wait_for_partner<B: Backend>(
                 retryable: false,
             });
         }
-        tokio::time::sleep(opts.poll_interval).await;
+        if pause(&mut ctx.stop, ctx.opts.poll_interval).await {
+            let what = match at.stream() {
+                Some(stream) => format!("the partner topic of Auth0 stream `{stream}`"),
+                None => at
+                    .resolve(None)
+                    .map(|id| format!("the partner topic `{}`", id.name()))
+                    .unwrap_or_else(|| "the partner topic".into()),
+            };
+            return Err(interrupted(&format!("waiting for {what}")));
+        }
     }
 }

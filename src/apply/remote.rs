@@ -20,8 +20,13 @@ pub struct Remote {
 }
 
 fn arm_err(e: ArmError) -> BackendError {
+    let code = if e.is_interrupted() {
+        Some(super::backend::INTERRUPTED.to_string())
+    } else {
+        e.code().map(str::to_string)
+    };
     BackendError {
-        code: e.code().map(str::to_string),
+        code,
         message: e.to_string(),
         retryable: e.is_transient(),
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use tokio::sync::watch;
 
+use super::executor::pause;
 use super::*;
 use crate::fake_azure::FakeAzure;
 use crate::model::DesiredState;
@@ -95,6 +96,57 @@ async fn auth0_reference_converges_and_a_second_apply_writes_nothing() {
         .1;
     assert_eq!(topic["properties"]["activationState"], "Activated");
     assert_eq!(topic["tags"]["gridform-stack"], "identity-events");
+}
+
+#[tokio::test]
+async fn the_partner_topic_name_is_announced_before_the_wait_ends_and_named_in_lines() {
+    let d = load("manifests/auth0-partner");
+    let fake = Arc::new(FakeAzure {
+        source: "example.eu.auth0.com".into(),
+        ..Default::default()
+    });
+    let p = plan(&d, &LiveState::default(), &opts());
+    let (report, events) = run(&p, fake, &fast()).await;
+    assert!(report.succeeded(), "{report:?}");
+    let wait = p
+        .actions
+        .iter()
+        .position(|a| a.kind == ActionKind::WaitForPartner)
+        .unwrap();
+    let learned = events
+        .iter()
+        .position(|e| matches!(e, ApplyEvent::Learned { stream, .. } if stream == "azure-events"))
+        .expect("no Learned event");
+    let wait_done = events
+        .iter()
+        .position(|e| matches!(e, ApplyEvent::Finished { index, .. } if *index == wait))
+        .unwrap();
+    assert!(learned < wait_done, "{events:?}");
+    let topic = report.partner_topics.get("azure-events").unwrap();
+    let activate = p
+        .actions
+        .iter()
+        .find(|a| a.kind == ActionKind::Activate)
+        .unwrap();
+    assert!(crate::render::address(activate).contains("(known after apply)"));
+    let known = crate::render::address_known(activate, &report.partner_topics);
+    assert!(!known.contains("known after apply"), "{known}");
+    assert!(
+        known.contains(&format!("/partnerTopics/{topic})")),
+        "{known}"
+    );
+    let sub = p
+        .actions
+        .iter()
+        .find(|a| a.target.name == "failed-logins")
+        .unwrap();
+    let known = crate::render::address_known(sub, &report.partner_topics);
+    assert!(
+        known.contains(&format!(
+            "/partnerTopics/{topic}/eventSubscriptions/failed-logins"
+        )),
+        "{known}"
+    );
 }
 
 #[tokio::test]
@@ -241,6 +293,55 @@ async fn interruption_stops_new_starts_and_reports_the_rest_skipped() {
 }
 
 #[tokio::test]
+async fn interruption_ends_a_partner_wait_at_once_and_says_what_was_interrupted() {
+    let d = load("manifests/auth0-partner");
+    let fake = Arc::new(FakeAzure {
+        source: "example.eu.auth0.com".into(),
+        partner_silent: true,
+        ..Default::default()
+    });
+    let p = plan(&d, &LiveState::default(), &opts());
+    let wait = p
+        .actions
+        .iter()
+        .position(|a| a.kind == ActionKind::WaitForPartner)
+        .unwrap();
+    // Polls an hour apart: only the interruption can end the wait before its 10 minutes.
+    let slow = ApplyOptions {
+        poll_interval: Duration::from_secs(3600),
+        ..fast()
+    };
+    let (tx, rx) = watch::channel(false);
+    let report = execute(&p, fake, &slow, rx, |e| {
+        if *e == ApplyEvent::Started(wait) {
+            let _ = tx.send(true);
+        }
+    })
+    .await;
+    assert!(report.interrupted);
+    let Outcome::Failed(f) = &report.outcomes[wait] else {
+        panic!("{:?}", report.outcomes[wait])
+    };
+    assert_eq!(
+        f.message,
+        "interrupted while waiting for the partner topic of Auth0 stream `azure-events`"
+    );
+    assert!(f.hint.as_deref().unwrap().contains("gridform apply"));
+}
+
+#[tokio::test]
+async fn the_pause_between_polls_ends_when_the_stop_signal_turns_true() {
+    let (tx, mut rx) = watch::channel(false);
+    let waiting = tokio::spawn(async move { pause(&mut rx, Duration::from_secs(3600)).await });
+    tx.send(true).unwrap();
+    assert!(waiting.await.unwrap(), "not reported as interrupted");
+    // Without anyone left to signal, a pause just waits.
+    let (tx, mut rx) = watch::channel(false);
+    drop(tx);
+    assert!(!pause(&mut rx, Duration::from_millis(1)).await);
+}
+
+#[tokio::test]
 async fn failed_webhook_handshake_says_what_the_endpoint_must_do() {
     let d = load("manifests/custom-topic-webhooks");
     let fake = Arc::new(FakeAzure {
@@ -254,6 +355,33 @@ async fn failed_webhook_handshake_says_what_the_endpoint_must_do() {
         _ => None,
     });
     assert!(hint.unwrap().contains("validationCode"));
+}
+
+#[tokio::test]
+async fn a_subscription_awaiting_manual_validation_is_not_done() {
+    let d = load("manifests/custom-topic-webhooks");
+    let fake = Arc::new(FakeAzure {
+        handshake_manual: true,
+        ..Default::default()
+    });
+    let p = plan(&d, &LiveState::default(), &opts());
+    let (report, _) = run(&p, fake, &fast()).await;
+    assert!(!report.succeeded());
+    let failures: Vec<&Failure> = report
+        .outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Failed(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    assert!(!failures.is_empty());
+    for f in failures {
+        assert!(f.message.contains("AwaitingManualAction"), "{}", f.message);
+        let hint = f.hint.as_deref().unwrap();
+        assert!(hint.contains("validationResponse") && hint.contains("validationUrl"));
+        assert!(hint.contains("10 minutes"), "{hint}");
+    }
 }
 
 #[tokio::test]

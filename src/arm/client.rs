@@ -159,6 +159,43 @@ pub(crate) struct Call<'a> {
     pub idempotent: bool,
 }
 
+/// The server's clock as ARM's `Date` headers tell it: the latest date seen and when it was seen,
+/// so that `now` is that date plus the time since (time decisions follow the server, not us).
+#[derive(Debug, Default)]
+struct ServerClock {
+    seen: std::sync::Mutex<Option<(chrono::DateTime<chrono::Utc>, std::time::Instant)>>,
+}
+
+impl ServerClock {
+    fn observe(&self, headers: &HeaderMap) {
+        let Some(date) = crate::remote_http::retry::header_str(headers, "date")
+            .and_then(crate::remote_http::retry::parse_http_date)
+        else {
+            return;
+        };
+        if let Ok(mut seen) = self.seen.lock() {
+            // Responses finish out of order; keep the latest server time.
+            let newer = seen.is_none_or(|(d, at)| date >= advanced(d, at.elapsed()));
+            if newer {
+                *seen = Some((date, std::time::Instant::now()));
+            }
+        }
+    }
+
+    fn now(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let seen = *self.seen.lock().ok()?;
+        seen.map(|(d, at)| advanced(d, at.elapsed()))
+    }
+}
+
+/// `date + by`, saturating at the largest representable time.
+fn advanced(date: chrono::DateTime<chrono::Utc>, by: Duration) -> chrono::DateTime<chrono::Utc> {
+    chrono::Duration::from_std(by)
+        .ok()
+        .and_then(|d| date.checked_add_signed(d))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+}
+
 /// The ARM client (cheap to clone; clones share pacing and counters).
 #[derive(Clone, Debug)]
 pub struct ArmClient {
@@ -168,6 +205,9 @@ pub struct ArmClient {
     pacer: Pacer,
     pub(crate) options: Arc<ArmClientOptions>,
     counters: Arc<Counters>,
+    server_clock: Arc<ServerClock>,
+    /// Turning true interrupts long-running-operation polling (`ArmError::Interrupted`).
+    pub(crate) stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// A reqwest client with our User-Agent, optionally trusting an extra root certificate (PEM).
@@ -203,6 +243,24 @@ impl ArmClient {
             pacer: Pacer::new(options.pacing.clone()),
             options: Arc::new(options),
             counters: Arc::default(),
+            server_clock: Arc::default(),
+            stop: None,
+        }
+    }
+
+    /// The server's current time as the `Date` headers of its responses tell it (the latest one
+    /// plus the time since it arrived); `None` before the first response with one.
+    pub fn server_now(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.server_clock.now()
+    }
+
+    /// A clone whose long-running-operation polling stops (`ArmError::Interrupted`) once `stop`
+    /// turns true. Dropping the poll does not cancel the operation in Azure: it may still
+    /// complete there, and re-reading the state (the next plan) sees where it ended.
+    pub fn with_stop(&self, stop: tokio::sync::watch::Receiver<bool>) -> Self {
+        Self {
+            stop: Some(stop),
+            ..self.clone()
         }
     }
 
@@ -318,6 +376,7 @@ impl Attempts for ArmAttempts<'_, '_> {
     ) -> AfterResponse {
         let (client, call) = (self.client, self.call);
         client.pacer.observe(&permit, self.class, &response.headers);
+        client.server_clock.observe(&response.headers);
         drop(permit);
         if response.status == 429 {
             let hold = info.server_delay.unwrap_or(info.backoff);
@@ -367,6 +426,40 @@ mod tests {
             }
         );
         assert_eq!(b.total(), 12);
+    }
+
+    #[test]
+    fn the_server_clock_keeps_the_latest_date_header() {
+        let clock = ServerClock::default();
+        assert_eq!(clock.now(), None);
+        let mut h = HeaderMap::new();
+        h.insert(
+            "date",
+            HeaderValue::from_static("Sat, 21 Nov 2026 10:00:00 GMT"),
+        );
+        clock.observe(&h);
+        let later = clock.now().unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z").unwrap();
+        assert!(
+            later >= at && later < at + chrono::Duration::minutes(1),
+            "{later}"
+        );
+        // An older date (a slow response arriving late) does not move the clock back.
+        h.insert(
+            "date",
+            HeaderValue::from_static("Sat, 21 Nov 2026 09:00:00 GMT"),
+        );
+        clock.observe(&h);
+        assert!(clock.now().unwrap() >= at);
+        h.insert("date", HeaderValue::from_static("not a date"));
+        clock.observe(&h);
+        assert!(clock.now().unwrap() >= at);
+    }
+
+    #[test]
+    fn advancing_saturates() {
+        let max = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+        assert_eq!(advanced(max, Duration::from_secs(10)), max);
     }
 
     #[test]

@@ -125,6 +125,19 @@ pub enum ArmError {
         /// Request identifiers of the initial request.
         ids: RequestIds,
     },
+    /// Waiting for a long-running operation was interrupted (the stop signal, Ctrl-C). Only the
+    /// polling stopped: the operation may still complete in Azure, and re-reading the state (the
+    /// next plan) sees where it ended.
+    #[error(
+        "interrupted while waiting for the long-running operation of {target} (last status \
+         `{status}`); it may still complete in Azure"
+    )]
+    Interrupted {
+        /// Method and resource.
+        target: Target,
+        /// The last status seen.
+        status: String,
+    },
     /// No access token could be obtained.
     #[error(transparent)]
     Credential(#[from] CredentialError),
@@ -160,8 +173,16 @@ impl ArmError {
             | Self::OutcomeUnknown { .. }
             | Self::OperationFailed { .. }
             | Self::OperationTimeout { .. } => true,
-            Self::Malformed { .. } | Self::Credential(_) | Self::Config(_) => false,
+            Self::Malformed { .. }
+            | Self::Interrupted { .. }
+            | Self::Credential(_)
+            | Self::Config(_) => false,
         }
+    }
+
+    /// Whether waiting was interrupted by the stop signal.
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, Self::Interrupted { .. })
     }
 
     /// Whether the error says the subscription is not registered for a resource provider.

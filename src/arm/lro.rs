@@ -62,7 +62,9 @@ pub enum Poll {
 /// 200/201 body with a non-terminal `provisioningState` means polling the resource.
 pub fn classify(status: u16, headers: &HeaderMap, body: Option<&serde_json::Value>) -> Poll {
     if let Some(url) = header_str(headers, "azure-asyncoperation") {
-        if matches!(status, 200..=202) && (status == 202 || !body.is_some_and(is_terminal_body)) {
+        // A body already `Failed` still has its operation polled: the error is in there.
+        let succeeded = body.is_some_and(|b| provisioning_state(b).is_none_or(is_success));
+        if matches!(status, 200..=202) && (status == 202 || !succeeded) {
             return Poll::AsyncOperation(url.to_string());
         }
     }
@@ -71,10 +73,21 @@ pub fn classify(status: u16, headers: &HeaderMap, body: Option<&serde_json::Valu
             return Poll::Location(url.to_string());
         }
     }
-    if (status == 200 || status == 201) && body.is_some_and(|b| !is_terminal_body(b)) {
+    if (status == 200 || status == 201) && body.is_some_and(|b| !is_settled_body(b)) {
         return Poll::ProvisioningState;
     }
     Poll::Done
+}
+
+/// Whether a state waits for a person (`AwaitingManualAction`: an event subscription whose
+/// webhook did not echo the validation code). Polling cannot end it, so polling stops there.
+pub fn awaits_manual_action(state: &str) -> bool {
+    state.eq_ignore_ascii_case("AwaitingManualAction")
+}
+
+/// Whether polling a resource body is over: terminal, or waiting for a manual action.
+pub fn is_settled_body(body: &serde_json::Value) -> bool {
+    provisioning_state(body).is_none_or(|s| is_terminal(s) || awaits_manual_action(s))
 }
 
 /// Whether a resource body is in a terminal state (no `provisioningState` counts as done).
@@ -181,6 +194,25 @@ mod tests {
         // A terminal body with the header: nothing to wait for.
         let done = json!({"properties": {"provisioningState": "Succeeded"}});
         assert_eq!(classify(201, &h, Some(&done)), Poll::Done);
+        // Unless it failed: the operation carries the error.
+        let failed = json!({"properties": {"provisioningState": "Failed"}});
+        assert_eq!(
+            classify(201, &h, Some(&failed)),
+            Poll::AsyncOperation("https://x/op".into())
+        );
+    }
+
+    #[test]
+    fn awaiting_manual_action_ends_polling_but_is_not_success() {
+        let awaiting = json!({"properties": {"provisioningState": "AwaitingManualAction"}});
+        assert_eq!(
+            classify(201, &HeaderMap::new(), Some(&awaiting)),
+            Poll::Done
+        );
+        assert!(is_settled_body(&awaiting));
+        assert!(!is_terminal_body(&awaiting));
+        let creating = json!({"properties": {"provisioningState": "Creating"}});
+        assert!(!is_settled_body(&creating));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! token would go with it).
 
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -215,6 +215,34 @@ impl ArmClient {
         .await
     }
 
+    /// Sleeps `delay` between polls, or fails with `ArmError::Interrupted` as soon as the stop
+    /// signal (`ArmClient::with_stop`) turns true.
+    async fn pause(&self, delay: Duration, target: &Target, status: &str) -> Result<(), ArmError> {
+        let interrupted = || ArmError::Interrupted {
+            target: target.clone(),
+            status: status.to_string(),
+        };
+        let Some(mut stop) = self.stop.clone() else {
+            tokio::time::sleep(delay).await;
+            return Ok(());
+        };
+        if *stop.borrow() {
+            return Err(interrupted());
+        }
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        let signalled = tokio::select! {
+            () = &mut sleep => return Ok(()),
+            signalled = stop.wait_for(|s| *s) => signalled.is_ok(),
+        };
+        if signalled {
+            return Err(interrupted());
+        }
+        // Nobody can signal any more: just wait.
+        sleep.await;
+        Ok(())
+    }
+
     /// Follows a long-running operation started by `initial`. Returns the final body the
     /// operation produced, if it produced one (callers re-read the resource when they need it).
     async fn follow(
@@ -242,7 +270,7 @@ impl ArmClient {
                     if started.elapsed() + delay > cfg.deadline {
                         return Err(timeout(&last_status));
                     }
-                    tokio::time::sleep(delay).await;
+                    self.pause(delay, target, &last_status).await?;
                     let resp = self
                         .get_raw(url.clone(), id.subscription_id(), target)
                         .await?;
@@ -277,7 +305,7 @@ impl ArmClient {
                     if started.elapsed() + delay > cfg.deadline {
                         return Err(timeout(&last_status));
                     }
-                    tokio::time::sleep(delay).await;
+                    self.pause(delay, target, &last_status).await?;
                     let resp = self
                         .get_raw(url.clone(), id.subscription_id(), target)
                         .await?;
@@ -304,7 +332,7 @@ impl ArmClient {
                 if started.elapsed() + delay > cfg.deadline {
                     return Err(timeout(&last_status));
                 }
-                tokio::time::sleep(delay).await;
+                self.pause(delay, target, &last_status).await?;
                 let url = self.url_for(id.as_str(), api_version_for(id), &[])?;
                 let resp = self.get_raw(url, id.subscription_id(), target).await?;
                 if resp.status != 200 {
@@ -314,6 +342,7 @@ impl ArmClient {
                     .json(target)?
                     .ok_or_else(|| malformed(target, &resp, "empty body"))?;
                 match lro::provisioning_state(&body) {
+                    Some(s) if lro::awaits_manual_action(s) => return Ok(Some(body)),
                     Some(s) if !lro::is_terminal(s) => {
                         last_status = s.to_string();
                         delay = cfg.interval(server_delay(&resp.headers, chrono::Utc::now()));
@@ -347,7 +376,7 @@ impl ArmClient {
         let initial_body = resp.json(&target)?;
         let final_body = self.follow(id, &target, resp.clone(), initial_body).await?;
         let final_body =
-            match final_body.filter(|b| b.get("id").is_some() && lro::is_terminal_body(b)) {
+            match final_body.filter(|b| b.get("id").is_some() && lro::is_settled_body(b)) {
                 Some(b) => b,
                 // Async-operation result, empty PATCH 200, or a Location result without the
                 // resource: read the final state.

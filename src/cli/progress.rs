@@ -53,6 +53,15 @@ impl Progress {
         }
     }
 
+    /// A line that reports no action's end (something learned on the way).
+    pub fn note(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None if !self.printer.quiet => self.printer.status(line),
+            None => {}
+        }
+    }
+
     /// Removes the bar.
     pub fn done(&self) {
         if let Some(bar) = &self.bar {

@@ -336,6 +336,8 @@ pub struct Plan {
     pub kept: Vec<Unmanaged>,
     /// Problems; a plan with errors must not be applied.
     pub errors: Vec<PlanError>,
+    /// Things to know that change nothing by themselves (a partner topic about to expire).
+    pub warnings: Vec<String>,
     /// Requests spent reading the live state.
     pub refresh: RequestCounts,
     /// Digest of the live state the plan was computed from.

@@ -511,6 +511,63 @@ fn authorization_is_renewed_within_renew_before() {
 }
 
 #[test]
+fn a_subscription_not_succeeded_is_still_to_do_in_plan_and_drift() {
+    let d = repo_manifests("manifests/custom-topic-webhooks");
+    let (_, mut live) = converge(&d);
+    assert!(plan(&d, &live, &opts()).actions.is_empty());
+    let sub_id = live
+        .resources
+        .keys()
+        .find(|id| kind_of_id(id) == ResourceKind::EventSubscription)
+        .unwrap()
+        .clone();
+    let set_state = |live: &mut LiveState, state: &str| {
+        live.resources.get_mut(&sub_id).unwrap()["properties"]["provisioningState"] = json!(state);
+    };
+    set_state(&mut live, "AwaitingManualAction");
+    let p = plan(&d, &live, &opts());
+    assert_eq!(p.actions.len(), 1, "{:#?}", p.actions);
+    let a = &p.actions[0];
+    assert_eq!(a.kind, ActionKind::Update);
+    assert_eq!(a.target.id.as_ref(), Some(&sub_id));
+    assert_eq!(
+        a.reason.as_deref(),
+        Some("provisioningState is AwaitingManualAction")
+    );
+    assert_eq!(a.changes[0].path, "properties.provisioningState");
+    assert_eq!(destroy::drift_only(p).actions.len(), 1);
+    // A lapsed manual validation leaves it Failed: Azure needs it created again.
+    set_state(&mut live, "Failed");
+    let p = plan(&d, &live, &opts());
+    assert_eq!(p.actions.len(), 1, "{:#?}", p.actions);
+    assert_eq!(p.actions[0].kind, ActionKind::Replace);
+    assert!(matches!(p.actions[0].operation, Operation::Replace { .. }));
+}
+
+#[test]
+fn a_never_activated_partner_topic_expiring_soon_is_warned_about() {
+    let d = repo_manifests("manifests/auth0-partner");
+    let (_, mut live) = converge(&d);
+    let topic = live
+        .resources
+        .iter_mut()
+        .find(|(id, _)| kind_of_id(id) == ResourceKind::PartnerTopic)
+        .unwrap()
+        .1;
+    topic["properties"]["activationState"] = json!("NeverActivated");
+    topic["properties"]["expirationTimeIfNotActivatedUtc"] = json!("2026-11-01T20:00:00Z");
+    let p = plan(&d, &live, &opts());
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    assert!(p.warnings[0].contains("in 8h"), "{}", p.warnings[0]);
+    assert!(p.warnings[0].contains("this plan activates it"));
+    assert!(p.actions.iter().any(|a| a.kind == ActionKind::Activate));
+}
+
+fn kind_of_id(id: &ResourceId) -> ResourceKind {
+    build::kind_of(id)
+}
+
+#[test]
 fn changed_secret_is_detected_by_digest_and_never_shown() {
     let d = desired(&format!("{STACK}{TOPIC_AND_SUB}"));
     let (_, live) = converge(&d);

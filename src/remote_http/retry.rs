@@ -146,9 +146,17 @@ pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Opt
     if let Ok(secs) = value.parse::<f64>() {
         return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
     }
-    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let delta = when.with_timezone(&chrono::Utc) - now;
+    let when = parse_http_date(value)?;
+    let delta = when - now;
     Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Parses an HTTP date (RFC 7231 IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`, the form of
+/// the `Date` header); `None` when it is not one.
+pub fn parse_http_date(value: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc2822(value.trim())
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
 }
 
 /// A header's value when it is valid visible ASCII.
@@ -182,6 +190,20 @@ mod tests {
         chrono::DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z")
             .unwrap()
             .with_timezone(&chrono::Utc)
+    }
+
+    #[test]
+    fn http_dates_parse_as_the_date_header_sends_them() {
+        assert_eq!(
+            parse_http_date("Sat, 21 Nov 2026 10:00:00 GMT"),
+            Some(now())
+        );
+        assert_eq!(
+            parse_http_date(" Sat, 21 Nov 2026 10:00:00 GMT "),
+            Some(now())
+        );
+        assert_eq!(parse_http_date("2026-11-21T10:00:00Z"), None);
+        assert_eq!(parse_http_date("soon"), None);
     }
 
     #[test]

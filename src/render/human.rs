@@ -191,6 +191,12 @@ pub fn write_plan(plan: &Plan, opts: &RenderOptions, out: &mut dyn Write) -> io:
             }
         }
     }
+    if !plan.warnings.is_empty() {
+        writeln!(out, "\nWarnings:")?;
+        for w in &plan.warnings {
+            writeln!(out, "  {w}")?;
+        }
+    }
     let s = plan.summary();
     let r = plan.refresh;
     writeln!(

@@ -26,6 +26,7 @@ struct JsonPlan<'a> {
     unmanaged: Vec<JsonUnmanaged>,
     kept: Vec<JsonUnmanaged>,
     errors: &'a [crate::plan::PlanError],
+    warnings: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -115,6 +116,7 @@ fn json_doc(plan: &Plan) -> JsonPlan<'_> {
         unmanaged: listed(&plan.unmanaged),
         kept: listed(&plan.kept),
         errors: &plan.errors,
+        warnings: &plan.warnings,
     }
 }
 
@@ -187,6 +189,12 @@ pub fn read_plan(doc: &Value) -> Result<Plan, String> {
         unmanaged: read_listed(doc, "unmanaged"),
         kept: read_listed(doc, "kept"),
         errors: serde_json::from_value(field(doc, "errors")?).unwrap_or_default(),
+        warnings: doc["warnings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|w| w.as_str().map(str::to_string))
+            .collect(),
         refresh: RequestCounts {
             reads: doc["refresh_requests"]["reads"].as_u64().unwrap_or(0),
             writes: doc["refresh_requests"]["writes"].as_u64().unwrap_or(0),

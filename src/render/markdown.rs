@@ -19,8 +19,19 @@ pub fn write_plan(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
 fn header(plan: &Plan) -> String {
     let s = plan.summary();
     let mut text = format!("### gridform plan for stack `{}`\n\n", plan.stack);
+    let mut warnings = String::new();
+    for w in &plan.warnings {
+        warnings.push_str(&format!("> **Warning:** {w}\n"));
+    }
+    if !warnings.is_empty() {
+        warnings.push('\n');
+    }
     if plan.actions.is_empty() && plan.errors.is_empty() {
         text.push_str("**No changes.** The live state matches the manifests.\n");
+        if !warnings.is_empty() {
+            text.push('\n');
+            text.push_str(&warnings);
+        }
         return text;
     }
     text.push_str("| add | change | replace | destroy | other |\n|---:|---:|---:|---:|---:|\n");
@@ -42,6 +53,7 @@ fn header(plan: &Plan) -> String {
         }
         text.push('\n');
     }
+    text.push_str(&warnings);
     text
 }
 
@@ -132,6 +144,7 @@ mod tests {
             unmanaged: vec![],
             kept: vec![],
             errors: vec![],
+            warnings: vec![],
             refresh: Default::default(),
             fingerprint: String::new(),
             live_digests: Default::default(),
@@ -160,6 +173,28 @@ mod tests {
             text.lines()
                 .any(|l| l.starts_with("+       properties.inputSchema"))
         );
+    }
+
+    #[test]
+    fn warnings_show_in_markdown_and_human_plans_with_or_without_actions() {
+        for n in [0, 2] {
+            let mut p = many(n);
+            p.warnings = vec!["partner topic `x` expires in 3h".into()];
+            let mut md = Vec::new();
+            write_plan(&p, &mut md).unwrap();
+            let md = String::from_utf8(md).unwrap();
+            assert!(
+                md.contains("> **Warning:** partner topic `x` expires in 3h"),
+                "{md}"
+            );
+            let mut human = Vec::new();
+            crate::render::human::write_plan(&p, &RenderOptions::default(), &mut human).unwrap();
+            let human = String::from_utf8(human).unwrap();
+            assert!(
+                human.contains("Warnings:\n  partner topic `x` expires in 3h"),
+                "{human}"
+            );
+        }
     }
 
     #[test]

@@ -35,6 +35,38 @@ pub fn symbol(kind: ActionKind) -> (&'static str, &'static str) {
     }
 }
 
+/// As [`address`], naming the id once the partner topic's name became known during apply
+/// (`learned`: Auth0 stream name → partner topic name).
+pub fn address_known(
+    action: &Action,
+    learned: &std::collections::BTreeMap<String, String>,
+) -> String {
+    let id = match (&action.target.id, locator(&action.operation)) {
+        (None, Some(at)) => at
+            .stream()
+            .and_then(|s| learned.get(s))
+            .and_then(|name| at.resolve(Some(name))),
+        _ => None,
+    };
+    match id {
+        Some(id) => format!("{} `{}` ({id})", action.target.kind, action.target.name),
+        None => address(action),
+    }
+}
+
+/// Where an operation's target lives, for the operations that have one.
+fn locator(op: &Operation) -> Option<&Locator> {
+    match op {
+        Operation::Put { at, .. }
+        | Operation::Patch { at, .. }
+        | Operation::Replace { at, .. }
+        | Operation::Delete { at }
+        | Operation::SetActivation { at, .. }
+        | Operation::WaitForPartner { at, .. } => Some(at),
+        _ => None,
+    }
+}
+
 /// `Kind name` plus the id, or `(known after apply)` for a partner topic not created yet.
 pub fn address(action: &Action) -> String {
     let id = match (&action.target.id, &action.operation) {

@@ -255,6 +255,25 @@ impl Session {
         Ok(plan(desired, &live, options))
     }
 
+    /// Reads the live state and plans `desired` with `options` at the server's time: the
+    /// `Date` of ARM's responses (on Azure the clock that matters, on the emulator its own
+    /// clock) replaces `options.now` unless no response carried one. Returns the options used
+    /// (a saved plan pins them).
+    pub async fn plan_at_server_time(
+        &self,
+        desired: &DesiredState,
+        mut options: PlanOptions,
+    ) -> Result<(Plan, PlanOptions), SessionError> {
+        let live = self.read_live(desired, options.refresh_secrets).await?;
+        options.now = self.server_now().unwrap_or(options.now);
+        Ok((plan(desired, &live, &options), options))
+    }
+
+    /// The server's time, as far as ARM's responses told it.
+    pub fn server_now(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.remote.arm.server_now()
+    }
+
     /// Stops the embedded emulator (flushing its state) after letting it finish queued
     /// deliveries for up to `drain`; what is left stays queued in its state for next time.
     pub async fn close(mut self, drain: Duration) -> Result<(), SessionError> {

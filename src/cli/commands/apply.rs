@@ -1,5 +1,6 @@
 //! `gridform apply` (plan, confirm, execute) and `gridform apply FILE` (a saved plan).
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use crate::plan::Plan;
 use crate::plan::saved::SavedPlan;
 use crate::render;
 
-use super::common::{Ctx, check_plan_errors, is_saved_plan};
+use super::common::{Ctx, PlanTime, check_plan_errors, is_saved_plan};
 use crate::session::Session;
 
 /// Set while a plan executes: Ctrl-C then stops the run gracefully (which releases the lease)
@@ -69,13 +70,29 @@ pub fn execute_plan(
         poll_interval: poll_interval(),
         ..Default::default()
     };
-    let remote = Arc::new(session.remote.clone());
+    // The first Ctrl-C also ends long-running-operation polling inside the ARM client.
+    let mut remote = session.remote.clone();
+    remote.arm = remote.arm.with_stop(stop_rx.clone());
+    let remote = Arc::new(remote);
     let progress = crate::cli::progress::Progress::new(plan.actions.len(), printer);
+    // Partner topic names as they become known, so lines name them instead of "(known after
+    // apply)".
+    let mut learned = BTreeMap::new();
     let report: ApplyReport = ctx
         .rt
         .block_on(execute(plan, remote, &opts, stop_rx, |event| match event {
             ApplyEvent::Started(index) => {
-                progress.started(&scrub(&render::address(&plan.actions[*index]), secrets))
+                let what = render::address_known(&plan.actions[*index], &learned);
+                progress.started(&scrub(&what, secrets))
+            }
+            ApplyEvent::Learned {
+                stream,
+                partner_topic,
+            } => {
+                learned.insert(stream.clone(), partner_topic.clone());
+                let line =
+                    format!("the partner of Auth0 stream `{stream}` created `{partner_topic}`");
+                progress.note(&scrub(&line, secrets));
             }
             ApplyEvent::Finished {
                 index,
@@ -83,36 +100,38 @@ pub fn execute_plan(
                 elapsed,
             } => {
                 let a = &plan.actions[*index];
-                let (_, verb) = render::symbol(a.kind);
-                let line = match outcome {
-                    Outcome::Succeeded => format!(
-                        "{verb} {} ({:.1}s)",
-                        render::address(a),
-                        elapsed.as_secs_f64()
-                    ),
-                    Outcome::Failed(f) => format!(
-                        "{}: {verb} {}: {}",
-                        printer.error_label(),
-                        render::address(a),
-                        f.message
-                    ),
-                    Outcome::Skipped {
-                        blocked_by: Some(b),
-                    } => format!(
-                        "skipped {verb} {} (blocked by the failure of action {})",
-                        render::address(a),
-                        b + 1
-                    ),
-                    Outcome::Skipped { blocked_by: None } => {
-                        format!("skipped {verb} {} (interrupted)", render::address(a))
-                    }
-                };
+                let line = finished_line(a, outcome, *elapsed, &learned, printer);
                 progress.finished(&scrub(&line, secrets));
             }
         }));
     progress.done();
     drop(stop_tx);
     summarize(plan, &report, printer, label, secrets)
+}
+
+/// The progress line of a finished action, naming what became known during the run.
+fn finished_line(
+    a: &crate::plan::Action,
+    outcome: &Outcome,
+    elapsed: Duration,
+    learned: &BTreeMap<String, String>,
+    printer: &Printer,
+) -> String {
+    let (_, verb) = render::symbol(a.kind);
+    let address = render::address_known(a, learned);
+    match outcome {
+        Outcome::Succeeded => format!("{verb} {address} ({:.1}s)", elapsed.as_secs_f64()),
+        Outcome::Failed(f) => format!("{}: {verb} {address}: {}", printer.error_label(), f.message),
+        Outcome::Skipped {
+            blocked_by: Some(b),
+        } => format!(
+            "skipped {verb} {address} (blocked by the failure of action {})",
+            b + 1
+        ),
+        Outcome::Skipped { blocked_by: None } => {
+            format!("skipped {verb} {address} (interrupted)")
+        }
+    }
 }
 
 /// How often domain waits poll: 2 s, or `GRIDFORM_POLL_MS` (tests against the emulator).
@@ -140,7 +159,7 @@ fn summarize(
         if let Outcome::Failed(f) = o {
             text.push_str(&format!(
                 "  failed: {}: {}\n",
-                render::address(&plan.actions[i]),
+                render::address_known(&plan.actions[i], &report.partner_topics),
                 f.message
             ));
             if let Some(h) = &f.hint {
@@ -175,7 +194,7 @@ pub fn run(args: &ApplyArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     }
     let mut options = crate::session::plan_options(chrono::Utc::now(), false);
     options.force_replace = args.replace.clone();
-    let made = ctx.plan_leased(&args.paths, &options)?;
+    let made = ctx.plan_leased(&args.paths, PlanTime::Server(options))?;
     let (desired, session, plan) = (made.desired, made.session, made.plan);
     // The plan about to be executed goes to stdout first, as in Terraform: a CI log shows
     // what was applied even with --auto-approve.
@@ -216,7 +235,7 @@ fn apply_saved(file: &PathBuf, args: &ApplyArgs, ctx: &Ctx) -> anyhow::Result<Ex
         message: format!("`{}`: {e}", file.display()),
         hint: "make a new plan with `gridform plan --out FILE`".into(),
     })?;
-    let made = ctx.plan_leased(&saved.paths, &saved.options())?;
+    let made = ctx.plan_leased(&saved.paths, PlanTime::Pinned(saved.options()))?;
     let shown = crate::render::json::plan_value(&made.plan);
     let fresh = SavedPlan::record(&made.plan, shown, &made.inputs, &saved.options());
     let differences = saved.differences(&fresh);

@@ -68,53 +68,64 @@ impl Ctx<'_> {
         Ok(self.rt.block_on(session.close(drain))?)
     }
 
-    /// Loads, connects, reads the live state and plans (the clock read here: time is an input).
+    /// Loads, connects, reads the live state and plans at the server's time.
     pub fn plan(
         &self,
         paths: &[PathBuf],
         refresh_secrets: bool,
     ) -> anyhow::Result<(DesiredState, Session, Plan)> {
-        let options = crate::session::plan_options(chrono::Utc::now(), refresh_secrets);
-        let made = self.plan_with(paths, &options, ReportFormat::Human)?;
+        let template = crate::session::plan_options(chrono::Utc::now(), refresh_secrets);
+        let made = self.plan_with(paths, PlanTime::Server(template), ReportFormat::Human)?;
         Ok((made.desired, made.session, made.plan))
     }
 
-    /// Loads (recording the inputs), connects, reads the live state and plans with `options`;
+    /// Loads (recording the inputs), connects, reads the live state and plans at `time`;
     /// manifest problems are reported in `problems` format.
     pub fn plan_with(
         &self,
         paths: &[PathBuf],
-        options: &PlanOptions,
+        time: PlanTime,
         problems: ReportFormat,
     ) -> anyhow::Result<Planned> {
-        self.plan_maybe_leased(paths, options, problems, false)
+        self.plan_maybe_leased(paths, time, problems, false)
     }
 
     /// As [`Ctx::plan_with`], holding the stack lease from before the live state is read.
-    pub fn plan_leased(&self, paths: &[PathBuf], options: &PlanOptions) -> anyhow::Result<Planned> {
-        self.plan_maybe_leased(paths, options, ReportFormat::Human, true)
+    pub fn plan_leased(&self, paths: &[PathBuf], time: PlanTime) -> anyhow::Result<Planned> {
+        self.plan_maybe_leased(paths, time, ReportFormat::Human, true)
     }
 
     fn plan_maybe_leased(
         &self,
         paths: &[PathBuf],
-        options: &PlanOptions,
+        time: PlanTime,
         problems: ReportFormat,
         leased: bool,
     ) -> anyhow::Result<Planned> {
         let (desired, inputs) = load_pinned(paths, problems, self.printer)?;
-        check_replace_targets(&desired, &options.force_replace)?;
+        let (PlanTime::Server(o) | PlanTime::Pinned(o)) = &time;
+        check_replace_targets(&desired, &o.force_replace)?;
         let mut session = self.open(&desired)?;
         if leased && let Err(e) = self.take_lease(&mut session, &desired) {
             let _ = self.close(session, std::time::Duration::ZERO);
             return Err(e);
         }
-        match self.rt.block_on(session.plan(&desired, options)) {
-            Ok(plan) => Ok(Planned {
+        let planned = match time {
+            PlanTime::Server(template) => self
+                .rt
+                .block_on(session.plan_at_server_time(&desired, template)),
+            PlanTime::Pinned(options) => self
+                .rt
+                .block_on(session.plan(&desired, &options))
+                .map(|p| (p, options)),
+        };
+        match planned {
+            Ok((plan, options)) => Ok(Planned {
                 desired,
                 session,
                 plan,
                 inputs,
+                options,
             }),
             Err(e) => {
                 let _ = self.close(session, std::time::Duration::ZERO);
@@ -143,6 +154,14 @@ pub fn with_lock_hint(e: SessionError) -> anyhow::Error {
     .into()
 }
 
+/// The time (and options) a plan is made with.
+pub enum PlanTime {
+    /// The server's time (the `Date` of ARM's responses) replaces the template's `now`.
+    Server(PlanOptions),
+    /// Exactly these options (a saved plan re-made with its time and salt).
+    Pinned(PlanOptions),
+}
+
 /// A plan with what it was made from.
 pub struct Planned {
     /// The manifests.
@@ -153,6 +172,8 @@ pub struct Planned {
     pub plan: Plan,
     /// The files and variables read.
     pub inputs: PlanInputs,
+    /// The options (time, salt) it was made with.
+    pub options: PlanOptions,
 }
 
 /// Loads manifests from absolute paths, recording the files and variables read (for saved

@@ -6,7 +6,7 @@ use crate::model::secret::scrub;
 use crate::plan::saved::SavedPlan;
 use crate::render::{self, RenderOptions};
 
-use super::common::{Ctx, check_plan_errors};
+use super::common::{Ctx, PlanTime, check_plan_errors};
 
 /// Renders a plan in `format` (scrubbed of secret variable values).
 pub fn render(
@@ -27,13 +27,14 @@ pub fn render(
 /// Runs `plan`.
 pub fn run(args: &PlanArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     let printer = ctx.printer;
-    let mut options = crate::session::plan_options(chrono::Utc::now(), args.refresh_secrets);
-    options.force_replace = args.replace.clone();
+    let mut template = crate::session::plan_options(chrono::Utc::now(), args.refresh_secrets);
+    template.force_replace = args.replace.clone();
     let problems = match args.format {
         PlanFormat::Json => ReportFormat::Json,
         PlanFormat::Human | PlanFormat::Markdown => ReportFormat::Human,
     };
-    let made = ctx.plan_with(&args.paths, &options, problems)?;
+    let made = ctx.plan_with(&args.paths, PlanTime::Server(template), problems)?;
+    let options = &made.options;
     let (desired, plan) = (&made.desired, &made.plan);
     ctx.close(made.session, std::time::Duration::ZERO)?;
     printer.data(&render(
@@ -45,7 +46,7 @@ pub fn run(args: &PlanArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     check_plan_errors(plan)?;
     if let Some(out) = &args.out {
         let shown = crate::render::json::plan_value(plan);
-        let saved = SavedPlan::record(plan, shown, &made.inputs, &options);
+        let saved = SavedPlan::record(plan, shown, &made.inputs, options);
         let text = scrub(
             &serde_json::to_string_pretty(&saved)?,
             &desired.secret_values,

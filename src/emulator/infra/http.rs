@@ -15,8 +15,9 @@ use crate::emulator::instance::Emulator;
 const REQUEST_ID: &str = "x-ms-request-id";
 const CORRELATION_ID: &str = "x-ms-correlation-request-id";
 
-/// Adds `x-ms-request-id` / `x-ms-correlation-request-id` to every response and applies
-/// `--latency`.
+/// Adds `x-ms-request-id` / `x-ms-correlation-request-id` and a `Date` from the emulator's clock
+/// (as Azure's `Date` is its own clock; hyper would otherwise stamp the machine's) to every
+/// response, and applies `--latency`.
 pub async fn common_layer(State(emu): State<Emulator>, request: Request, next: Next) -> Response {
     let correlation = request
         .headers()
@@ -43,7 +44,15 @@ pub async fn common_layer(State(emu): State<Emulator>, request: Request, next: N
     if let Some(v) = client_request {
         headers.insert(HeaderName::from_static("x-ms-client-request-id"), v);
     }
+    if let Ok(v) = HeaderValue::from_str(&http_date(emu.clock.now())) {
+        headers.insert(header::DATE, v);
+    }
     response
+}
+
+/// An HTTP date (RFC 7231 IMF-fixdate), the form of the `Date` header.
+pub fn http_date(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 /// The base URL the client used (`{scheme}://{Host}`).
@@ -103,4 +112,15 @@ pub fn created_or_ok(created: bool, body: Value) -> Response {
         StatusCode::OK
     };
     json(status, body)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn http_dates_are_imf_fixdate() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05.678Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(super::http_date(t), "Fri, 02 Jan 2026 03:04:05 GMT");
+    }
 }

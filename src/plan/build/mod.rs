@@ -63,6 +63,7 @@ struct Builder<'a> {
     stack: &'a str,
     actions: Vec<Action>,
     errors: Vec<PlanError>,
+    warnings: Vec<String>,
     /// The action a dependent must wait for, per (kind, handle).
     ready: HashMap<(ResourceKind, String), usize>,
     provider_action: Option<usize>,
@@ -80,6 +81,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
         stack: &desired.stack.name,
         actions: Vec::new(),
         errors: Vec::new(),
+        warnings: Vec::new(),
         ready: HashMap::new(),
         provider_action: None,
         claimed: BTreeSet::new(),
@@ -104,6 +106,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
         unmanaged,
         kept: b.kept,
         errors: b.errors,
+        warnings: b.warnings,
         refresh: live.requests,
         fingerprint,
     }

@@ -341,6 +341,11 @@ impl Builder<'_> {
             .and_then(Value::as_str)
             .unwrap_or("NeverActivated");
         let active = state.eq_ignore_ascii_case("Activated");
+        let topic_name = id.as_ref().map(|i| i.name()).unwrap_or_default();
+        let activating = want_active && !active;
+        if let Some(w) = unactivated_expiry_warning(topic_name, live, self.opts.now, activating) {
+            self.warnings.push(w);
+        }
         let mut last = None;
         let deps: Vec<usize> = stream_dep.into_iter().collect();
         let tag_changes = diff(r.kind, Some(live), &tags);
@@ -424,4 +429,78 @@ fn stream_changes(live: &Value, body: &Value) -> Vec<Change> {
         );
     }
     changes
+}
+
+/// Azure deletes a partner topic (and its channel) that is still `NeverActivated` at its
+/// `expirationTimeIfNotActivatedUtc`; warn when that is within a day of `now` (server time).
+pub(super) fn unactivated_expiry_warning(
+    name: &str,
+    live: &Value,
+    now: DateTime<Utc>,
+    activating: bool,
+) -> Option<String> {
+    let state = live
+        .pointer("/properties/activationState")
+        .and_then(Value::as_str)
+        .unwrap_or("NeverActivated");
+    if !state.eq_ignore_ascii_case("NeverActivated") {
+        return None;
+    }
+    let expiry = live
+        .pointer("/properties/expirationTimeIfNotActivatedUtc")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())?
+        .with_timezone(&Utc);
+    let left = expiry.signed_duration_since(now);
+    if left > chrono::Duration::days(1) {
+        return None;
+    }
+    let when = expiry.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let what = if activating {
+        "this plan activates it; apply before then"
+    } else {
+        "Azure deletes it and its channel then unless it is activated"
+    };
+    Some(format!(
+        "partner topic `{name}` was never activated and expires at {when} (in {}): {what}",
+        humanize(left)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(t: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc)
+    }
+
+    fn topic(state: &str, expiry: &str) -> Value {
+        json!({"properties": {"activationState": state, "expirationTimeIfNotActivatedUtc": expiry}})
+    }
+
+    #[test]
+    fn a_never_activated_topic_expiring_within_a_day_is_warned_about() {
+        let now = at("2026-11-01T12:00:00Z");
+        let soon = topic("NeverActivated", "2026-11-02T06:00:00Z");
+        let w = unactivated_expiry_warning("t1", &soon, now, false).unwrap();
+        assert!(w.contains("`t1`") && w.contains("in 18h"), "{w}");
+        assert!(w.contains("unless it is activated"), "{w}");
+        let w = unactivated_expiry_warning("t1", &soon, now, true).unwrap();
+        assert!(w.contains("this plan activates it"), "{w}");
+        let gone = topic("NeverActivated", "2026-11-01T11:00:00Z");
+        let w = unactivated_expiry_warning("t1", &gone, now, false).unwrap();
+        assert!(w.contains("expired"), "{w}");
+    }
+
+    #[test]
+    fn no_warning_when_activated_or_far_off_or_unknown() {
+        let now = at("2026-11-01T12:00:00Z");
+        let later = topic("NeverActivated", "2026-11-02T12:00:01Z");
+        assert_eq!(unactivated_expiry_warning("t", &later, now, false), None);
+        let active = topic("Activated", "2026-11-01T13:00:00Z");
+        assert_eq!(unactivated_expiry_warning("t", &active, now, false), None);
+        let unknown = json!({"properties": {"activationState": "NeverActivated"}});
+        assert_eq!(unactivated_expiry_warning("t", &unknown, now, false), None);
+    }
 }

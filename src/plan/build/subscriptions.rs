@@ -101,6 +101,17 @@ impl Builder<'_> {
         if secrets_differ {
             changes.push(secret_change());
         }
+        // Not `Succeeded` (a webhook handshake left undone, a failed provisioning): still to do.
+        let pending = unfinished_state(live);
+        if let Some(state) = pending {
+            changes.push(Change {
+                path: "properties.provisioningState".into(),
+                before: Some(json!(state)),
+                after: Some(json!("Succeeded")),
+                sensitive: false,
+                forces_replacement: must_recreate(state),
+            });
+        }
         if let Some(why) = self.why_replaced(r, with_topic, &changes) {
             if self.refuse_protected(r, why) {
                 return;
@@ -118,12 +129,18 @@ impl Builder<'_> {
         if changes.is_empty() && !adopting {
             return;
         }
-        let kind = if adopting {
-            ActionKind::Adopt
-        } else {
-            ActionKind::Update
+        let (kind, operation) = match pending {
+            // Azure keeps a subscription whose manual validation lapsed `Failed`: recreate it.
+            Some(state) if must_recreate(state) => {
+                (ActionKind::Replace, Operation::Replace { at, body })
+            }
+            _ if adopting => (ActionKind::Adopt, Operation::Put { at, body }),
+            _ => (ActionKind::Update, Operation::Put { at, body }),
         };
-        let i = self.push(kind, r, live_id, changes, deps, Operation::Put { at, body });
+        let i = self.push(kind, r, live_id, changes, deps, operation);
+        if let Some(state) = pending {
+            self.actions[i].reason = Some(format!("provisioningState is {state}"));
+        }
         self.ready.insert((r.kind, r.name.clone()), i);
     }
 
@@ -265,4 +282,18 @@ impl Builder<'_> {
             }),
         }
     }
+}
+
+/// The live `provisioningState` when it is not `Succeeded` (none counts as done).
+fn unfinished_state(live: &Value) -> Option<&str> {
+    live.pointer("/properties/provisioningState")
+        .and_then(Value::as_str)
+        .filter(|s| !s.eq_ignore_ascii_case("Succeeded"))
+}
+
+/// States a PUT does not leave: the subscription must be deleted and created again.
+fn must_recreate(state: &str) -> bool {
+    ["Failed", "Canceled", "Cancelled"]
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(state))
 }

@@ -253,6 +253,40 @@ async fn provisioning_state_polling_and_the_deadline() {
 }
 
 #[tokio::test]
+async fn the_stop_signal_ends_long_running_operation_polling() {
+    let polled = Arc::new(tokio::sync::Notify::new());
+    let seen = polled.clone();
+    let srv = serve(move |req, _| {
+        seen.notify_one();
+        if req.method == "PUT" {
+            Resp::json(201, topic_body("t1", "Creating"))
+        } else {
+            Resp::json(200, topic_body("t1", "Updating"))
+        }
+    })
+    .await;
+    // An hour between polls: only the stop signal can end this operation's wait.
+    let mut options = fast_options();
+    options.lro.default_interval = Duration::from_secs(3600);
+    options.lro.max_interval = Duration::from_secs(3600);
+    options.lro.deadline = Duration::from_secs(7200);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let arm = client(&srv.base, options).with_stop(stopped);
+    let put = tokio::spawn(async move { arm.put(&topic("t1"), &json!({})).await });
+    polled.notified().await;
+    stop.send(true).unwrap();
+    let err = put.await.unwrap().unwrap_err();
+    assert!(err.is_interrupted(), "{err}");
+    assert!(!err.is_transient());
+    let text = err.to_string();
+    assert!(
+        text.contains("interrupted while waiting for the long-running operation of PUT")
+            && text.contains("may still complete in Azure"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn polling_urls_on_other_hosts_are_refused() {
     let srv =
         serve(|_, _| Resp::new(202).header("Location", "https://evil.example.com/steal")).await;

@@ -256,9 +256,10 @@ fn ctrl_c_stops_new_actions_reports_and_exits_130() {
 #[test]
 fn a_second_ctrl_c_aborts_at_once() {
     use std::io::{BufRead, BufReader};
-    // Slow long-running operations: after the first Ctrl-C the in-flight ones would take a while.
+    // Slow requests: the first Ctrl-C ends waits at once but lets requests in flight finish,
+    // which takes a while here.
     let w = World::with_config(Config {
-        lro_delay: Duration::from_secs(5),
+        latency: Duration::from_secs(2),
         ..Default::default()
     });
     let dir = tempfile::tempdir().unwrap();
@@ -295,8 +296,8 @@ fn a_second_ctrl_c_aborts_at_once() {
     std::io::Read::read_to_string(&mut stderr, &mut line).unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
-    // The first Ctrl-C alone waits for the in-flight operations, then prints the summary; the
-    // second aborts before that (no timed bound: the operations take 5 s, load may take longer).
+    // The first Ctrl-C alone waits for the requests in flight, then prints the summary; the
+    // second aborts before that (no timed bound: requests take 2 s, load may take longer).
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         !stdout.contains("Apply: "),

@@ -16,3 +16,4 @@ mod secrets;
 mod validate;
 mod validate_cases;
 mod validate_json;
+mod waits;

@@ -206,7 +206,9 @@ impl World {
     }
 
     /// The webhook receiver's base URL. It answers the validation handshake, records every
-    /// notification with its path, and answers 503 under `/fail`.
+    /// notification with its path, and answers 503 under `/fail`; under `/manual` it answers
+    /// the validation event 200 without the code (and records it), as a webhook that leaves
+    /// the handshake to a person does.
     pub fn hook(&self) -> &str {
         &self.hook
     }
@@ -274,7 +276,13 @@ async fn serve_hook(record: Received) -> String {
                 let record = record.clone();
                 async move {
                     let kind = headers.get("aeg-event-type");
-                    if kind.is_some_and(|k| k == "SubscriptionValidation") {
+                    let validation = kind.is_some_and(|k| k == "SubscriptionValidation");
+                    if validation && uri.path().starts_with("/manual") {
+                        // 200 without `validationResponse`: the manual handshake.
+                        record.lock().unwrap().push((uri.path().to_string(), v));
+                        return StatusCode::OK.into_response();
+                    }
+                    if validation {
                         let code = &v[0]["data"]["validationCode"];
                         return axum::Json(json!({"validationResponse": code})).into_response();
                     }
