@@ -612,10 +612,10 @@ async fn wait_for_partner<B: Backend>(
                     at.resolve(Some(&name))
                 }),
         };
-        if let Some(id) = id {
-            if let Some(topic) = backend.get(&id).await.map_err(fail)? {
-                return check_source(&id, &topic, expected);
-            }
+        if let Some(id) = id
+            && let Some(topic) = backend.get(&id).await.map_err(fail)?
+        {
+            return check_source(&id, &topic, expected);
         }
         if Instant::now() >= deadline {
             return Err(Failure {

@@ -307,10 +307,10 @@ impl TokenSource {
                 chosen,
                 cache,
             } => {
-                if let Some((tok, exp)) = cache.lock().unwrap_or_else(|e| e.into_inner()).clone() {
-                    if exp > Instant::now() {
-                        return Ok(tok);
-                    }
+                if let Some((tok, exp)) = cache.lock().unwrap_or_else(|e| e.into_inner()).clone()
+                    && exp > Instant::now()
+                {
+                    return Ok(tok);
                 }
                 let fail = |message: String| CredentialError {
                     credential: chosen.label().into(),

@@ -68,10 +68,10 @@ pub fn classify(status: u16, headers: &HeaderMap, body: Option<&serde_json::Valu
             return Poll::AsyncOperation(url.to_string());
         }
     }
-    if status == 202 {
-        if let Some(url) = header_str(headers, "location") {
-            return Poll::Location(url.to_string());
-        }
+    if status == 202
+        && let Some(url) = header_str(headers, "location")
+    {
+        return Poll::Location(url.to_string());
     }
     if (status == 200 || status == 201) && body.is_some_and(|b| !is_settled_body(b)) {
         return Poll::ProvisioningState;

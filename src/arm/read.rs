@@ -59,25 +59,24 @@ impl LiveScope {
             ..Self::default()
         };
         for id in ids {
-            if let Some(rg) = id.resource_group_name() {
-                if !scope
+            if let Some(rg) = id.resource_group_name()
+                && !scope
                     .resource_groups
                     .iter()
                     .any(|g| g.eq_ignore_ascii_case(rg))
-                {
-                    scope.resource_groups.push(rg.to_string());
-                }
+            {
+                scope.resource_groups.push(rg.to_string());
             }
             let ty = id.resource_type();
-            if ty.eq_ignore_ascii_case(&format!("{EVENT_GRID_NAMESPACE}/eventSubscriptions")) {
-                if let Some(parent) = id.parent() {
-                    let parent_ty = parent.resource_type();
-                    let ours = TOPIC_TYPES.iter().any(|t| {
-                        parent_ty.eq_ignore_ascii_case(&format!("{EVENT_GRID_NAMESPACE}/{t}"))
-                    });
-                    if !ours && !scope.extra_scopes.contains(&parent) {
-                        scope.extra_scopes.push(parent);
-                    }
+            if ty.eq_ignore_ascii_case(&format!("{EVENT_GRID_NAMESPACE}/eventSubscriptions"))
+                && let Some(parent) = id.parent()
+            {
+                let parent_ty = parent.resource_type();
+                let ours = TOPIC_TYPES.iter().any(|t| {
+                    parent_ty.eq_ignore_ascii_case(&format!("{EVENT_GRID_NAMESPACE}/{t}"))
+                });
+                if !ours && !scope.extra_scopes.contains(&parent) {
+                    scope.extra_scopes.push(parent);
                 }
             }
         }

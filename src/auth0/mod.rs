@@ -196,10 +196,10 @@ impl Auth0Client {
     }
 
     async fn token(&self) -> Result<Sensitive<String>, Auth0ApiError> {
-        if let Some((tok, exp)) = self.token.lock().unwrap_or_else(|e| e.into_inner()).clone() {
-            if exp > Instant::now() {
-                return Ok(tok);
-            }
+        if let Some((tok, exp)) = self.token.lock().unwrap_or_else(|e| e.into_inner()).clone()
+            && exp > Instant::now()
+        {
+            return Ok(tok);
         }
         let fail = |message: String| Auth0ApiError::Token {
             domain: self.domain.clone(),

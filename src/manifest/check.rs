@@ -183,11 +183,11 @@ impl<'s> Checker<'s> {
                 } else {
                     Plain::Str
                 };
-                if types.contains(&"integer") {
-                    if let Plain::Int(n) = resolved {
-                        self.check_range(schema, n as f64, node, ctx, out);
-                        return Value::from(n);
-                    }
+                if types.contains(&"integer")
+                    && let Plain::Int(n) = resolved
+                {
+                    self.check_range(schema, n as f64, node, ctx, out);
+                    return Value::from(n);
                 }
                 if types.contains(&"number") {
                     let n = match resolved {
@@ -202,10 +202,10 @@ impl<'s> Checker<'s> {
                             .unwrap_or(Value::Null);
                     }
                 }
-                if types.contains(&"boolean") {
-                    if let Plain::Bool(b) = resolved {
-                        return Value::Bool(b);
-                    }
+                if types.contains(&"boolean")
+                    && let Plain::Bool(b) = resolved
+                {
+                    return Value::Bool(b);
                 }
                 if types.contains(&"string") && resolved != Plain::Null {
                     self.check_string(schema, text, node, ctx, out);
@@ -229,14 +229,13 @@ impl<'s> Checker<'s> {
             ),
             hint: None,
         };
-        if let Yaml::Scalar { plain: false, text } = &node.value {
-            if (types.contains(&"integer")
+        if let Yaml::Scalar { plain: false, text } = &node.value
+            && (types.contains(&"integer")
                 || types.contains(&"number")
                 || types.contains(&"boolean"))
-                && resolve_plain(text) != Plain::Str
-            {
-                problem.hint = Some("remove the quotes".into());
-            }
+            && resolve_plain(text) != Plain::Str
+        {
+            problem.hint = Some("remove the quotes".into());
         }
         if is_null(node) {
             problem.message = format!("`{}` has no value; it must be {expected}", ctx.path);
@@ -325,26 +324,26 @@ impl<'s> Checker<'s> {
         out: &mut Vec<Problem>,
     ) -> Value {
         let n = items.len() as u64;
-        if let Some(max) = schema.get("maxItems").and_then(Value::as_u64) {
-            if n > max {
-                out.push(Problem {
-                    pos: node.pos,
-                    message: format!("`{}` has {n} entries; at most {max} are allowed", ctx.path),
-                    hint: None,
-                });
-            }
+        if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
+            && n > max
+        {
+            out.push(Problem {
+                pos: node.pos,
+                message: format!("`{}` has {n} entries; at most {max} are allowed", ctx.path),
+                hint: None,
+            });
         }
-        if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
-            if n < min {
-                out.push(Problem {
-                    pos: node.pos,
-                    message: format!(
-                        "`{}` has {n} entries; at least {min} are required",
-                        ctx.path
-                    ),
-                    hint: None,
-                });
-            }
+        if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
+            && n < min
+        {
+            out.push(Problem {
+                pos: node.pos,
+                message: format!(
+                    "`{}` has {n} entries; at least {min} are required",
+                    ctx.path
+                ),
+                hint: None,
+            });
         }
         let item_schema = schema.get("items");
         let values = items
@@ -399,59 +398,59 @@ impl<'s> Checker<'s> {
         out: &mut Vec<Problem>,
     ) {
         let len = text.chars().count() as u64;
-        if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
-            if len > max {
-                out.push(Problem {
-                    pos: node.pos,
-                    message: format!(
-                        "`{}` is {len} characters long; at most {max} are allowed",
-                        ctx.path
-                    ),
-                    hint: None,
-                });
-            }
+        if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
+            && len > max
+        {
+            out.push(Problem {
+                pos: node.pos,
+                message: format!(
+                    "`{}` is {len} characters long; at most {max} are allowed",
+                    ctx.path
+                ),
+                hint: None,
+            });
         }
-        if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
-            if len < min {
-                out.push(Problem {
-                    pos: node.pos,
-                    message: format!(
-                        "`{}` is {len} characters long; at least {min} are required",
-                        ctx.path
-                    ),
-                    hint: None,
-                });
-            }
+        if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
+            && len < min
+        {
+            out.push(Problem {
+                pos: node.pos,
+                message: format!(
+                    "`{}` is {len} characters long; at least {min} are required",
+                    ctx.path
+                ),
+                hint: None,
+            });
         }
-        if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
-            if !self.matches(pattern, text) {
-                let expected = match schema.get("x-message").and_then(Value::as_str) {
-                    Some(m) => m.to_string(),
-                    None if pattern == GUID_PATTERN => {
-                        "a GUID such as `00000000-0000-0000-0000-000000000000`".into()
-                    }
-                    None if pattern.starts_with("^[a-z0-9](?:[a-z0-9]|-[a-z0-9])") => {
-                        "3–63 lowercase letters, digits and single `-` between them".into()
-                    }
-                    None => match ResourceKind::ALL
-                        .into_iter()
-                        .map(name_rule)
-                        .find(|r| r.pattern == pattern)
-                    {
-                        Some(rule) => rule.message.to_string(),
-                        None => format!("text matching `{pattern}`"),
-                    },
-                };
-                out.push(Problem {
-                    pos: node.pos,
-                    message: format!(
-                        "invalid `{}` {}: expected {expected}",
-                        ctx.path,
-                        shown(node, &format!("`{text}`"))
-                    ),
-                    hint: None,
-                });
-            }
+        if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
+            && !self.matches(pattern, text)
+        {
+            let expected = match schema.get("x-message").and_then(Value::as_str) {
+                Some(m) => m.to_string(),
+                None if pattern == GUID_PATTERN => {
+                    "a GUID such as `00000000-0000-0000-0000-000000000000`".into()
+                }
+                None if pattern.starts_with("^[a-z0-9](?:[a-z0-9]|-[a-z0-9])") => {
+                    "3–63 lowercase letters, digits and single `-` between them".into()
+                }
+                None => match ResourceKind::ALL
+                    .into_iter()
+                    .map(name_rule)
+                    .find(|r| r.pattern == pattern)
+                {
+                    Some(rule) => rule.message.to_string(),
+                    None => format!("text matching `{pattern}`"),
+                },
+            };
+            out.push(Problem {
+                pos: node.pos,
+                message: format!(
+                    "invalid `{}` {}: expected {expected}",
+                    ctx.path,
+                    shown(node, &format!("`{text}`"))
+                ),
+                hint: None,
+            });
         }
         if schema.get("format").and_then(Value::as_str) == Some("date-time")
             && chrono::DateTime::parse_from_rfc3339(text).is_err()

@@ -240,11 +240,13 @@ pub fn check_stack_count(
         .filter(|d| d.kind == Some(ResourceKind::Stack))
         .collect();
     let mut out = Vec::new();
-    if stacks.is_empty() && !declared.is_empty() && !unreadable.may_declare("Stack") {
-        if let Some(path) = paths.first() {
-            out.push(Diagnostic::error(*path, Pos::default(), "no `Stack` document: exactly one is required")
+    if stacks.is_empty()
+        && !declared.is_empty()
+        && !unreadable.may_declare("Stack")
+        && let Some(path) = paths.first()
+    {
+        out.push(Diagnostic::error(*path, Pos::default(), "no `Stack` document: exactly one is required")
                 .with_hint("add a document with `kind: Stack`, `metadata.name` (the ownership marker) and `spec.subscriptionId`"));
-        }
     }
     if let Some((first, extras)) = stacks.split_first() {
         for extra in extras {

@@ -249,14 +249,14 @@ fn check_partner_configuration(sink: &mut Sink, s: &PartnerConfigurationSpec) {
                     format!("`validFor` {valid} must be between 1d and {max_days}d (`defaultMaximumExpirationTimeInDays`)"),
                     Some("Azure rejects authorizations longer than `defaultMaximumExpirationTimeInDays` (7 when unset, at most 365)".into()));
             }
-            if let Some(renew) = p.renew_before {
-                if renew >= valid {
-                    sink.at(
-                        &format!("{base}.renewBefore"),
-                        format!("`renewBefore` {renew} must be shorter than `validFor` {valid}"),
-                        None,
-                    );
-                }
+            if let Some(renew) = p.renew_before
+                && renew >= valid
+            {
+                sink.at(
+                    &format!("{base}.renewBefore"),
+                    format!("`renewBefore` {renew} must be shorter than `validFor` {valid}"),
+                    None,
+                );
             }
         } else if p.renew_before.is_some() {
             sink.at(

@@ -70,11 +70,11 @@ fn normalize_with(kind: ResourceKind, body: &Value, lowercase: bool) -> Value {
     }
     remove(&mut v, &["identity", "principalId"]);
     remove(&mut v, &["identity", "tenantId"]);
-    if let Some(loc) = v.get_mut("location") {
-        if let Some(s) = loc.as_str() {
-            // "West Europe" and "westeurope" are the same region.
-            *loc = json!(s.replace(' ', "").to_ascii_lowercase());
-        }
+    if let Some(loc) = v.get_mut("location")
+        && let Some(s) = loc.as_str()
+    {
+        // "West Europe" and "westeurope" are the same region.
+        *loc = json!(s.replace(' ', "").to_ascii_lowercase());
     }
     match kind {
         ResourceKind::Topic => {
@@ -116,18 +116,17 @@ fn normalize_with(kind: ResourceKind, body: &Value, lowercase: bool) -> Value {
                     "partnerAuthorization",
                     "authorizedPartnersList",
                 ],
-            ) {
-                if let Some(items) = list.as_array_mut() {
-                    for item in items.iter_mut() {
-                        remove(item, &["authorizationExpirationTimeInUtc"]);
-                    }
-                    items.sort_by_key(|p| {
-                        p["partnerRegistrationImmutableId"]
-                            .as_str()
-                            .unwrap_or("")
-                            .to_ascii_lowercase()
-                    });
+            ) && let Some(items) = list.as_array_mut()
+            {
+                for item in items.iter_mut() {
+                    remove(item, &["authorizationExpirationTimeInUtc"]);
                 }
+                items.sort_by_key(|p| {
+                    p["partnerRegistrationImmutableId"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_ascii_lowercase()
+                });
             }
             // Azure fills 7 when unset.
             default(
@@ -212,10 +211,10 @@ fn normalize_subscription(v: &mut Value) {
                     .as_str()
                     .unwrap_or("")
                     .to_ascii_lowercase();
-                if SET_OPERATORS.contains(&op.as_str()) {
-                    if let Some(values) = f.get_mut("values").and_then(Value::as_array_mut) {
-                        values.sort_by_key(|x| x.to_string().to_ascii_lowercase());
-                    }
+                if SET_OPERATORS.contains(&op.as_str())
+                    && let Some(values) = f.get_mut("values").and_then(Value::as_array_mut)
+                {
+                    values.sort_by_key(|x| x.to_string().to_ascii_lowercase());
                 }
             }
         }
@@ -261,10 +260,10 @@ fn normalize_destination(dest: &mut Value) {
         .and_then(Value::as_array_mut)
     {
         for m in list.iter_mut() {
-            if m.pointer("/properties/isSecret") == Some(&json!(true)) {
-                if let Some(p) = m.get_mut("properties").and_then(Value::as_object_mut) {
-                    p.remove("value");
-                }
+            if m.pointer("/properties/isSecret") == Some(&json!(true))
+                && let Some(p) = m.get_mut("properties").and_then(Value::as_object_mut)
+            {
+                p.remove("value");
             }
             let dynamic = m["type"]
                 .as_str()
@@ -324,10 +323,10 @@ fn lowercase_keys(v: &mut Value) {
     match v {
         Value::Object(map) => {
             for (k, child) in map.iter_mut() {
-                if CASE_INSENSITIVE_KEYS.contains(&k.as_str()) {
-                    if let Value::String(s) = child {
-                        *s = s.to_ascii_lowercase();
-                    }
+                if CASE_INSENSITIVE_KEYS.contains(&k.as_str())
+                    && let Value::String(s) = child
+                {
+                    *s = s.to_ascii_lowercase();
                 }
                 lowercase_keys(child);
             }
@@ -351,10 +350,10 @@ fn prune_empty(v: &mut Value) -> bool {
         Value::Object(map) => {
             let keys: Vec<String> = map.keys().cloned().collect();
             for k in keys {
-                if let Some(child) = map.get_mut(&k) {
-                    if prune_empty(child) {
-                        map.remove(&k);
-                    }
+                if let Some(child) = map.get_mut(&k)
+                    && prune_empty(child)
+                {
+                    map.remove(&k);
                 }
             }
             map.is_empty()

@@ -42,13 +42,13 @@ pub fn parse_arm_error(status: u16, body: &[u8]) -> ErrorEnvelope {
     if let Ok(env) = serde_json::from_slice::<Envelope>(body) {
         if let Some(err) = env.error {
             let mut message = err.message.unwrap_or_default();
-            if let Some(detail) = err.details.iter().find_map(|d| d.message.as_deref()) {
-                if !message.contains(detail) {
-                    if !message.is_empty() {
-                        message.push_str(": ");
-                    }
-                    message.push_str(detail);
+            if let Some(detail) = err.details.iter().find_map(|d| d.message.as_deref())
+                && !message.contains(detail)
+            {
+                if !message.is_empty() {
+                    message.push_str(": ");
                 }
+                message.push_str(detail);
             }
             return ErrorEnvelope {
                 code: err.code.unwrap_or_else(|| fallback_code(status)),

@@ -128,10 +128,11 @@ pub fn backoff(policy: &RetryPolicy, attempt: u32, jitter: f64) -> Duration {
 /// `Retry-After` (seconds or an HTTP date relative to `now`). Unparseable values are ignored.
 pub fn server_delay(headers: &HeaderMap, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
     for name in ["x-ms-retry-after-ms", "retry-after-ms"] {
-        if let Some(ms) = header_str(headers, name).and_then(|v| v.trim().parse::<f64>().ok()) {
-            if ms.is_finite() && ms >= 0.0 {
-                return Some(Duration::from_secs_f64(ms / 1000.0));
-            }
+        if let Some(ms) = header_str(headers, name).and_then(|v| v.trim().parse::<f64>().ok())
+            && ms.is_finite()
+            && ms >= 0.0
+        {
+            return Some(Duration::from_secs_f64(ms / 1000.0));
         }
     }
     header_str(headers, "retry-after").and_then(|v| parse_retry_after(v, now))

@@ -21,24 +21,23 @@ pub fn scope_of(desired: &DesiredState) -> LiveScope {
     let mut groups: Vec<String> = Vec::new();
     let mut extra: Vec<ResourceId> = Vec::new();
     for r in &desired.resources {
-        if let Some(g) = &r.resource_group {
-            if !groups.iter().any(|x| x.eq_ignore_ascii_case(g)) {
-                groups.push(g.clone());
-            }
+        if let Some(g) = &r.resource_group
+            && !groups.iter().any(|x| x.eq_ignore_ascii_case(g))
+        {
+            groups.push(g.clone());
         }
-        if let ResourceSpec::EventSubscription(s) = &r.spec {
-            if let Some(scope) = s.scope.as_deref().and_then(|s| ResourceId::parse(s).ok()) {
-                if !extra.contains(&scope) {
-                    extra.push(scope);
-                }
-            }
+        if let ResourceSpec::EventSubscription(s) = &r.spec
+            && let Some(scope) = s.scope.as_deref().and_then(|s| ResourceId::parse(s).ok())
+            && !extra.contains(&scope)
+        {
+            extra.push(scope);
         }
     }
     // The stack's group holds the record of extension scopes (docs/ownership.md).
-    if let Some(g) = &desired.stack.spec.resource_group {
-        if !groups.iter().any(|x| x.eq_ignore_ascii_case(g)) {
-            groups.push(g.clone());
-        }
+    if let Some(g) = &desired.stack.spec.resource_group
+        && !groups.iter().any(|x| x.eq_ignore_ascii_case(g))
+    {
+        groups.push(g.clone());
     }
     let mut providers: Vec<String> = desired
         .resources

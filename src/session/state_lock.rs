@@ -7,7 +7,6 @@
 //! which commands lock (the session and `emulator serve` do).
 // `File::try_lock`/`unlock` are Rust 1.89; Cargo.toml's `rust-version` still says 1.85 because
 // raising it turns on 41 clippy lints (let-chains) across other modules: a separate change.
-#![allow(clippy::incompatible_msrv)]
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};

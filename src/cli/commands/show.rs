@@ -14,10 +14,10 @@ use crate::plan::saved::SavedPlan;
 
 /// Runs `show`.
 pub fn run(args: &ShowArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
-    if let [file] = args.paths.as_slice() {
-        if is_saved_plan(file) {
-            return show_saved(file, args.format, ctx);
-        }
+    if let [file] = args.paths.as_slice()
+        && is_saved_plan(file)
+    {
+        return show_saved(file, args.format, ctx);
     }
     let desired = load(&args.paths, ctx.printer)?;
     let session = ctx.open(&desired)?;

@@ -120,7 +120,7 @@ impl Faults {
             roll.reset = true;
         } else if s.server_error > 0.0 && self.rng.next_f64() < s.server_error {
             roll.error = Some(InjectedFailure::ServerError(
-                if self.rng.next_u64() % 2 == 0 {
+                if self.rng.next_u64().is_multiple_of(2) {
                     500
                 } else {
                     503

@@ -333,14 +333,13 @@ impl<'a> Builder<'a> {
 
     fn group_deps(&self, rg: Option<&str>) -> Vec<usize> {
         let mut deps: Vec<usize> = self.provider_action.into_iter().collect();
-        if let Some(g) = rg {
-            if let Some(d) =
+        if let Some(g) = rg
+            && let Some(d) =
                 self.desired.resources.iter().find(|r| {
                     r.kind == ResourceKind::ResourceGroup && r.name.eq_ignore_ascii_case(g)
                 })
-            {
-                deps.extend(self.dep(ResourceKind::ResourceGroup, &d.name));
-            }
+        {
+            deps.extend(self.dep(ResourceKind::ResourceGroup, &d.name));
         }
         deps
     }

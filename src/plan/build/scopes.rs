@@ -49,10 +49,10 @@ impl Builder<'_> {
     fn wanted_scopes(&self) -> BTreeSet<ResourceId> {
         let mut wanted = self.declared_scopes();
         for k in &self.kept {
-            if let Some(parent) = k.id.parent() {
-                if self.recorded_scopes().contains(&parent) {
-                    wanted.insert(parent);
-                }
+            if let Some(parent) = k.id.parent()
+                && self.recorded_scopes().contains(&parent)
+            {
+                wanted.insert(parent);
             }
         }
         wanted

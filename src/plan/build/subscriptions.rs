@@ -214,10 +214,9 @@ impl Builder<'_> {
             self.live.full_urls.get(id),
             dest.and_then(|d| d.get("endpointUrl"))
                 .and_then(Value::as_str),
-        ) {
-            if live_url != want {
-                return true;
-            }
+        ) && live_url != want
+        {
+            return true;
         }
         if let (Some(live_attrs), Some(want)) = (
             self.live.delivery_attributes.get(id),

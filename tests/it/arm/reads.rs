@@ -57,8 +57,8 @@ async fn stack_server(topics: usize, subs: usize) -> scripted_server::Server {
                 .collect();
             return page(req, items);
         }
-        if let Some(rest) = p.strip_prefix(&format!("{eg}/topics/")) {
-            if let Some(t) = rest.strip_suffix("/eventSubscriptions") {
+        if let Some(rest) = p.strip_prefix(&format!("{eg}/topics/"))
+            && let Some(t) = rest.strip_suffix("/eventSubscriptions") {
                 let items = (0..subs)
                     .map(|s| json!({"id": format!("{eg}/topics/{t}/eventSubscriptions/s{s}"), "name": format!("s{s}"),
                                     "type": "Microsoft.EventGrid/topics/eventSubscriptions",
@@ -67,7 +67,6 @@ async fn stack_server(topics: usize, subs: usize) -> scripted_server::Server {
                     .collect();
                 return page(req, items);
             }
-        }
         if p.starts_with(&eg) {
             return page(req, vec![]);
         }
