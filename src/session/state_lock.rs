@@ -5,8 +5,7 @@
 //! It owns taking the lock (waiting up to a timeout), recording who holds it in the lock file
 //! and reading that back for the error. It must not print, touch the state file itself or decide
 //! which commands lock (the session and `emulator serve` do).
-// `File::try_lock`/`unlock` are Rust 1.89; Cargo.toml's `rust-version` still says 1.85 because
-// raising it turns on 41 clippy lints (let-chains) across other modules: a separate change.
+// `File::try_lock`/`unlock` need Rust 1.89, the crate's `rust-version`.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
