@@ -354,17 +354,15 @@ async fn spawn_emulator(
 /// Write-class and delete requests an operation needs at least.
 fn min_requests(op: &Operation) -> (u64, u64) {
     match op {
-        Operation::RegisterProvider { .. } | Operation::Put { .. } | Operation::Patch { .. } => {
-            (1, 0)
-        }
+        Operation::Register { .. } | Operation::Put { .. } | Operation::Patch { .. } => (1, 0),
         Operation::Replace { .. } => (1, 1),
         Operation::Delete { .. } => (0, 1),
         Operation::SetActivation { .. } => (2, 0),
         Operation::WaitForPartner { .. }
-        | Operation::Auth0Create { .. }
-        | Operation::Auth0Patch { .. }
-        | Operation::Auth0Replace { .. }
-        | Operation::Auth0Delete { .. }
+        | Operation::CreateLogStream { .. }
+        | Operation::UpdateLogStream { .. }
+        | Operation::ReplaceLogStream { .. }
+        | Operation::DeleteLogStream { .. }
         | Operation::Recorded { .. } => (0, 0),
     }
 }

@@ -327,9 +327,9 @@ fn deadline_after(wait: Duration) -> Instant {
 /// stream actions that write a record share the key of the partner configuration holding it.
 fn resource_key(a: &Action) -> String {
     let record = match &a.operation {
-        Operation::Auth0Create { record, .. }
-        | Operation::Auth0Replace { record, .. }
-        | Operation::Auth0Delete { record, .. } => record.as_ref(),
+        Operation::CreateLogStream { record, .. }
+        | Operation::ReplaceLogStream { record, .. }
+        | Operation::DeleteLogStream { record, .. } => record.as_ref(),
         _ => None,
     };
     match record.or(a.target.id.as_ref()) {
@@ -416,7 +416,7 @@ async fn run_action<B: Backend>(
 ) -> Result<(), Failure> {
     let learned = &ctx.learned;
     match &action.operation {
-        Operation::RegisterProvider {
+        Operation::Register {
             subscription_id,
             namespace,
         } => {
@@ -473,7 +473,7 @@ async fn run_action<B: Backend>(
             }
             backend.delete(&id).await.map_err(fail)
         }
-        Operation::Auth0Delete {
+        Operation::DeleteLogStream {
             stream_id, record, ..
         } => {
             backend.auth0_delete(stream_id).await.map_err(fail)?;
@@ -510,13 +510,13 @@ async fn run_action<B: Backend>(
                 .map_err(fail)?;
             backend.patch(&id, tags).await.map_err(fail)
         }
-        Operation::Auth0Create { body, record } => {
+        Operation::CreateLogStream { body, record } => {
             create_recorded_stream(body, record.as_ref(), backend, learned).await
         }
-        Operation::Auth0Patch { stream_id, body } => {
+        Operation::UpdateLogStream { stream_id, body } => {
             backend.auth0_patch(stream_id, body).await.map_err(fail)
         }
-        Operation::Auth0Replace {
+        Operation::ReplaceLogStream {
             stream_id,
             body,
             record,

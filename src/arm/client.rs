@@ -10,10 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
-use serde::Serialize;
 
 use super::auth::TokenSource;
-use super::error::{ArmError, RequestIds, Target};
+use super::error::{ArmError, RequestIds, RequestTarget};
 use super::lro::LroConfig;
 use super::pacing::{Pacer, PacingConfig, Permit};
 use super::request::OpClass;
@@ -52,32 +51,7 @@ impl Default for ArmClientOptions {
     }
 }
 
-/// Requests sent, per ARM throttling class (every attempt, retry and poll counts).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct RequestCounts {
-    /// GET/HEAD.
-    pub reads: u64,
-    /// PUT/PATCH/POST.
-    pub writes: u64,
-    /// DELETE.
-    pub deletes: u64,
-}
-
-impl RequestCounts {
-    /// All requests.
-    pub fn total(&self) -> u64 {
-        self.reads + self.writes + self.deletes
-    }
-
-    /// The requests made between `earlier` and `self`.
-    pub fn since(&self, earlier: &Self) -> Self {
-        Self {
-            reads: self.reads.saturating_sub(earlier.reads),
-            writes: self.writes.saturating_sub(earlier.writes),
-            deletes: self.deletes.saturating_sub(earlier.deletes),
-        }
-    }
-}
+pub use crate::model::live::RequestCounts;
 
 #[derive(Debug, Default)]
 struct Counters {
@@ -120,7 +94,7 @@ pub struct Response {
 
 impl Response {
     /// The body as JSON; `None` for an empty body.
-    pub fn json(&self, target: &Target) -> Result<Option<serde_json::Value>, ArmError> {
+    pub fn json(&self, target: &RequestTarget) -> Result<Option<serde_json::Value>, ArmError> {
         if self.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
@@ -135,7 +109,7 @@ impl Response {
     }
 
     /// The error this response represents (for non-success statuses).
-    pub fn to_error(&self, target: &Target) -> ArmError {
+    pub fn to_error(&self, target: &RequestTarget) -> ArmError {
         let env = parse_arm_error(self.status, &self.body);
         ArmError::Http {
             target: target.clone(),
@@ -153,7 +127,7 @@ pub(crate) struct Call<'a> {
     pub method: reqwest::Method,
     pub url: url::Url,
     pub subscription: &'a str,
-    pub target: Target,
+    pub target: RequestTarget,
     pub body: Option<&'a serde_json::Value>,
     /// Whether the request may be resent when its outcome is unknown.
     pub idempotent: bool,

@@ -33,14 +33,14 @@ impl fmt::Display for RequestIds {
 
 /// What a request was about: method plus resource id (or collection path).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
+pub struct RequestTarget {
     /// HTTP method.
     pub method: String,
     /// The resource id or collection path (never a query string).
     pub resource: String,
 }
 
-impl fmt::Display for Target {
+impl fmt::Display for RequestTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} `{}`", self.method, self.resource)
     }
@@ -53,7 +53,7 @@ pub enum ArmError {
     #[error("{target} returned {status} `{code}`: {message} ({ids})")]
     Http {
         /// Method and resource.
-        target: Target,
+        target: RequestTarget,
         /// HTTP status code.
         status: u16,
         /// ARM `error.code` (or a synthesized one when the body had none).
@@ -67,7 +67,7 @@ pub enum ArmError {
     #[error("{target} failed: {message} ({ids})")]
     Transport {
         /// Method and resource.
-        target: Target,
+        target: RequestTarget,
         /// What went wrong (the transport error text, without the URL's query string).
         message: String,
         /// Request identifiers.
@@ -81,7 +81,7 @@ pub enum ArmError {
     )]
     OutcomeUnknown {
         /// Method and resource.
-        target: Target,
+        target: RequestTarget,
         /// What went wrong.
         message: String,
         /// Request identifiers.
@@ -91,7 +91,7 @@ pub enum ArmError {
     #[error("{target} returned {status} with a malformed body: {reason} ({ids})")]
     Malformed {
         /// Method and resource.
-        target: Target,
+        target: RequestTarget,
         /// HTTP status code.
         status: u16,
         /// What is wrong with the body.
@@ -103,7 +103,7 @@ pub enum ArmError {
     #[error("{target}: long-running operation {status} `{code}`: {message} ({ids})")]
     OperationFailed {
         /// Method and resource.
-        target: Target,
+        target: RequestTarget,
         /// `Failed` or `Canceled`.
         status: String,
         /// Inner `error.code`.
@@ -117,7 +117,7 @@ pub enum ArmError {
     #[error("{target}: long-running operation still `{status}` after {waited:?} ({ids})")]
     OperationTimeout {
         /// Method and resource.
-        target: Target,
+        target: RequestTarget,
         /// The last status seen.
         status: String,
         /// How long we waited.
@@ -134,7 +134,7 @@ pub enum ArmError {
     )]
     Interrupted {
         /// Method and resource.
-        target: Target,
+        target: RequestTarget,
         /// The last status seen.
         status: String,
     },
@@ -212,7 +212,7 @@ mod tests {
 
     fn http(status: u16) -> ArmError {
         ArmError::Http {
-            target: Target {
+            target: RequestTarget {
                 method: "GET".into(),
                 resource: "/x".into(),
             },
@@ -231,7 +231,7 @@ mod tests {
         assert!(!http(404).is_transient());
         assert!(!ArmError::Config("x".into()).is_transient());
         let lost = ArmError::OutcomeUnknown {
-            target: Target {
+            target: RequestTarget {
                 method: "POST".into(),
                 resource: "/x".into(),
             },
@@ -244,7 +244,7 @@ mod tests {
     #[test]
     fn display_names_everything() {
         let e = ArmError::Http {
-            target: Target {
+            target: RequestTarget {
                 method: "PUT".into(),
                 resource: "/subscriptions/s/resourceGroups/rg".into(),
             },

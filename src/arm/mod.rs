@@ -31,7 +31,7 @@ pub use client::{ArmClient, ArmClientOptions, RequestCounts, USER_AGENT};
 pub use connect::{ConnectSettings, Connection, connect};
 pub use error::{ArmError, CredentialError, RequestIds};
 pub use ops::{ArmApi, Deleted, Observed, ProviderInfo};
-pub use read::{LiveScope, LiveState, read_live};
+pub use read::{ListedState, LiveScope, read_live};
 pub use request::{
     Collection, EVENT_GRID_NAMESPACE, EVENTGRID_API_VERSION, OpClass, RESOURCES_API_VERSION,
 };

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::client::{ArmClient, Call, RequestCounts, Response};
-use super::error::{ArmError, Target};
+use super::error::{ArmError, RequestTarget};
 use super::lro::{self, Poll};
 use super::request::{self, Collection, api_version_for, build_url, same_origin};
 use super::retry;
@@ -133,7 +133,7 @@ pub trait ArmApi: Send + Sync {
     fn request_counts(&self) -> RequestCounts;
 }
 
-fn malformed(target: &Target, resp: &Response, reason: impl Into<String>) -> ArmError {
+fn malformed(target: &RequestTarget, resp: &Response, reason: impl Into<String>) -> ArmError {
     ArmError::Malformed {
         target: target.clone(),
         status: resp.status,
@@ -160,10 +160,10 @@ impl ArmClient {
         suffix: &str,
         body: Option<&Value>,
         idempotent: bool,
-    ) -> Result<(Target, Response), ArmError> {
+    ) -> Result<(RequestTarget, Response), ArmError> {
         let path = format!("{id}{suffix}");
         let url = self.url_for(&path, api_version_for(id), &[])?;
-        let target = Target {
+        let target = RequestTarget {
             method: method.to_string(),
             resource: path,
         };
@@ -180,7 +180,12 @@ impl ArmClient {
         Ok((target, resp))
     }
 
-    fn poll_url(&self, raw: &str, target: &Target, resp: &Response) -> Result<url::Url, ArmError> {
+    fn poll_url(
+        &self,
+        raw: &str,
+        target: &RequestTarget,
+        resp: &Response,
+    ) -> Result<url::Url, ArmError> {
         let url = self
             .base
             .join(raw)
@@ -202,7 +207,7 @@ impl ArmClient {
         &self,
         url: url::Url,
         subscription: &str,
-        target: &Target,
+        target: &RequestTarget,
     ) -> Result<Response, ArmError> {
         self.send(Call {
             method: reqwest::Method::GET,
@@ -217,7 +222,12 @@ impl ArmClient {
 
     /// Sleeps `delay` between polls, or fails with `ArmError::Interrupted` as soon as the stop
     /// signal (`ArmClient::with_stop`) turns true.
-    async fn pause(&self, delay: Duration, target: &Target, status: &str) -> Result<(), ArmError> {
+    async fn pause(
+        &self,
+        delay: Duration,
+        target: &RequestTarget,
+        status: &str,
+    ) -> Result<(), ArmError> {
         let interrupted = || ArmError::Interrupted {
             target: target.clone(),
             status: status.to_string(),
@@ -248,7 +258,7 @@ impl ArmClient {
     async fn follow(
         &self,
         id: &ResourceId,
-        target: &Target,
+        target: &RequestTarget,
         initial: Response,
         body: Option<Value>,
     ) -> Result<Option<Value>, ArmError> {
@@ -496,7 +506,7 @@ impl ArmApi for ArmClient {
         let top = self.list_query(collection);
         let extra: Vec<(&str, &str)> = top.iter().map(|t| ("$top", t.as_str())).collect();
         let mut url = self.url_for(&collection.path(), collection.api_version(), &extra)?;
-        let target = Target {
+        let target = RequestTarget {
             method: "GET".into(),
             resource: collection.path(),
         };
@@ -569,7 +579,7 @@ impl ArmApi for ArmClient {
 }
 
 fn provider_info(
-    target: &Target,
+    target: &RequestTarget,
     resp: &Response,
     namespace: &str,
 ) -> Result<ProviderInfo, ArmError> {

@@ -86,7 +86,7 @@ impl LiveScope {
 
 /// Everything that exists in the scope, plus the request cost of finding out.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct LiveState {
+pub struct ListedState {
     /// Provider registrations by lowercased namespace.
     pub providers: BTreeMap<String, ProviderInfo>,
     /// Resource groups that exist (absent ones are not in the map).
@@ -100,7 +100,7 @@ pub struct LiveState {
     pub requests: RequestCounts,
 }
 
-impl LiveState {
+impl ListedState {
     /// A resource by id (case-insensitive).
     pub fn get(&self, id: &ResourceId) -> Option<&Observed> {
         self.resources.get(id)
@@ -129,10 +129,10 @@ impl LiveState {
 /// Reads the live state for `scope`: provider GETs, one GET per resource group, one list per
 /// Event Grid collection in each group, one list per topic's subscriptions, one list per extra
 /// scope. Only reads.
-pub async fn read_live<A: ArmApi>(api: &A, scope: &LiveScope) -> Result<LiveState, ArmError> {
+pub async fn read_live<A: ArmApi>(api: &A, scope: &LiveScope) -> Result<ListedState, ArmError> {
     let before = api.request_counts();
     let sub = scope.subscription_id.as_str();
-    let mut live = LiveState::default();
+    let mut live = ListedState::default();
 
     // Owned items (not `iter()` over references): closures over borrowed items make the
     // future non-`Send` ("FnOnce is not general enough").
@@ -199,7 +199,7 @@ pub async fn read_live<A: ArmApi>(api: &A, scope: &LiveScope) -> Result<LiveStat
     Ok(live)
 }
 
-fn absorb_listed(live: &mut LiveState, collection: &Collection) {
+fn absorb_listed(live: &mut ListedState, collection: &Collection) {
     // Children of a listed collection: `{parent}/{type}` or `{parent}/providers/{ns}/{type}`;
     // record the parent for nested children (topic subscriptions), which `is_within` covers.
     if collection.namespace.is_none() {
@@ -218,7 +218,7 @@ async fn list_all<A: ArmApi>(
         .await
 }
 
-impl LiveState {
+impl ListedState {
     /// The planner's view: bodies by id, provider states, listed groups, request counts.
     pub fn into_model(self) -> crate::model::live::LiveState {
         let mut out = crate::model::live::LiveState {
@@ -227,11 +227,7 @@ impl LiveState {
                 .into_iter()
                 .map(|(ns, p)| (ns, p.registration_state))
                 .collect(),
-            requests: crate::model::live::RequestCounts {
-                reads: self.requests.reads,
-                writes: self.requests.writes,
-                deletes: self.requests.deletes,
-            },
+            requests: self.requests,
             ..Default::default()
         };
         for id in &self.listed {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::error::{ArmError, RequestIds, Target};
+use super::error::{ArmError, RequestIds, RequestTarget};
 use super::ops::{ArmApi, Observed, ProviderInfo};
 use super::request::EVENT_GRID_NAMESPACE;
 use crate::model::{ResourceId, Sensitive};
@@ -161,7 +161,7 @@ pub async fn ensure_registered<A: ArmApi>(
     while !info.is_registered() {
         if started.elapsed() + interval > timeout {
             return Err(ArmError::OperationTimeout {
-                target: Target {
+                target: RequestTarget {
                     method: "POST".into(),
                     resource: format!(
                         "{}/register",
@@ -212,7 +212,7 @@ async fn action_body<A: ArmApi>(
 
 fn missing(id: &ResourceId, action: &str, reason: &str) -> ArmError {
     ArmError::Malformed {
-        target: Target {
+        target: RequestTarget {
             method: "POST".into(),
             resource: format!("{id}/{action}"),
         },

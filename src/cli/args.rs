@@ -38,8 +38,8 @@ pub struct GlobalArgs {
     #[arg(global = true, long, value_enum, env = "GRIDFORM_CLOUD", default_value_t = Cloud::AzureCloud)]
     pub cloud: Cloud,
     /// How to get Azure credentials.
-    #[arg(global = true, long, value_enum, env = "GRIDFORM_AUTH", default_value_t = AuthMethod::Auto)]
-    pub auth: AuthMethod,
+    #[arg(global = true, long, value_enum, env = "GRIDFORM_AUTH", default_value_t = AuthFlag::Auto)]
+    pub auth: AuthFlag,
     /// Use a running emulator (ARM, token endpoint and Auth0 API) at this base URL.
     #[arg(
         global = true,
@@ -83,7 +83,7 @@ pub enum Cloud {
 
 /// `--auth`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AuthMethod {
+pub enum AuthFlag {
     /// Client secret, workload identity, managed identity or the az CLI, from the environment.
     Auto,
     /// The az CLI's signed-in account.

@@ -98,11 +98,11 @@ fn target_of(global: &args::GlobalArgs) -> Target {
             args::Cloud::AzureChinaCloud => AzureCloud::China,
         },
         auth: match global.auth {
-            args::AuthMethod::Auto => ArmAuth::Auto,
-            args::AuthMethod::Cli => ArmAuth::Cli,
-            args::AuthMethod::ClientSecret => ArmAuth::ClientSecret,
-            args::AuthMethod::WorkloadIdentity => ArmAuth::WorkloadIdentity,
-            args::AuthMethod::ManagedIdentity => ArmAuth::ManagedIdentity,
+            args::AuthFlag::Auto => ArmAuth::Auto,
+            args::AuthFlag::Cli => ArmAuth::Cli,
+            args::AuthFlag::ClientSecret => ArmAuth::ClientSecret,
+            args::AuthFlag::WorkloadIdentity => ArmAuth::WorkloadIdentity,
+            args::AuthFlag::ManagedIdentity => ArmAuth::ManagedIdentity,
         },
     })
 }

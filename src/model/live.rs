@@ -30,8 +30,8 @@ pub struct LiveState {
     pub requests: RequestCounts,
 }
 
-/// Requests by ARM throttling class.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Requests by ARM throttling class (every attempt, retry and poll counts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RequestCounts {
     /// GET/HEAD.
     pub reads: u64,
@@ -44,7 +44,18 @@ pub struct RequestCounts {
 impl RequestCounts {
     /// All requests.
     pub fn total(&self) -> u64 {
-        self.reads + self.writes + self.deletes
+        self.reads
+            .saturating_add(self.writes)
+            .saturating_add(self.deletes)
+    }
+
+    /// The requests made between `earlier` and `self`.
+    pub fn since(&self, earlier: &Self) -> Self {
+        Self {
+            reads: self.reads.saturating_sub(earlier.reads),
+            writes: self.writes.saturating_sub(earlier.writes),
+            deletes: self.deletes.saturating_sub(earlier.deletes),
+        }
     }
 }
 

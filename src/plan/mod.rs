@@ -83,7 +83,7 @@ pub enum ActionKind {
 
 /// Which resource an action is about.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Target {
+pub struct ActionTarget {
     /// The manifest kind.
     pub kind: ResourceKind,
     /// The manifest name (handle).
@@ -131,7 +131,7 @@ pub enum Locator {
 #[derive(Clone, PartialEq)]
 pub enum Operation {
     /// `POST /subscriptions/{s}/providers/{ns}/register`, then wait for `Registered`.
-    RegisterProvider {
+    Register {
         /// Subscription id.
         subscription_id: String,
         /// Provider namespace.
@@ -184,21 +184,21 @@ pub enum Operation {
         expected_source: String,
     },
     /// Auth0: create the stream, recording it (intent first, then its id) on `record`.
-    Auth0Create {
+    CreateLogStream {
         /// Body.
         body: Value,
         /// The partner configuration that records the streams this stack created.
         record: Option<ResourceId>,
     },
     /// Auth0: patch a stream by id.
-    Auth0Patch {
+    UpdateLogStream {
         /// Stream id.
         stream_id: String,
         /// Body.
         body: Value,
     },
     /// Auth0: delete a stream by id, then drop it from `record`.
-    Auth0Delete {
+    DeleteLogStream {
         /// Stream id.
         stream_id: String,
         /// The partner configuration that records it.
@@ -206,8 +206,8 @@ pub enum Operation {
         /// The partner topic its partner created (deleted first).
         partner_topic: Option<ResourceId>,
     },
-    /// Auth0: delete a stream by id, then create it again (recorded as by `Auth0Create`).
-    Auth0Replace {
+    /// Auth0: delete a stream by id, then create it again (recorded as by `CreateLogStream`).
+    ReplaceLogStream {
         /// Stream id.
         stream_id: String,
         /// Body.
@@ -266,17 +266,17 @@ impl std::fmt::Debug for Operation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Bodies may hold secrets: never print them.
         let name = match self {
-            Self::RegisterProvider { .. } => "RegisterProvider",
+            Self::Register { .. } => "Register",
             Self::Put { .. } => "Put",
             Self::Patch { .. } => "Patch",
             Self::Replace { .. } => "Replace",
             Self::Delete { .. } => "Delete",
             Self::SetActivation { .. } => "SetActivation",
             Self::WaitForPartner { .. } => "WaitForPartner",
-            Self::Auth0Create { .. } => "Auth0Create",
-            Self::Auth0Patch { .. } => "Auth0Patch",
-            Self::Auth0Replace { .. } => "Auth0Replace",
-            Self::Auth0Delete { .. } => "Auth0Delete",
+            Self::CreateLogStream { .. } => "CreateLogStream",
+            Self::UpdateLogStream { .. } => "UpdateLogStream",
+            Self::ReplaceLogStream { .. } => "ReplaceLogStream",
+            Self::DeleteLogStream { .. } => "DeleteLogStream",
             Self::Recorded { .. } => "Recorded",
         };
         write!(f, "Operation::{name}")
@@ -291,7 +291,7 @@ pub struct Action {
     /// What.
     pub kind: ActionKind,
     /// On which resource.
-    pub target: Target,
+    pub target: ActionTarget,
     /// Attribute-level changes.
     pub changes: Vec<Change>,
     /// Actions that must finish first.

@@ -114,7 +114,7 @@ fn digest(salt: &str, parts: &[&str]) -> String {
 fn operation_digest(op: &Operation, salt: &str) -> String {
     let at = |l: &super::Locator| serde_json::to_string(l).unwrap_or_default();
     let text = match op {
-        Operation::RegisterProvider {
+        Operation::Register {
             subscription_id,
             namespace,
         } => format!("register {subscription_id} {namespace}"),
@@ -133,10 +133,10 @@ fn operation_digest(op: &Operation, salt: &str) -> String {
             timeout_secs,
             expected_source,
         } => format!("wait {} {timeout_secs} {expected_source}", at(l)),
-        Operation::Auth0Create { body, .. } => format!("auth0 create {body}"),
-        Operation::Auth0Patch { stream_id, body } => format!("auth0 patch {stream_id} {body}"),
-        Operation::Auth0Delete { stream_id, .. } => format!("auth0 delete {stream_id}"),
-        Operation::Auth0Replace {
+        Operation::CreateLogStream { body, .. } => format!("auth0 create {body}"),
+        Operation::UpdateLogStream { stream_id, body } => format!("auth0 patch {stream_id} {body}"),
+        Operation::DeleteLogStream { stream_id, .. } => format!("auth0 delete {stream_id}"),
+        Operation::ReplaceLogStream {
             stream_id, body, ..
         } => format!("auth0 replace {stream_id} {body}"),
         Operation::Recorded { address } => format!("recorded {address}"),

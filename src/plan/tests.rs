@@ -66,7 +66,7 @@ pub(super) fn fake_apply(plan: &Plan, live: &mut LiveState) {
     };
     for a in &plan.actions {
         match &a.operation {
-            Operation::RegisterProvider { namespace, .. } => fake::register(live, namespace),
+            Operation::Register { namespace, .. } => fake::register(live, namespace),
             Operation::Put { at, body } => {
                 fake::put(live, &resolve(at, live), body);
             }
@@ -80,15 +80,15 @@ pub(super) fn fake_apply(plan: &Plan, live: &mut LiveState) {
             }
             Operation::Delete { at } => remove_tree(live, &resolve(at, live)),
             Operation::Recorded { .. } => panic!("a recorded action is never executed"),
-            Operation::Auth0Create { body, record }
-            | Operation::Auth0Replace { body, record, .. } => {
+            Operation::CreateLogStream { body, record }
+            | Operation::ReplaceLogStream { body, record, .. } => {
                 let created = fake::create_stream(live, body, &source);
                 if let Some(r) = record {
                     let key = auth0_record::record_key(body["name"].as_str().unwrap());
                     live.resources.get_mut(r).unwrap()["tags"][key] = created["id"].clone();
                 }
             }
-            Operation::Auth0Delete {
+            Operation::DeleteLogStream {
                 stream_id, record, ..
             } => {
                 fake::delete_stream(live, stream_id);
@@ -100,7 +100,9 @@ pub(super) fn fake_apply(plan: &Plan, live: &mut LiveState) {
                     tags.retain(|_, v| v != stream_id);
                 }
             }
-            Operation::Auth0Patch { stream_id, body } => fake::patch_stream(live, stream_id, body),
+            Operation::UpdateLogStream { stream_id, body } => {
+                fake::patch_stream(live, stream_id, body)
+            }
             Operation::WaitForPartner {
                 at,
                 expected_source,

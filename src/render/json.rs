@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::model::live::RequestCounts;
 use crate::model::{ResourceId, ResourceKind};
-use crate::plan::{Action, Change, Operation, Plan, Summary, Target, Unmanaged};
+use crate::plan::{Action, ActionTarget, Change, Operation, Plan, Summary, Unmanaged};
 
 /// The JSON plan format version.
 pub const FORMAT_VERSION: &str = "1.1";
@@ -170,7 +170,7 @@ pub fn read_plan(doc: &Value) -> Result<Plan, String> {
         actions.push(Action {
             index: i,
             kind: serde_json::from_value(field(a, "action")?).map_err(|e| e.to_string())?,
-            target: Target {
+            target: ActionTarget {
                 kind,
                 name: text(a, "name")?,
                 id: a["id"].as_str().and_then(|id| ResourceId::parse(id).ok()),

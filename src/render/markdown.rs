@@ -102,7 +102,7 @@ pub fn write_plan_within(plan: &Plan, limit: usize, out: &mut dyn Write) -> io::
 mod tests {
     use super::*;
     use crate::model::{ResourceId, ResourceKind};
-    use crate::plan::{Action, ActionKind, Change, Locator, Operation, Target};
+    use crate::plan::{Action, ActionKind, ActionTarget, Change, Locator, Operation};
 
     fn many(n: usize) -> Plan {
         let actions = (0..n)
@@ -118,7 +118,7 @@ mod tests {
                     } else {
                         ActionKind::Delete
                     },
-                    target: Target {
+                    target: ActionTarget {
                         kind: ResourceKind::Topic,
                         name: format!("t{i}"),
                         id: Some(id.clone()),

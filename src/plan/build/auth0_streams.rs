@@ -124,7 +124,7 @@ impl Builder<'_> {
             self.actions.push(Action {
                 index,
                 kind: ActionKind::Delete,
-                target: Target {
+                target: ActionTarget {
                     kind: ResourceKind::Auth0LogStream,
                     name: name.clone(),
                     id: None,
@@ -132,7 +132,7 @@ impl Builder<'_> {
                 changes: vec![],
                 depends_on: self.config_action(&record).into_iter().collect(),
                 reason: Some("created by this stack and no longer in the manifests".into()),
-                operation: Operation::Auth0Delete {
+                operation: Operation::DeleteLogStream {
                     stream_id: stream["id"].as_str().unwrap_or_default().to_string(),
                     record: Some(record),
                     partner_topic: topic,
@@ -172,7 +172,7 @@ impl Builder<'_> {
         self.actions.push(Action {
             index,
             kind: ActionKind::Delete,
-            target: Target {
+            target: ActionTarget {
                 kind: ResourceKind::PartnerTopic,
                 name: topic.name().to_string(),
                 id: Some(topic.clone()),
@@ -194,7 +194,7 @@ impl Builder<'_> {
 pub fn order_auth0_deletes(actions: &mut Vec<Action>) {
     if !actions
         .iter()
-        .any(|a| matches!(a.operation, Operation::Auth0Delete { .. }))
+        .any(|a| matches!(a.operation, Operation::DeleteLogStream { .. }))
     {
         return;
     }
@@ -204,7 +204,7 @@ pub fn order_auth0_deletes(actions: &mut Vec<Action>) {
             .position(|a| a.kind == ActionKind::Delete && a.target.id.as_ref() == Some(id))
     };
     for s in 0..actions.len() {
-        let Operation::Auth0Delete {
+        let Operation::DeleteLogStream {
             record,
             partner_topic,
             ..

@@ -306,7 +306,7 @@ impl<'a> Builder<'a> {
         self.actions.push(Action {
             index,
             kind,
-            target: Target {
+            target: ActionTarget {
                 kind: r.kind,
                 name: r.name.clone(),
                 id,
@@ -348,7 +348,7 @@ impl<'a> Builder<'a> {
         match &r.spec {
             ResourceSpec::ProviderRegistration => {
                 if !self.live.provider_registered(&r.name) {
-                    let op = Operation::RegisterProvider {
+                    let op = Operation::Register {
                         subscription_id: self.desired.stack.spec.subscription_id.clone(),
                         namespace: r.name.clone(),
                     };

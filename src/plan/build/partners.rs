@@ -172,7 +172,7 @@ impl Builder<'_> {
                 None,
                 changes,
                 deps,
-                Operation::Auth0Create { body, record },
+                Operation::CreateLogStream { body, record },
             );
             self.ready.insert((r.kind, r.name.clone()), i);
             return;
@@ -191,7 +191,7 @@ impl Builder<'_> {
             }
             (
                 ActionKind::Replace,
-                Operation::Auth0Replace {
+                Operation::ReplaceLogStream {
                     stream_id,
                     body,
                     record,
@@ -205,7 +205,7 @@ impl Builder<'_> {
             }
             (
                 ActionKind::Update,
-                Operation::Auth0Patch {
+                Operation::UpdateLogStream {
                     stream_id,
                     body: patch,
                 },

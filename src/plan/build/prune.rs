@@ -92,7 +92,7 @@ impl Builder<'_> {
             self.actions.push(Action {
                 index,
                 kind: ActionKind::Delete,
-                target: Target {
+                target: ActionTarget {
                     kind,
                     name: id.name().to_string(),
                     id: Some(id.clone()),

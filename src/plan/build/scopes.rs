@@ -137,7 +137,7 @@ impl Builder<'_> {
         self.actions.push(Action {
             index,
             kind: ActionKind::Update,
-            target: Target {
+            target: ActionTarget {
                 kind: ResourceKind::ResourceGroup,
                 name: group.name().to_string(),
                 id: Some(group.clone()),

@@ -50,7 +50,7 @@ fn stream_deletes(p: &Plan) -> Vec<&str> {
     p.actions
         .iter()
         .filter_map(|a| match &a.operation {
-            Operation::Auth0Delete { stream_id, .. } => Some(stream_id.as_str()),
+            Operation::DeleteLogStream { stream_id, .. } => Some(stream_id.as_str()),
             _ => None,
         })
         .collect()
@@ -130,7 +130,7 @@ fn destroy_deletes_only_streams_this_stack_created_topic_then_stream_then_record
     assert_eq!(stream_deletes(&p), ["lst_azure-events"]);
     assert_dependency_order(&p);
     let at = |pred: &dyn Fn(&Action) -> bool| p.actions.iter().position(pred).unwrap();
-    let stream = at(&|a| matches!(a.operation, Operation::Auth0Delete { .. }));
+    let stream = at(&|a| matches!(a.operation, Operation::DeleteLogStream { .. }));
     let topic = at(&|a| a.target.kind == ResourceKind::PartnerTopic);
     let config = at(&|a| a.target.id.as_ref() == Some(&record_id(SUB, GROUP)));
     assert!(p.actions[stream].depends_on.contains(&topic));
