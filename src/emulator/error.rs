@@ -49,6 +49,9 @@ pub enum ArmApiError {
     /// Missing or invalid bearer token.
     #[error("{0}")]
     Unauthorized(String),
+    /// A valid token issued for another audience (the data plane, Auth0).
+    #[error("{0}")]
+    WrongAudience(String),
     /// No `api-version` query parameter.
     #[error("The api-version query parameter (?api-version=) is required for all requests.")]
     MissingApiVersion,
@@ -74,6 +77,9 @@ pub enum ArmApiError {
     /// The body is not valid JSON or has the wrong shape.
     #[error("{0}")]
     InvalidBody(String),
+    /// The body is over ARM's request size limit (bytes).
+    #[error("The request content is larger than the maximum allowed size of {0} bytes.")]
+    TooLarge(usize),
     /// ARM throttling.
     #[error(
         "Number of {class} requests for subscription '{subscription}' exceeded the limit. Please try again after '{retry_after}' seconds."
@@ -218,11 +224,16 @@ fn arm_status(e: &ArmApiError) -> (StatusCode, String) {
             StoreError::UrlValidation(_) => (StatusCode::BAD_REQUEST, "Url validation"),
         },
         ArmApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken"),
+        ArmApiError::WrongAudience(_) => (
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationTokenAudience",
+        ),
         ArmApiError::MissingApiVersion => (StatusCode::BAD_REQUEST, "MissingApiVersionParameter"),
         ArmApiError::InvalidApiVersion { code, .. } => (StatusCode::BAD_REQUEST, *code),
         ArmApiError::NoRoute { .. } => (StatusCode::NOT_FOUND, "NoRouteFound"),
         ArmApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
         ArmApiError::InvalidBody(_) => (StatusCode::BAD_REQUEST, "InvalidRequestContent"),
+        ArmApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge"),
         ArmApiError::Throttled { .. } => (
             StatusCode::TOO_MANY_REQUESTS,
             "SubscriptionRequestsThrottled",
@@ -327,7 +338,10 @@ fn arm_body(e: &ArmApiError, code: &str, message: &str) -> Value {
 /// `WWW-Authenticate` on 401s and `Retry-After` on 429s, as ARM sends them.
 fn add_arm_headers(response: &mut Response, e: &ArmApiError) {
     let headers = response.headers_mut();
-    if matches!(e, ArmApiError::Unauthorized(_)) {
+    if matches!(
+        e,
+        ArmApiError::Unauthorized(_) | ArmApiError::WrongAudience(_)
+    ) {
         headers.insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static(

@@ -92,10 +92,14 @@ impl Emulator {
         }
     }
 
-    /// Loads `config.state_file` when it exists, else starts empty.
+    /// Loads `config.state_file` when it exists, else starts empty (its folder prepared first:
+    /// `.gitignore`, stale temp files — `persist::prepare`).
     pub fn open(config: Config, clock: Clock) -> Result<Self, persist::PersistError> {
         let store = match &config.state_file {
-            Some(path) => persist::load(path)?.unwrap_or_else(|| Store::new(config.seed)),
+            Some(path) => {
+                persist::prepare(path)?;
+                persist::load(path)?.unwrap_or_else(|| Store::new(config.seed))
+            }
             None => Store::new(config.seed),
         };
         Ok(Self::with_store(config, clock, store))

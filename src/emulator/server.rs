@@ -1,13 +1,14 @@
 //! The server: `router` (every route of every surface, in one table), `serve` and the in-process
 //! `spawn_local` used by `gridform <cmd> --emulator` and the tests.
 //!
-//! It owns wiring only: which path goes to which surface handler, resuming the outbox and
-//! flushing the state file on shutdown. It must not implement a route or choose a status.
+//! It owns wiring only: which path goes to which surface handler, the request body limit of each
+//! surface, resuming the outbox and flushing the state file on shutdown. It must not implement a route or choose a status.
 
 use std::future::Future;
 use std::path::PathBuf;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use tokio::net::TcpListener;
 
@@ -20,8 +21,18 @@ use crate::emulator::infra::clock::Clock;
 use crate::emulator::infra::{http, persist, tls};
 use crate::emulator::instance::{Config, Emulator};
 
-/// Every route of the emulator: ARM, token endpoints, Auth0, the controls.
+/// ARM's request size limit (4 MB); also the default for every route without its own.
+pub const ARM_BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// Event Grid's publish limit (1 MB), for the data plane and the emulated sources' events.
+pub const EVENTS_BODY_LIMIT: usize = crate::emulator::dataplane::publish_input::MAX_BYTES;
+/// Token requests and Auth0 Management API bodies are small.
+pub const SMALL_BODY_LIMIT: usize = 64 * 1024;
+
+/// Every route of the emulator: ARM, token endpoints, Auth0, the controls. Bodies over the
+/// route's limit are refused while they are read (413), never buffered whole.
 pub fn router(state: Emulator) -> Router {
+    let events = || DefaultBodyLimit::max(EVENTS_BODY_LIMIT);
+    let small = || DefaultBodyLimit::max(SMALL_BODY_LIMIT);
     Router::new()
         .route(
             "/_emulator/clock",
@@ -39,42 +50,52 @@ pub fn router(state: Emulator) -> Router {
         .route("/_emulator/validate", get(controls::manual_validation))
         .route(
             "/_emulator/auth0/log-streams/{id}/events",
-            post(events::partner_publish),
+            post(events::partner_publish).layer(events()),
         )
         .route("/_emulator/deliveries", get(events::deliveries))
         .route(
             "/_emulator/system-topics/events",
-            post(events::system_publish),
+            post(events::system_publish).layer(events()),
         )
         .route("/_emulator/sink/{*rest}", any(webhook::sink_endpoint))
         .route(
             "/eventgrid/topics/{host}/api/events",
-            post(publish::publish),
+            post(publish::publish).layer(events()),
         )
-        .route("/auth0/oauth/token", post(auth0_api::token::token))
+        .route(
+            "/auth0/oauth/token",
+            post(auth0_api::token::token).layer(small()),
+        )
         .route(
             "/auth0/api/v2/log-streams",
-            get(log_streams::list).post(log_streams::create),
+            get(log_streams::list)
+                .post(log_streams::create)
+                .layer(small()),
         )
         .route(
             "/auth0/api/v2/log-streams/{id}",
             get(log_streams::get_one)
                 .patch(log_streams::patch)
-                .delete(log_streams::delete),
+                .delete(log_streams::delete)
+                .layer(small()),
         )
         .route("/msi/token", get(entra::managed_identity_token))
         .route(
             "/metadata/identity/oauth2/token",
             get(entra::managed_identity_token),
         )
-        .route("/{tenant}/oauth2/v2.0/token", post(entra::token))
-        .route("/{tenant}/oauth2/token", post(entra::token))
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            post(entra::token).layer(small()),
+        )
+        .route("/{tenant}/oauth2/token", post(entra::token).layer(small()))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(entra::openid_configuration),
         )
         .route("/common/discovery/instance", get(entra::instance_discovery))
         .fallback(front_door::dispatch)
+        .layer(DefaultBodyLimit::max(ARM_BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             http::common_layer,

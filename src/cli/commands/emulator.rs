@@ -126,7 +126,7 @@ pub fn serve(args: &EmulatorServeArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> 
                 Some(s) => s.with_extension("ca.pem"),
                 None => std::env::temp_dir().join(format!("gridform-emulator-{}.ca.pem", addr.port())),
             };
-            std::fs::write(&pem_path, &cert.cert_pem)
+            emulator::tls::write_ca_pem(&pem_path, &cert.cert_pem)
                 .with_context(|| format!("could not write {}", pem_path.display()))?;
             printer.status(&format!(
                 "emulator certificate: {} (trust it with SSL_CERT_FILE / REQUESTS_CA_BUNDLE; also at /_emulator/ca.pem)",

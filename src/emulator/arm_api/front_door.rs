@@ -6,7 +6,8 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, Uri};
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::emulator::arm_api::handlers;
@@ -15,10 +16,12 @@ use crate::emulator::arm_api::route::{
     AccountRoute, ArmRoute, EVENT_GRID_API, RESOURCES_API, parse_route, query, query_pairs,
 };
 use crate::emulator::error::{ArmApiError, EmulatorError};
+use crate::emulator::identity::jwt::{Audience, check_audience};
 use crate::emulator::infra::faults::{InjectedFailure, Roll};
 use crate::emulator::infra::http::{base_url, connection_reset, set_header};
 use crate::emulator::infra::throttle::Class;
 use crate::emulator::instance::Emulator;
+use crate::emulator::server::ARM_BODY_LIMIT;
 use crate::emulator::store::StoreError;
 use crate::emulator::store::{Ctx, EVENT_GRID};
 
@@ -71,9 +74,10 @@ fn check_token(emu: &Emulator, headers: &HeaderMap) -> Result<(), ArmApiError> {
         ));
     };
     let key = emu.lock().signing_key.clone();
-    crate::emulator::identity::jwt::verify(&key, token.trim(), emu.clock.now())
-        .map(|_| ())
-        .map_err(|why| ArmApiError::Unauthorized(format!("The access token is invalid: {why}.")))
+    let claims = crate::emulator::identity::jwt::verify(&key, token.trim(), emu.clock.now())
+        .map_err(|why| ArmApiError::Unauthorized(format!("The access token is invalid: {why}.")))?;
+    check_audience(&claims, Audience::Arm, &base_url(emu, headers))
+        .map_err(ArmApiError::WrongAudience)
 }
 
 /// The fallback handler: every ARM request lands here.
@@ -82,8 +86,18 @@ pub async fn dispatch(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return EmulatorError::from(ArmApiError::TooLarge(ARM_BODY_LIMIT)).into_response();
+        }
+        Err(e) => {
+            let why = format!("The request body could not be read: {e}.");
+            return EmulatorError::from(ArmApiError::InvalidBody(why)).into_response();
+        }
+    };
     match run(&emu, &method, &uri, &headers, body).await {
         Ok(response) => response,
         Err(e) => EmulatorError::from(e).into_response(),

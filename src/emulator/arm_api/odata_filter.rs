@@ -2,7 +2,8 @@
 //! `contains(name, 'x')`, `name eq 'x'`, `name ne 'x'`, `not`, `and`, `or` (no parentheses
 //! besides `contains`). Matching is case-insensitive, as the service does.
 //!
-//! Pure: parses and evaluates, returns `StoreError` for anything else.
+//! Pure: parses and evaluates, returns `StoreError` for anything else. Input is bounded
+//! (`MAX_FILTER_CHARS`, `MAX_NOT_DEPTH`) so a hostile filter cannot exhaust the stack or the CPU.
 
 use crate::emulator::store::StoreError;
 
@@ -17,6 +18,15 @@ enum Term {
 /// A parsed filter: OR of ANDs of terms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NameFilter(Vec<Vec<Term>>);
+
+/// The longest `$filter` accepted, in characters.
+pub const MAX_FILTER_CHARS: usize = 1024;
+/// The deepest chain of `not`s accepted.
+pub const MAX_NOT_DEPTH: usize = 32;
+
+fn too_complex(why: String) -> StoreError {
+    StoreError::bad("InvalidFilter", format!("The $filter is invalid: {why}."))
+}
 
 fn unsupported(text: &str) -> StoreError {
     StoreError::invalid(format!(
@@ -54,12 +64,29 @@ fn quoted(text: &str) -> Option<String> {
 }
 
 fn term(text: &str, whole: &str) -> Result<Term, StoreError> {
-    let t = text.trim();
-    let lower = t.to_ascii_lowercase();
-    if let Some(rest) = lower.strip_prefix("not ") {
-        let offset = t.len() - rest.len();
-        return Ok(Term::Not(Box::new(term(&t[offset..], whole)?)));
+    // `not`s are peeled iteratively: no recursion, whatever the input.
+    let mut t = text.trim();
+    let mut nots = 0;
+    while let Some(prefix) = t.get(..4)
+        && prefix.eq_ignore_ascii_case("not ")
+    {
+        nots += 1;
+        if nots > MAX_NOT_DEPTH {
+            return Err(too_complex(format!(
+                "more than {MAX_NOT_DEPTH} nested 'not' operators"
+            )));
+        }
+        t = t[4..].trim_start();
     }
+    let mut out = simple_term(t, whole)?;
+    for _ in 0..nots {
+        out = Term::Not(Box::new(out));
+    }
+    Ok(out)
+}
+
+fn simple_term(t: &str, whole: &str) -> Result<Term, StoreError> {
+    let lower = t.to_ascii_lowercase();
     if lower.starts_with("contains(") && lower.ends_with(')') {
         let inner = &t["contains(".len()..t.len() - 1];
         let (prop, value) = inner.split_once(',').ok_or_else(|| unsupported(whole))?;
@@ -86,6 +113,12 @@ fn term(text: &str, whole: &str) -> Result<Term, StoreError> {
 impl NameFilter {
     /// Parses a `$filter` value.
     pub fn parse(text: &str) -> Result<Self, StoreError> {
+        let chars = text.chars().count();
+        if chars > MAX_FILTER_CHARS {
+            return Err(too_complex(format!(
+                "it is {chars} characters long; at most {MAX_FILTER_CHARS} are allowed"
+            )));
+        }
         let groups = split_ci(text, " or ")
             .into_iter()
             .map(|g| {
@@ -106,6 +139,7 @@ impl NameFilter {
 }
 
 fn eval(term: &Term, name: &str) -> bool {
+    // Depth is bounded by `MAX_NOT_DEPTH` at parse time.
     match term {
         Term::Contains(v) => name.contains(v.as_str()),
         Term::Eq(v) => name == v,
@@ -132,5 +166,18 @@ mod tests {
         // Non-ASCII text never splits inside a character.
         let f = NameFilter::parse("contains(name, 'été') or name eq 'ß'").unwrap();
         assert!(f.matches("x-été-y") && f.matches("ß") && !f.matches("ete"));
+    }
+
+    #[test]
+    fn depth_and_length_are_bounded() {
+        let ok = format!("{}name eq 'a'", "not ".repeat(MAX_NOT_DEPTH));
+        assert!(NameFilter::parse(&ok).unwrap().matches("a"));
+        let f = NameFilter::parse("not not name eq 'a'").unwrap();
+        assert!(f.matches("a") && !f.matches("b"));
+        let deep = format!("{}name eq 'a'", "not ".repeat(5000));
+        let err = NameFilter::parse(&deep).unwrap_err();
+        assert!(matches!(err, StoreError::BadRequest { ref code, .. } if code == "InvalidFilter"));
+        let long = vec!["name eq 'a'"; 200].join(" or ");
+        assert!(NameFilter::parse(&long).is_err());
     }
 }

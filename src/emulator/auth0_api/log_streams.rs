@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::emulator::error::{Auth0ApiError, EmulatorError};
+use crate::emulator::identity::jwt::Audience;
 use crate::emulator::infra::http::{base_url, empty, json as json_response};
 use crate::emulator::instance::Emulator;
 use crate::emulator::store::Ctx;
@@ -28,12 +29,8 @@ fn check(emu: &Emulator, headers: &HeaderMap) -> Result<(), Auth0ApiError> {
     let key = emu.lock().signing_key.clone();
     let claims = crate::emulator::identity::jwt::verify(&key, token.trim(), emu.clock.now())
         .map_err(|why| Auth0ApiError::Unauthorized(format!("Invalid token: {why}")))?;
-    if claims["gfe"] != "auth0" {
-        return Err(Auth0ApiError::Unauthorized(
-            "Bad audience: the token was not issued for the Management API".into(),
-        ));
-    }
-    Ok(())
+    crate::emulator::identity::jwt::check_audience(&claims, Audience::Auth0ManagementApi, "")
+        .map_err(|why| Auth0ApiError::Unauthorized(format!("Bad audience: {why}")))
 }
 
 fn ctx(emu: &Emulator, headers: &HeaderMap) -> Ctx {

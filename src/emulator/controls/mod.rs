@@ -30,15 +30,13 @@ pub async fn advance_clock(
     body: Bytes,
 ) -> Result<Response, EmulatorError> {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let Some(secs) = body["advanceSeconds"]
-        .as_f64()
-        .filter(|s| *s >= 0.0 && s.is_finite())
-    else {
+    let Some(secs) = body["advanceSeconds"].as_f64().filter(|s| *s >= 0.0) else {
         let why = "expected {\"advanceSeconds\": N} with N >= 0";
         return Err(ControlError::invalid(why).into());
     };
     emu.clock
-        .advance(chrono::Duration::milliseconds((secs * 1000.0) as i64));
+        .advance_seconds(secs)
+        .map_err(ControlError::invalid)?;
     let now = emu.clock.now();
     let mut store = emu.lock();
     store.tick(now);

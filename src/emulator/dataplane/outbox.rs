@@ -11,6 +11,8 @@
 //! Loopback webhooks get real POSTs; other destinations (and `/_emulator/sink/...`) are recorded
 //! by the built-in sink. Full URLs and header values are never logged.
 
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -400,33 +402,94 @@ fn dead_letter(emu: &Emulator, route: &DeliveryRoute, p: &Pending, reason: &str)
     let Some(dir) = &emu.config().dead_letter_dir else {
         return;
     };
+    let Some(folder) =
+        dead_letter_folder(dir, container, &route.scope, &route.name, emu.clock.now())
+    else {
+        tracing::warn!(subscription = %route.name, "dead-letter names are not safe folder names; file not written");
+        return;
+    };
+    let written = write_dead_letter(dir, &folder, &Value::Array(events));
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "could not write a dead-letter file");
+    }
+}
+
+/// `dir/{account}/{container}/{TOPIC}/{SUBSCRIPTION}/{yyyy}/{M}/{d}/{H}`, or `None` when a name
+/// is not one plain path component (empty, `.`, `..`, a separator): nothing may land outside
+/// `dir`, whatever the stored names.
+pub fn dead_letter_folder(
+    dir: &Path,
+    container: &str,
+    scope: &str,
+    subscription: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<PathBuf> {
     use chrono::{Datelike, Timelike};
-    let now = emu.clock.now();
     let last = |s: &str| s.rsplit('/').next().unwrap_or_default().to_string();
     let account = container
         .split("/blobServices/")
         .next()
         .map(last)
         .unwrap_or_default();
-    let path = dir
-        .join(account)
-        .join(last(container))
-        .join(last(&route.scope).to_ascii_uppercase())
-        .join(route.name.to_ascii_uppercase())
-        .join(now.year().to_string())
-        .join(now.month().to_string())
-        .join(now.day().to_string())
-        .join(now.hour().to_string());
-    let file = path.join(format!("{}.json", uuid::Uuid::new_v4()));
-    let written = std::fs::create_dir_all(&path).and_then(|()| {
-        std::fs::write(
-            &file,
-            serde_json::to_vec_pretty(&Value::Array(events)).unwrap_or_default(),
-        )
-    });
-    if let Err(e) = written {
-        tracing::warn!(error = %e, "could not write a dead-letter file");
+    let names = [
+        account,
+        last(container),
+        last(scope).to_ascii_uppercase(),
+        subscription.to_ascii_uppercase(),
+        now.year().to_string(),
+        now.month().to_string(),
+        now.day().to_string(),
+        now.hour().to_string(),
+    ];
+    let mut path = dir.to_path_buf();
+    for name in &names {
+        let mut parts = Path::new(name).components();
+        match (parts.next(), parts.next()) {
+            (Some(Component::Normal(n)), None)
+                if n.to_str() == Some(name.as_str()) && !name.contains('\\') =>
+            {
+                path.push(n);
+            }
+            _ => return None,
+        }
     }
+    Some(path)
+}
+
+/// Creates `folder` one level at a time below `dir`, refusing any level that is a symlink or not
+/// a directory, and writes one new `{guid}.json` in it: nothing is created outside `dir`.
+fn write_dead_letter(dir: &Path, folder: &Path, events: &Value) -> std::io::Result<()> {
+    let rest = folder
+        .strip_prefix(dir)
+        .map_err(|_| std::io::Error::other("the dead-letter folder is outside the directory"))?;
+    std::fs::create_dir_all(dir)?;
+    let mut real = dir.to_path_buf();
+    for part in rest.components() {
+        let Component::Normal(part) = part else {
+            return Err(std::io::Error::other(
+                "a dead-letter folder name is not plain",
+            ));
+        };
+        real.push(part);
+        if let Err(e) = std::fs::create_dir(&real)
+            && e.kind() != std::io::ErrorKind::AlreadyExists
+        {
+            return Err(e);
+        }
+        // Checked after creating, so nothing planted in between is followed.
+        if !std::fs::symlink_metadata(&real)?.is_dir() {
+            return Err(std::io::Error::other(format!(
+                "{} is a symlink or a file, not a folder",
+                real.display()
+            )));
+        }
+    }
+    let file = real.join(format!("{}.json", uuid::Uuid::new_v4()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(file)?;
+    f.write_all(&serde_json::to_vec_pretty(events).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -462,5 +525,62 @@ mod tests {
         assert_eq!(dl["lastDeliveryOutcome"], "Busy");
         let dl = dead_letter_event(&ce, &p, "TimeToLiveExceeded");
         assert_eq!(dl["deadletterreason"], "TimeToLiveExceeded");
+    }
+
+    #[test]
+    fn dead_letter_folders_never_leave_the_directory() {
+        let dir = Path::new("/dl");
+        let now = crate::emulator::infra::clock::parse_time("2026-01-02T03:04:05Z").unwrap();
+        let acct = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts";
+        let good = format!("{acct}/acct/blobServices/default/containers/dead");
+        assert_eq!(
+            dead_letter_folder(dir, &good, "/x/topics/orders", "sub1", now).unwrap(),
+            Path::new("/dl/acct/dead/ORDERS/SUB1/2026/1/2/3")
+        );
+        for (container, scope, name) in [
+            (
+                format!("{acct}/../blobServices/default/containers/dead"),
+                "/t/o",
+                "s",
+            ),
+            (
+                format!("{acct}/acct/blobServices/default/containers/.."),
+                "/t/o",
+                "s",
+            ),
+            (
+                format!("{acct}/acct/blobServices/default/containers/."),
+                "/t/o",
+                "s",
+            ),
+            (
+                format!("{acct}/acct/blobServices/default/containers/"),
+                "/t/o",
+                "s",
+            ),
+            (good.clone(), "/t/..", "s"),
+            (good.clone(), "/t/o", ".."),
+            (good.clone(), "/t/o", "a\\b"),
+        ] {
+            assert_eq!(
+                dead_letter_folder(dir, &container, scope, name, now),
+                None,
+                "{container} {scope} {name}"
+            );
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_inside_the_directory_is_not_followed_out_of_it() {
+        let outside = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("acct")).unwrap();
+        let folder = dir.path().join("acct/dead");
+        assert!(write_dead_letter(dir.path(), &folder, &json!([])).is_err());
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+        let fine = dir.path().join("other/dead");
+        write_dead_letter(dir.path(), &fine, &json!([1])).unwrap();
+        assert_eq!(std::fs::read_dir(&fine).unwrap().count(), 1);
     }
 }

@@ -7,6 +7,7 @@
 //! It must not change ARM resources. Keys, tokens and full webhook URLs are never logged.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +16,7 @@ use subtle::ConstantTimeEq;
 
 use crate::emulator::dataplane::publish_input::{PublishError, TopicInputSchema};
 use crate::emulator::error::EmulatorError;
+use crate::emulator::identity::jwt::{Audience, check_audience};
 use crate::emulator::infra::clock::format_time;
 use crate::emulator::infra::http::empty;
 use crate::emulator::instance::Emulator;
@@ -68,11 +70,13 @@ fn authorized(
     match authorization.strip_prefix("Bearer ") {
         Some(token) => {
             let signing = emu.lock().signing_key.clone();
-            crate::emulator::identity::jwt::verify(&signing, token.trim(), emu.clock.now())
-                .map(|_| ())
-                .map_err(|why| {
-                    PublishError::Unauthorized(format!("The access token is invalid: {why}."))
-                })
+            let claims =
+                crate::emulator::identity::jwt::verify(&signing, token.trim(), emu.clock.now())
+                    .map_err(|why| {
+                        PublishError::Unauthorized(format!("The access token is invalid: {why}."))
+                    })?;
+            check_audience(&claims, Audience::EventGridDataPlane, "")
+                .map_err(PublishError::Unauthorized)
         }
         None => Err(PublishError::Unauthorized(
             "The request needs an aeg-sas-key, an aeg-sas-token or an Authorization header.".into(),
@@ -86,8 +90,22 @@ pub async fn publish(
     Path(host): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let why = format!(
+                "The total size of the request exceeds the maximum allowed size of {} bytes.",
+                crate::emulator::dataplane::publish_input::MAX_BYTES
+            );
+            return EmulatorError::from(PublishError::TooLarge(why)).into_response();
+        }
+        Err(e) => {
+            let why = format!("The request body could not be read: {e}.");
+            return EmulatorError::from(PublishError::BadRequest(why)).into_response();
+        }
+    };
     match run(&emu, &host, &query, &headers, &body) {
         Ok(()) => empty(StatusCode::OK),
         Err(e) => EmulatorError::from(e).into_response(),

@@ -1,6 +1,7 @@
 //! Signing and checking the emulator's tokens: compact HS256 JWTs keyed with the store's signing
 //! key, used for Entra ID (ARM, data plane) and Auth0 Management API tokens alike; the `gfe`
-//! claim says which.
+//! claim says which issuer, `aud` which surface (`Audience`): a token for one surface is refused
+//! by the others, as Azure and Auth0 do.
 //!
 //! Pure apart from reading the key and clock in `mint`; it must not log tokens or build
 //! responses.
@@ -60,6 +61,60 @@ pub fn verify(key_hex: &str, token: &str, now: DateTime<Utc>) -> Result<Value, S
     }
 }
 
+/// The surfaces a token can be for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Azure Resource Manager: `https://management.azure.com/` (or another cloud's, or the
+    /// emulator's own base URL).
+    Arm,
+    /// The Event Grid data plane: `https://eventgrid.azure.net`.
+    EventGridDataPlane,
+    /// The Auth0 Management API: `https://{domain}/api/v2/`.
+    Auth0ManagementApi,
+}
+
+/// ARM's audiences in every cloud, without the trailing slash.
+const ARM_AUDIENCES: &[&str] = &[
+    "https://management.azure.com",
+    "https://management.core.windows.net",
+    "https://management.usgovcloudapi.net",
+    "https://management.core.usgovcloudapi.net",
+    "https://management.chinacloudapi.cn",
+    "https://management.core.chinacloudapi.cn",
+];
+
+/// Whether verified `claims` were issued for `surface`; `base` is the emulator's own base URL
+/// as the client reached it. The error names the token's audience.
+pub fn check_audience(claims: &Value, surface: Audience, base: &str) -> Result<(), String> {
+    let aud = claims["aud"].as_str().unwrap_or_default();
+    let trimmed = aud.trim_end_matches('/');
+    let kind = claims["gfe"].as_str().unwrap_or_default();
+    let ok = match surface {
+        Audience::Arm => {
+            kind == "aad"
+                && (ARM_AUDIENCES
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(trimmed))
+                    || trimmed.eq_ignore_ascii_case(base.trim_end_matches('/')))
+        }
+        Audience::EventGridDataPlane => {
+            kind == "aad" && trimmed.eq_ignore_ascii_case("https://eventgrid.azure.net")
+        }
+        Audience::Auth0ManagementApi => kind == "auth0" && aud.ends_with("/api/v2/"),
+    };
+    if ok {
+        return Ok(());
+    }
+    let expected = match surface {
+        Audience::Arm => "https://management.azure.com/",
+        Audience::EventGridDataPlane => "https://eventgrid.azure.net",
+        Audience::Auth0ManagementApi => "https://{domain}/api/v2/",
+    };
+    Err(format!(
+        "The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences ('{expected}')."
+    ))
+}
+
 /// Issues a token for `audience` to `client_id`; `kind` is `aad` or `auth0`.
 pub fn mint(
     emu: &Emulator,
@@ -100,5 +155,29 @@ mod tests {
         let mut tampered = token.clone();
         tampered.insert(token.find('.').unwrap() + 2, 'A');
         assert!(verify(key, &tampered, now).is_err());
+    }
+
+    #[test]
+    fn audiences_are_per_surface() {
+        let base = "http://127.0.0.1:1234";
+        let arm = json!({"aud": "https://management.azure.com", "gfe": "aad"});
+        let arm_slash = json!({"aud": "https://management.core.windows.net/", "gfe": "aad"});
+        let own = json!({"aud": "http://127.0.0.1:1234/", "gfe": "aad"});
+        let eg = json!({"aud": "https://eventgrid.azure.net", "gfe": "aad"});
+        let auth0 = json!({"aud": "https://t.auth0.com/api/v2/", "gfe": "auth0"});
+        let forged = json!({"aud": "https://management.azure.com", "gfe": "auth0"});
+        for c in [&arm, &arm_slash, &own] {
+            assert!(check_audience(c, Audience::Arm, base).is_ok(), "{c}");
+        }
+        for c in [&eg, &auth0, &forged] {
+            assert!(check_audience(c, Audience::Arm, base).is_err(), "{c}");
+        }
+        assert!(check_audience(&eg, Audience::EventGridDataPlane, base).is_ok());
+        for c in [&arm, &auth0] {
+            assert!(check_audience(c, Audience::EventGridDataPlane, base).is_err());
+        }
+        assert!(check_audience(&auth0, Audience::Auth0ManagementApi, base).is_ok());
+        let err = check_audience(&arm, Audience::Auth0ManagementApi, base).unwrap_err();
+        assert!(err.contains("'https://management.azure.com'"), "{err}");
     }
 }

@@ -2,8 +2,9 @@
 //! axum `Listener` that performs TLS handshakes off the accept loop (a slow or broken client
 //! never blocks others).
 //!
-//! It must not know about routes; clients trust the certificate via the PEM the CLI writes (and
-//! `GET /_emulator/ca.pem`).
+//! It must not know about routes; clients trust the certificate via the PEM written with
+//! `write_ca_pem` (and `GET /_emulator/ca.pem`), which never follows a symlink planted at the
+//! predictable `$TMPDIR` path.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -61,6 +62,37 @@ pub fn self_signed() -> Result<SelfSigned, TlsError> {
         cert_der: certified.cert.der().clone(),
         config: Arc::new(config),
     })
+}
+
+/// Writes the certificate PEM at `path` without following anything planted there: a new file
+/// with a random name next to it (created exclusively, mode 0644) is renamed over `path`, which
+/// replaces a symlink instead of writing through it.
+pub fn write_ca_pem(path: &std::path::Path, pem: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tmp = dir.join(format!(
+        ".gridform-ca-{}.pem.tmp",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o644);
+    }
+    let written = options.open(&tmp).and_then(|mut f| {
+        f.write_all(pem.as_bytes())?;
+        f.sync_all()
+    });
+    let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    renamed
 }
 
 /// A TLS listener for `axum::serve`.
@@ -122,5 +154,28 @@ impl axum::serve::Listener for TlsListener {
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         Ok(self.addr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_pem_replaces_a_planted_symlink_instead_of_writing_through_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let pem = dir.path().join("gridform-emulator-1234.ca.pem");
+        std::os::unix::fs::symlink(&victim, &pem).unwrap();
+        write_ca_pem(&pem, "-----BEGIN CERTIFICATE-----").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(!std::fs::symlink_metadata(&pem).unwrap().is_symlink());
+        assert_eq!(
+            std::fs::read_to_string(&pem).unwrap(),
+            "-----BEGIN CERTIFICATE-----"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }

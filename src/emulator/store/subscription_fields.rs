@@ -1,6 +1,7 @@
 //! Validation and server defaults for the fields of an event subscription: destinations (with
-//! the write-only webhook URL and secret delivery attribute values moved to `hidden`), filters
-//! and the retry policy.
+//! the write-only webhook URL and secret delivery attribute values moved to `hidden`), the
+//! dead-letter destination (Azure Storage's account and container naming rules, so the names
+//! are safe as folder names), filters and the retry policy.
 //!
 //! Pure functions over JSON; no store access, no HTTP.
 
@@ -119,6 +120,49 @@ fn webhook_base(text: &str) -> Result<String, StoreError> {
     url.set_query(None);
     url.set_fragment(None);
     Ok(url.to_string())
+}
+
+/// Checks a `deadLetterDestination` (`StorageBlob`): a storage account id whose name follows
+/// Azure's rules (3–24 lowercase letters and digits) and a container name that does (3–63
+/// lowercase letters, digits and single hyphens, starting and ending with a letter or digit).
+pub(crate) fn check_dead_letter(dest: &Value) -> Result<(), StoreError> {
+    let props = &dest["properties"];
+    let id = props["resourceId"].as_str().unwrap_or_default();
+    let mut segments = id.rsplit('/');
+    let (account, kind) = (segments.next(), segments.next());
+    let is_account = kind.is_some_and(|k| k.eq_ignore_ascii_case("storageAccounts"))
+        && ResourceId::parse(id).is_ok();
+    let Some(account) = account.filter(|a| is_account && storage_account_name_ok(a)) else {
+        return Err(StoreError::invalid(format!(
+            "Invalid event subscription request: the dead-letter destination resourceId '{id}' is not a storage account id with a valid name (3-24 lowercase letters and digits)."
+        )));
+    };
+    let container = props["blobContainerName"].as_str().unwrap_or_default();
+    if !blob_container_name_ok(container) {
+        return Err(StoreError::invalid(format!(
+            "Invalid event subscription request: the dead-letter blobContainerName '{container}' of storage account '{account}' is invalid: container names are 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit."
+        )));
+    }
+    Ok(())
+}
+
+/// Azure's storage account name rule.
+pub fn storage_account_name_ok(name: &str) -> bool {
+    (3..=24).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// Azure's blob container name rule.
+pub fn blob_container_name_ok(name: &str) -> bool {
+    let b = name.as_bytes();
+    let plain = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    (3..=63).contains(&b.len())
+        && b.iter().all(|c| plain(c) || *c == b'-')
+        && b.first().is_some_and(plain)
+        && b.last().is_some_and(plain)
+        && !name.contains("--")
 }
 
 pub(crate) fn normalise_filter(filter: Option<&Value>) -> Result<Value, StoreError> {

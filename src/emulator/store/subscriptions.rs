@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::eventgrid::key;
 use super::subscription_fields::{
-    normalise_destination, normalise_filter, normalise_labels, normalise_retry,
+    check_dead_letter, normalise_destination, normalise_filter, normalise_labels, normalise_retry,
 };
 use super::{Ctx, EVENT_GRID, Kind, OpAction, OpRef, Resource, Store};
 use crate::emulator::infra::clock::parse_time;
@@ -308,6 +308,14 @@ impl Store {
         }
         for f in ["deadLetterDestination", "deadLetterWithResourceIdentity"] {
             if let Some(v) = request.get(f).filter(|v| !v.is_null()) {
+                let dest = if f == "deadLetterDestination" {
+                    v
+                } else {
+                    &v["deadLetterDestination"]
+                };
+                if !dest.is_null() {
+                    check_dead_letter(dest)?;
+                }
                 props.insert(f.into(), v.clone());
             }
         }

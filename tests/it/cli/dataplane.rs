@@ -7,7 +7,7 @@ use std::path::Path;
 use gridform::emulator::Config;
 use serde_json::{Value, json};
 
-use crate::support::world::EVENT_GRID_SCOPE;
+use crate::support::world::{ARM_SCOPE, EVENT_GRID_SCOPE};
 use crate::support::{World, gridform, outcome, repo, texts};
 
 /// An emulator with the retry schedule time-scaled ×1000, and a way to run the binary against it.
@@ -290,14 +290,22 @@ fn local_auth_disabled_topic_on_an_azure_endpoint_publishes_with_the_arm_credent
     let set = set.to_str().unwrap();
     let (code, out, err) = run(&w, cwd.path(), &["apply", "--auto-approve", set]);
     assert_eq!(code, Some(0), "{out}{err}");
-    // A fake `az` hands out a token the emulator trusts, for whatever scope it is asked.
+    // A fake `az` hands out tokens the emulator trusts, each for the audience asked for (the
+    // emulator checks audiences per surface).
     let token = w.token(EVENT_GRID_SCOPE);
+    let arm_token = w.token(ARM_SCOPE);
     let bin = tempfile::tempdir().unwrap();
     let expires = chrono::Utc::now().timestamp() + 3600;
+    let reply = |t: &str| {
+        format!(
+            "printf '%s' '{{\"accessToken\":\"{t}\",\"expiresOn\":\"2099-01-01 00:00:00.000000\",\"expires_on\":{expires},\"subscription\":\"s\",\"tenant\":\"t\",\"tokenType\":\"Bearer\"}}'"
+        )
+    };
     let script = format!(
-        "#!/bin/sh\necho \"$@\" >> '{}/args'\nprintf '%s' '{{\"accessToken\":\"{}\",\"expiresOn\":\"2099-01-01 00:00:00.000000\",\"expires_on\":{expires},\"subscription\":\"s\",\"tenant\":\"t\",\"tokenType\":\"Bearer\"}}'\n",
+        "#!/bin/sh\necho \"$@\" >> '{}/args'\ncase \"$*\" in\n  *eventgrid.azure.net*) {} ;;\n  *) {} ;;\nesac\n",
         bin.path().display(),
-        &token
+        reply(&token),
+        reply(&arm_token)
     );
     let az = bin.path().join("az");
     std::fs::write(&az, script).unwrap();

@@ -136,7 +136,18 @@ async fn local_auth_disabled_and_cloud_events_topics() {
         )
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let bearer = format!("Bearer {}", h.token);
+    // A data-plane token (audience https://eventgrid.azure.net); ARM tokens are refused.
+    let form = "grant_type=client_credentials&client_id=app&client_secret=s&scope=https%3A%2F%2Feventgrid.azure.net%2F.default";
+    let (s, _, b) = h
+        .raw(
+            Method::POST,
+            "/tenant-1/oauth2/v2.0/token",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(form.into()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let bearer = format!("Bearer {}", b["access_token"].as_str().unwrap());
     let (s, _, b) = h
         .raw(
             Method::POST,

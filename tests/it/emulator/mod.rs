@@ -4,6 +4,7 @@
 mod api;
 mod dataplane;
 mod golden;
+mod hostile;
 mod partner;
 mod sdk;
 mod sdk_dataplane;
