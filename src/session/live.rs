@@ -116,6 +116,7 @@ pub async fn read_live(
         .map_err(arm_error("cannot read the live state from ARM".into()))?
         .into_model();
     read_recorded_scopes(remote, desired, &scope, &mut live).await?;
+    read_moved_away(remote, desired, &mut live).await?;
     if let Some(auth0) = &remote.auth0 {
         let streams = auth0
             .list_log_streams()
@@ -176,6 +177,73 @@ async fn read_recorded_scopes(
                 ))(e));
             }
         }
+    }
+    let after = remote.arm.request_counts();
+    live.requests.reads += after.reads.saturating_sub(before.reads);
+    Ok(())
+}
+
+/// Top-level Event Grid types a stack may own in a resource group.
+const OWNED_TYPES: [&str; 4] = [
+    "partnerConfigurations",
+    "topics",
+    "systemTopics",
+    "partnerTopics",
+];
+
+fn marked_by(body: &Value, stack: &str) -> bool {
+    body.pointer(&format!("/tags/{}", crate::plan::wire::MARKER))
+        .and_then(Value::as_str)
+        .is_some_and(|m| m == stack)
+}
+
+/// Resources this stack owns in resource groups the manifests no longer name (the stack moved
+/// to another group): found by listing each Event Grid type across the Azure subscription (four
+/// reads) and keeping what carries the stack's marker, with the event subscriptions on them, so
+/// the planner prunes them like any owned resource the manifests dropped.
+async fn read_moved_away(
+    remote: &Remote,
+    desired: &DesiredState,
+    live: &mut LiveState,
+) -> Result<(), SessionError> {
+    let stack = desired.stack.name.as_str();
+    let sub = ResourceId::subscription(&desired.stack.spec.subscription_id);
+    let before = remote.arm.request_counts();
+    let mut found: Vec<(ResourceId, Value)> = Vec::new();
+    for ty in OWNED_TYPES {
+        let items = match remote.arm.list(&arm::Collection::eventgrid(&sub, ty)).await {
+            Ok(items) => items,
+            Err(e) if e.status() == Some(404) => continue,
+            Err(e) => return Err(arm_error(format!("cannot list {ty} across `{sub}`"))(e)),
+        };
+        found.extend(
+            items
+                .into_iter()
+                .filter(|o| marked_by(&o.body, stack))
+                .filter(|o| {
+                    o.id.resource_group_name().is_some_and(|g| {
+                        !live.listed_groups.iter().any(|l| l.eq_ignore_ascii_case(g))
+                    })
+                })
+                .map(|o| (o.id, o.body)),
+        );
+    }
+    for (id, body) in found {
+        if id.resource_type().to_ascii_lowercase().ends_with("topics") {
+            let subs = arm::Collection::children(&id, "eventSubscriptions");
+            let children = remote.arm.list(&subs).await.map_err(arm_error(format!(
+                "cannot list the event subscriptions of `{id}`"
+            )))?;
+            live.resources
+                .extend(children.into_iter().map(|o| (o.id, o.body)));
+        }
+        if let Some(g) = id.resource_group_name() {
+            let g = g.to_ascii_lowercase();
+            if !live.listed_groups.contains(&g) {
+                live.listed_groups.push(g);
+            }
+        }
+        live.resources.insert(id, body);
     }
     let after = remote.arm.request_counts();
     live.requests.reads += after.reads.saturating_sub(before.reads);

@@ -259,3 +259,39 @@ fn a_removed_extension_scope_subscription_is_pruned() {
     assert!(!tags.contains("gridform-scope"), "{tags}");
     run_ok(&w, d, &["plan", "--detailed-exitcode", "."], 0);
 }
+
+#[test]
+fn moving_the_stack_to_another_group_prunes_what_it_owned_in_the_old_one() {
+    let w = World::start();
+    let dir = tempfile::tempdir().unwrap();
+    let hook = format!("{}/runtime/webhooks/EventGrid", w.hook());
+    let sub = format!(
+        "---\napiVersion: gridform/v1\nkind: EventSubscription\nmetadata: {{name: hook}}\nspec:\n  topic: {{kind: Topic, name: orders}}\n  destination: {{endpointType: WebHook, endpointUrl: '{hook}'}}\n"
+    );
+    let set = |group: &str| {
+        let text =
+            format!("{STACK}---\n{}{sub}", topic_doc("orders", "", "")).replace("owned-rg", group);
+        std::fs::write(dir.path().join("m.yaml"), text).unwrap();
+    };
+    set("owned-rg");
+    run_ok(&w, dir.path(), &["apply", "--auto-approve", "m.yaml"], 0);
+    let old = topic_path("orders");
+    assert!(exists(&w, &old));
+
+    set("moved-rg");
+    let (plan, _) = run_ok(&w, dir.path(), &["plan", "m.yaml"], 0);
+    assert!(
+        plan.contains(&format!("- delete Topic `orders` ({old})")),
+        "{plan}"
+    );
+    run_ok(&w, dir.path(), &["apply", "--auto-approve", "m.yaml"], 0);
+    assert!(!exists(&w, &old), "the old group's topic is left behind");
+    assert!(exists(&w, &old.replace("owned-rg", "moved-rg")));
+    let (again, _) = run_ok(
+        &w,
+        dir.path(),
+        &["plan", "--detailed-exitcode", "m.yaml"],
+        0,
+    );
+    assert!(again.starts_with("No changes."), "{again}");
+}
