@@ -413,6 +413,10 @@ impl ArmClient {
 /// Guard against a server that keeps returning `nextLink`s.
 const MAX_PAGES: usize = 10_000;
 
+/// The most page bytes one list reads (32 MiB, about 100,000 subscriptions): a server that
+/// keeps sending pages cannot make us hold gigabytes.
+pub const MAX_LIST_BYTES: usize = 32 * 1024 * 1024;
+
 impl ArmApi for ArmClient {
     async fn get(&self, id: &ResourceId) -> Result<Option<Observed>, ArmError> {
         let (target, resp) = self.call(reqwest::Method::GET, id, "", None, true).await?;
@@ -501,12 +505,24 @@ impl ArmApi for ArmClient {
             resource: collection.path(),
         };
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut bytes = 0usize;
         for _ in 0..MAX_PAGES {
+            seen.insert(url.to_string());
             let resp = self
                 .get_raw(url, collection.parent.subscription_id(), &target)
                 .await?;
             if resp.status != 200 {
                 return Err(resp.to_error(&target));
+            }
+            bytes = bytes.saturating_add(resp.body.len());
+            if bytes > MAX_LIST_BYTES {
+                let limit = MAX_LIST_BYTES / (1024 * 1024);
+                return Err(malformed(
+                    &target,
+                    &resp,
+                    format!("the list exceeds {limit} MiB"),
+                ));
             }
             let page = resp
                 .json(&target)?
@@ -523,7 +539,13 @@ impl ArmApi for ArmClient {
                 );
             }
             match page.get("nextLink").and_then(Value::as_str) {
-                Some(next) if !next.is_empty() => url = self.poll_url(next, &target, &resp)?,
+                Some(next) if !next.is_empty() => {
+                    url = self.poll_url(next, &target, &resp)?;
+                    if seen.contains(url.as_str()) {
+                        let reason = "its nextLink leads back to a page seen before";
+                        return Err(malformed(&target, &resp, reason));
+                    }
+                }
                 _ => return Ok(out),
             }
         }
