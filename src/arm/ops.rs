@@ -31,8 +31,19 @@ pub struct Observed {
 impl Observed {
     /// Builds one from a body, taking the id from `body.id` or `fallback`.
     pub fn from_body(body: Value, fallback: Option<&ResourceId>) -> Result<Self, String> {
-        let id = match body.get("id").and_then(Value::as_str) {
-            Some(text) => ResourceId::parse(text).map_err(|e| e.to_string())?,
+        let wrong = |field: &str, want: &str| format!("`{field}` is not {want}");
+        match (body.get("name"), body.get("properties")) {
+            (Some(n), _) if !n.is_string() && !n.is_null() => {
+                return Err(wrong("name", "a string"));
+            }
+            (_, Some(p)) if !p.is_object() && !p.is_null() => {
+                return Err(wrong("properties", "an object"));
+            }
+            _ => {}
+        }
+        let id = match body.get("id").filter(|v| !v.is_null()) {
+            Some(Value::String(text)) => ResourceId::parse(text).map_err(|e| e.to_string())?,
+            Some(_) => return Err(wrong("id", "a string")),
             None => fallback
                 .cloned()
                 .ok_or_else(|| "the resource has no `id`".to_string())?,

@@ -197,3 +197,182 @@ async fn a_giant_body_is_cut_off_naming_the_request() {
     assert!(err.contains("MiB"), "{err}");
     assert!(!err.contains("api-version"), "{err}");
 }
+
+/// One malformed answer: what every request gets (`{base}` is replaced by the server's own
+/// origin, `{other}` by another server's).
+struct Case {
+    name: &'static str,
+    /// The operations that must fail (a list page is a fine PUT answer to a lenient client).
+    ops: &'static [&'static str],
+    status: u16,
+    headers: &'static [(&'static str, &'static str)],
+    body: &'static str,
+}
+
+const ALL: &[&str] = &["PUT", "GET", "list"];
+const LIST: &[&str] = &["list"];
+
+const fn case(
+    name: &'static str,
+    ops: &'static [&'static str],
+    status: u16,
+    headers: &'static [(&'static str, &'static str)],
+    body: &'static str,
+) -> Case {
+    Case {
+        name,
+        ops,
+        status,
+        headers,
+        body,
+    }
+}
+
+const MALFORMED: &[Case] = &[
+    case(
+        "truncated JSON",
+        ALL,
+        200,
+        &[],
+        r#"{"id": "/subscriptions/x", "name":"#,
+    ),
+    case(
+        "wrong types",
+        ALL,
+        200,
+        &[],
+        r#"{"id": 5, "name": [], "properties": "x", "value": 7}"#,
+    ),
+    case(
+        "huge numbers",
+        ALL,
+        200,
+        &[],
+        r#"{"id": 1e400, "value": [1e400], "nextLink": 1e400}"#,
+    ),
+    case("null", ALL, 200, &[], "null"),
+    case("empty body", ALL, 200, &[], ""),
+    case("not JSON", ALL, 200, &[], "<html>oops</html>"),
+    case(
+        "error echoing the request",
+        ALL,
+        400,
+        &[],
+        "{\"error\": {\"code\": \"Bad\", \"message\": \"{echo}\"}}",
+    ),
+    case(
+        "transient error echoing",
+        ALL,
+        500,
+        &[("retry-after", "0")],
+        "{\"error\": {\"message\": \"{echo}\"}}",
+    ),
+    case(
+        "throttled with an absurd delay",
+        ALL,
+        429,
+        &[("x-ms-retry-after-ms", "1e30"), ("retry-after", "0")],
+        "",
+    ),
+    case(
+        "redirect to another origin",
+        ALL,
+        302,
+        &[("location", "{other}stolen")],
+        "",
+    ),
+    case(
+        "307 to another origin",
+        ALL,
+        307,
+        &[("location", "{other}stolen?code=x")],
+        "",
+    ),
+    case(
+        "redirect loop on the same origin",
+        ALL,
+        307,
+        &[("location", "{base}again")],
+        "",
+    ),
+    case(
+        "301 on the same origin",
+        ALL,
+        301,
+        &[("location", "{base}moved")],
+        "",
+    ),
+    case(
+        "operation on another origin",
+        ALL,
+        201,
+        &[("azure-asyncoperation", "{other}op")],
+        r#"{"error": 1}"#,
+    ),
+    case(
+        "endless nextLink to itself",
+        LIST,
+        200,
+        &[],
+        r#"{"value": [], "nextLink": "{self}"}"#,
+    ),
+    case("value not a list", LIST, 200, &[], r#"{"value": {"a": 1}}"#),
+    case(
+        "list items without ids",
+        LIST,
+        200,
+        &[],
+        r#"{"value": [{}, 5, null]}"#,
+    ),
+];
+
+fn fill(text: &str, base: &str, other: &str, this: &str, echo: &str) -> String {
+    text.replace("{base}", base)
+        .replace("{other}", other)
+        .replace("{self}", this)
+        .replace("{echo}", &echo.replace('"', "'"))
+}
+
+#[tokio::test]
+async fn malformed_server_responses_end_in_errors_without_secrets() {
+    gridform::model::secret::register([CANARY.to_string()]);
+    let elsewhere = serve(|_, _| Resp::json(200, topic_body("t1"))).await;
+    let other = elsewhere.base.to_string();
+    for c in MALFORMED {
+        let other = other.clone();
+        let srv = serve(move |req, _| {
+            let host = req.header("host").unwrap_or_default();
+            let base = format!("http://{host}/");
+            let this = format!("http://{host}{}?{}", req.path, req.query);
+            let mut r =
+                Resp::new(c.status).with_body(&fill(c.body, &base, &other, &this, &req.body));
+            for (k, v) in c.headers {
+                r = r.header(k, &fill(v, &base, &other, &this, ""));
+            }
+            r
+        })
+        .await;
+        let mut options = fast_options();
+        options.retry.max_server_delay = std::time::Duration::from_millis(1);
+        let arm = client(&srv.base, options);
+        let put = arm.put(&topic("t1"), &secret_body()).await;
+        let list = arm.list(&topics()).await.map(|_| ());
+        let outcomes = [
+            ("PUT", put.map(|_| ())),
+            ("GET", arm.get(&topic("t1")).await.map(|_| ())),
+            ("list", list),
+        ];
+        for (what, outcome) in outcomes {
+            if !c.ops.contains(&what) {
+                continue;
+            }
+            let Err(e) = outcome else {
+                panic!("{}: {what} succeeded", c.name);
+            };
+            let text = e.to_string();
+            let shown = gridform::model::secret::scrub_run(&text);
+            assert!(!shown.contains(CANARY), "{}: {what}: {shown}", c.name);
+        }
+        assert_eq!(elsewhere.requests().len(), 0, "{}: followed", c.name);
+    }
+}
