@@ -14,7 +14,8 @@ use azure_core::credentials::TokenCredential;
 
 use super::error::CredentialError;
 use crate::model::Sensitive;
-use crate::remote_http::{TokenResponse, parse_arm_error, transport_message};
+use crate::remote_http::limits::read_body;
+use crate::remote_http::{MAX_BODY_BYTES, TokenResponse, parse_arm_error, transport_message};
 
 /// Which Azure cloud to talk to (mirrors `--cloud`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -328,12 +329,16 @@ impl TokenSource {
                     .await
                     .map_err(|e| fail(format!("request failed: {}", transport_message(e))))?;
                 let status = resp.status().as_u16();
-                let body = resp.bytes().await.map_err(|e| {
-                    fail(format!(
-                        "reading the response failed: {}",
-                        transport_message(e)
-                    ))
-                })?;
+                let what = format!("POST {}", url.path());
+                let body = read_body(resp, MAX_BODY_BYTES, &what)
+                    .await
+                    .map_err(|e| match e {
+                        Ok(too_large) => fail(too_large),
+                        Err(e) => fail(format!(
+                            "reading the response failed: {}",
+                            transport_message(e)
+                        )),
+                    })?;
                 if status != 200 {
                     return Err(fail(format!(
                         "token endpoint returned {status}: {}",

@@ -191,6 +191,7 @@ pub fn http_client(
 ) -> Result<reqwest::Client, ArmError> {
     let mut b = reqwest::Client::builder()
         .user_agent(USER_AGENT)
+        .redirect(crate::remote_http::redirect_policy())
         .connect_timeout(Duration::from_secs(10))
         .timeout(timeout);
     if let Some(pem) = extra_root_pem {
@@ -298,6 +299,11 @@ impl ArmClient {
             }),
             Err(SendError::Prepare(e)) => Err(e),
             Err(SendError::OutcomeUnknown { message }) => Err(ArmError::OutcomeUnknown {
+                target: call.target.clone(),
+                message,
+                ids: ids(None),
+            }),
+            Err(SendError::Refused { message }) => Err(ArmError::Refused {
                 target: call.target.clone(),
                 message,
                 ids: ids(None),

@@ -87,6 +87,17 @@ pub enum ArmError {
         /// Request identifiers.
         ids: RequestIds,
     },
+    /// The server's answer was refused and not retried: a redirect to another origin, a response
+    /// body over the size cap.
+    #[error("{target} refused: {message} ({ids})")]
+    Refused {
+        /// Method and resource.
+        target: Target,
+        /// Which rule and what the server sent (origins and paths, never a query string).
+        message: String,
+        /// Request identifiers.
+        ids: RequestIds,
+    },
     /// The server answered with a success status but a body we cannot use.
     #[error("{target} returned {status} with a malformed body: {reason} ({ids})")]
     Malformed {
@@ -174,6 +185,7 @@ impl ArmError {
             | Self::OperationFailed { .. }
             | Self::OperationTimeout { .. } => true,
             Self::Malformed { .. }
+            | Self::Refused { .. }
             | Self::Interrupted { .. }
             | Self::Credential(_)
             | Self::Config(_) => false,

@@ -31,8 +31,19 @@ pub struct Observed {
 impl Observed {
     /// Builds one from a body, taking the id from `body.id` or `fallback`.
     pub fn from_body(body: Value, fallback: Option<&ResourceId>) -> Result<Self, String> {
-        let id = match body.get("id").and_then(Value::as_str) {
-            Some(text) => ResourceId::parse(text).map_err(|e| e.to_string())?,
+        let wrong = |field: &str, want: &str| format!("`{field}` is not {want}");
+        match (body.get("name"), body.get("properties")) {
+            (Some(n), _) if !n.is_string() && !n.is_null() => {
+                return Err(wrong("name", "a string"));
+            }
+            (_, Some(p)) if !p.is_object() && !p.is_null() => {
+                return Err(wrong("properties", "an object"));
+            }
+            _ => {}
+        }
+        let id = match body.get("id").filter(|v| !v.is_null()) {
+            Some(Value::String(text)) => ResourceId::parse(text).map_err(|e| e.to_string())?,
+            Some(_) => return Err(wrong("id", "a string")),
             None => fallback
                 .cloned()
                 .ok_or_else(|| "the resource has no `id`".to_string())?,
@@ -423,6 +434,10 @@ impl ArmClient {
 /// Guard against a server that keeps returning `nextLink`s.
 const MAX_PAGES: usize = 10_000;
 
+/// The most page bytes one list reads (32 MiB, about 100,000 subscriptions): a server that
+/// keeps sending pages cannot make us hold gigabytes.
+pub const MAX_LIST_BYTES: usize = 32 * 1024 * 1024;
+
 impl ArmApi for ArmClient {
     async fn get(&self, id: &ResourceId) -> Result<Option<Observed>, ArmError> {
         let (target, resp) = self.call(reqwest::Method::GET, id, "", None, true).await?;
@@ -511,12 +526,24 @@ impl ArmApi for ArmClient {
             resource: collection.path(),
         };
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut bytes = 0usize;
         for _ in 0..MAX_PAGES {
+            seen.insert(url.to_string());
             let resp = self
                 .get_raw(url, collection.parent.subscription_id(), &target)
                 .await?;
             if resp.status != 200 {
                 return Err(resp.to_error(&target));
+            }
+            bytes = bytes.saturating_add(resp.body.len());
+            if bytes > MAX_LIST_BYTES {
+                let limit = MAX_LIST_BYTES / (1024 * 1024);
+                return Err(malformed(
+                    &target,
+                    &resp,
+                    format!("the list exceeds {limit} MiB"),
+                ));
             }
             let page = resp
                 .json(&target)?
@@ -533,7 +560,13 @@ impl ArmApi for ArmClient {
                 );
             }
             match page.get("nextLink").and_then(Value::as_str) {
-                Some(next) if !next.is_empty() => url = self.poll_url(next, &target, &resp)?,
+                Some(next) if !next.is_empty() => {
+                    url = self.poll_url(next, &target, &resp)?;
+                    if seen.contains(url.as_str()) {
+                        let reason = "its nextLink leads back to a page seen before";
+                        return Err(malformed(&target, &resp, reason));
+                    }
+                }
                 _ => return Ok(out),
             }
         }

@@ -113,6 +113,60 @@ pub fn wait_for_tokens(projected: f64, low_water: f64, bucket: Bucket) -> Option
     Some(Duration::from_secs_f64((low_water - projected) / rate).max(Duration::from_millis(1)))
 }
 
+/// The longest a 429 holds a lane: the retry loop's cap on a server delay (2 minutes), so a
+/// `Retry-After: 1000000000` cannot stall a run for ever.
+pub const MAX_HOLD: Duration = Duration::from_secs(120);
+
+/// When a hold of `delay` from `now` ends: capped at [`MAX_HOLD`], saturating. Pure.
+pub fn hold_end(now: Instant, delay: Duration) -> Instant {
+    now.checked_add(delay.min(MAX_HOLD)).unwrap_or(now)
+}
+
+/// What a lane knows when deciding to admit a request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Admission {
+    /// The last estimate of the server's bucket (rebased at each admission).
+    pub estimate: Option<Estimate>,
+    /// Requests admitted so far.
+    pub admitted: u64,
+    /// Whether any request has finished.
+    pub finished_any: bool,
+    /// Requests admitted before the first response, at most.
+    pub burst: u64,
+}
+
+impl Admission {
+    /// Admits one request at `now` (`None`, the state updated) or says how long to wait. The
+    /// estimate is rebased to `now` on each admission, so the refill since it keeps counting
+    /// when no rate-limit header arrives any more (otherwise the projection, capped at the
+    /// bucket size, falls by one per admission for ever and the lane never sends again). Pure.
+    pub fn try_admit(&mut self, now: Instant, bucket: Bucket, low_water: f64) -> Option<Duration> {
+        let wait = match self.estimate {
+            Some(e) => {
+                let projected = projected_tokens(&e, now, self.admitted, bucket);
+                let wait = wait_for_tokens(projected, low_water, bucket);
+                if wait.is_none() {
+                    self.estimate = Some(Estimate {
+                        tokens: projected - 1.0,
+                        at: now,
+                        admitted: self.admitted.saturating_add(1),
+                    });
+                }
+                wait
+            }
+            // Nothing known about the server yet: the first burst only.
+            None if !self.finished_any && self.admitted >= self.burst => {
+                Some(Duration::from_millis(2))
+            }
+            None => None,
+        };
+        if wait.is_none() {
+            self.admitted = self.admitted.saturating_add(1);
+        }
+        wait
+    }
+}
+
 /// The quota of our local bucket for a server bucket.
 pub fn local_quota(bucket: Bucket, burst_fraction: f64) -> Quota {
     let rate = NonZeroU32::new(bucket.refill_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
@@ -126,14 +180,9 @@ type Lanes = HashMap<(String, OpClass), Arc<Mutex<Lane>>>;
 struct Lane {
     limiter: Arc<DefaultDirectRateLimiter>,
     hold_until: Option<Instant>,
-    /// Requests admitted so far (the sequence number of the last permit).
-    admitted: u64,
-    estimate: Option<Estimate>,
-    /// Whether any request of this lane has finished (with or without a rate-limit header).
-    finished_any: bool,
-    /// The local burst: before the first response we admit no more than this, because until
-    /// then we know nothing about the server's bucket.
-    burst: u64,
+    /// Admissions so far (`admitted` is the sequence number of the last permit), the server
+    /// estimate, whether a request finished, and the burst allowed before the first response.
+    state: Admission,
 }
 
 /// One admitted request, numbered in admission order.
@@ -145,7 +194,7 @@ pub struct Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         if let Some(lane) = &self.lane {
-            lock(lane).finished_any = true;
+            lock(lane).state.finished_any = true;
         }
     }
 }
@@ -206,14 +255,16 @@ impl Pacer {
                         self.config.burst_fraction,
                     ))),
                     hold_until: None,
-                    admitted: 0,
-                    estimate: None,
-                    finished_any: false,
-                    burst: u64::from(
-                        local_quota(self.config.bucket(class), self.config.burst_fraction)
-                            .burst_size()
-                            .get(),
-                    ),
+                    state: Admission {
+                        estimate: None,
+                        admitted: 0,
+                        finished_any: false,
+                        burst: u64::from(
+                            local_quota(self.config.bucket(class), self.config.burst_fraction)
+                                .burst_size()
+                                .get(),
+                        ),
+                    },
                 }))
             })
             .clone()
@@ -242,23 +293,10 @@ impl Pacer {
             wait_for_hold(&lane).await;
             let wait = {
                 let mut l = lock(&lane);
-                let now = Instant::now();
-                let wait = match l.estimate {
-                    Some(e) => wait_for_tokens(
-                        projected_tokens(&e, now, l.admitted, bucket),
-                        low_water,
-                        bucket,
-                    ),
-                    // Nothing known about the server yet: the first burst only.
-                    None if !l.finished_any && l.admitted >= l.burst => {
-                        Some(Duration::from_millis(2))
-                    }
-                    None => None,
-                };
+                let wait = l.state.try_admit(Instant::now(), bucket, low_water);
                 if wait.is_none() {
-                    l.admitted += 1;
                     return Permit {
-                        seq: l.admitted,
+                        seq: l.state.admitted,
                         lane: Some(lane.clone()),
                     };
                 }
@@ -277,7 +315,7 @@ impl Pacer {
         }
         let lane = self.lane(subscription, class);
         let mut lane = lock(&lane);
-        let until = Instant::now() + delay;
+        let until = hold_end(Instant::now(), delay);
         if lane.hold_until.is_none_or(|h| h < until) {
             lane.hold_until = Some(until);
         }
@@ -300,16 +338,16 @@ impl Pacer {
         };
         let mut l = lock(lane);
         // Requests admitted after this one were (most likely) not yet counted in `remaining`.
-        let after = l.admitted.saturating_sub(permit.seq);
+        let after = l.state.admitted.saturating_sub(permit.seq);
         let estimate = Estimate {
             tokens: f64::from(remaining) - after as f64,
             at: Instant::now(),
-            admitted: l.admitted,
+            admitted: l.state.admitted,
         };
         if estimate.tokens < self.low_water(class) {
             tracing::debug!(%class, remaining, admitted_after = after, "ARM bucket running low; slowing down");
         }
-        l.estimate = Some(estimate);
+        l.state.estimate = Some(estimate);
     }
 }
 
@@ -402,5 +440,48 @@ mod tests {
             "{:?}",
             start.elapsed()
         );
+    }
+
+    #[test]
+    fn a_hold_is_capped_at_two_minutes_and_saturates() {
+        let now = Instant::now();
+        assert_eq!(
+            hold_end(now, Duration::from_secs(1_000_000_000)),
+            now + MAX_HOLD
+        );
+        assert_eq!(hold_end(now, Duration::MAX), now + MAX_HOLD);
+        assert_eq!(
+            hold_end(now, Duration::from_secs(3)),
+            now + Duration::from_secs(3)
+        );
+        assert_eq!(MAX_HOLD, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn admissions_go_on_when_rate_limit_headers_stop_arriving() {
+        let reads = PacingConfig::default().reads;
+        let start = Instant::now();
+        let mut lane = Admission {
+            // One response reported a full bucket, then no header ever again.
+            estimate: Some(Estimate {
+                tokens: 250.0,
+                at: start,
+                admitted: 1,
+            }),
+            admitted: 1,
+            finished_any: true,
+            burst: 225,
+        };
+        let (mut now, mut steps) = (start, 0);
+        while lane.admitted < 1_000 && steps < 100_000 {
+            steps += 1;
+            if let Some(wait) = lane.try_admit(now, reads, 5.0) {
+                now += wait;
+            }
+        }
+        assert_eq!(lane.admitted, 1_000, "stuck after {steps} steps");
+        // 999 reads at 25/s after a burst of ~245: about 30 s of server refill, not more.
+        let took = now - start;
+        assert!(took <= Duration::from_secs(32), "{took:?}");
     }
 }

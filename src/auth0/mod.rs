@@ -52,6 +52,13 @@ pub enum Auth0ApiError {
         /// What went wrong.
         message: String,
     },
+    /// The server's answer was refused and not retried (a redirect to another origin, a body
+    /// over the size cap).
+    #[error("Auth0 request refused: {message}")]
+    Refused {
+        /// Which request and rule (method and path, never a query string).
+        message: String,
+    },
     /// A success response with a body we cannot use.
     #[error("Auth0 {method} `{path}` returned a malformed body: {reason}")]
     Malformed {
@@ -85,7 +92,10 @@ impl Auth0ApiError {
         match self {
             Self::Http { status, .. } => *status == 429 || *status >= 500,
             Self::Transport { .. } => true,
-            Self::Malformed { .. } | Self::Token { .. } | Self::Config(_) => false,
+            Self::Malformed { .. }
+            | Self::Refused { .. }
+            | Self::Token { .. }
+            | Self::Config(_) => false,
         }
     }
 }
@@ -265,6 +275,7 @@ impl Auth0Client {
                     "{message}; outcome unknown, not resent (list the streams before retrying)"
                 )));
             }
+            Err(SendError::Refused { message }) => return Err(Auth0ApiError::Refused { message }),
             Err(SendError::Transport { message, .. }) => return Err(transport(message)),
         };
         if (200..300).contains(&response.status) {

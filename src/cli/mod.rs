@@ -73,7 +73,7 @@ fn init_tracing(verbose: u8, quiet: bool, color: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("gridform={level}")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(output::ScrubbedStderr)
         .with_ansi(color)
         .with_target(false)
         .try_init();

@@ -1,7 +1,13 @@
 //! Where text goes: data on stdout, everything else on stderr; the only place that prints.
+//!
+//! Every line it writes — data, status, errors and (through [`ScrubbedStderr`]) every log
+//! line — passes the run's one scrubber (`model::secret::scrub_run`), so a server message that
+//! echoes a request cannot print a secret value the run knows.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{IsTerminal, Write};
+
+use crate::model::secret::scrub_run;
 
 use super::args::ColorChoice;
 use super::exit::{Hinted, UsageError};
@@ -37,13 +43,13 @@ impl Printer {
     pub fn data(&self, text: &str) {
         let mut out = std::io::stdout().lock();
         // A closed pipe (`gridform schema | head`) is not an error worth reporting.
-        let _ = out.write_all(text.as_bytes());
+        let _ = out.write_all(scrub_run(text).as_bytes());
         let _ = out.flush();
     }
 
     /// Writes a diagnostic or progress line to stderr.
     pub fn status(&self, text: &str) {
-        eprintln!("{text}");
+        eprintln!("{}", scrub_run(text));
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
@@ -83,6 +89,45 @@ impl Printer {
         if let Some(hint) = hint {
             text.push_str(&format!("\n{}: {hint}\n", self.hint_label()));
         }
-        eprint!("{text}");
+        eprint!("{}", scrub_run(&text));
+    }
+}
+
+/// The log writer: each event is formatted into a buffer and written to stderr scrubbed, in one
+/// piece, when the formatter is done with it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScrubbedStderr;
+
+/// One log event on its way to stderr.
+#[derive(Debug, Default)]
+pub struct ScrubbedEvent(Vec<u8>);
+
+impl Write for ScrubbedEvent {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for ScrubbedEvent {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            let text = String::from_utf8_lossy(&self.0);
+            let _ = std::io::stderr()
+                .lock()
+                .write_all(scrub_run(&text).as_bytes());
+        }
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for ScrubbedStderr {
+    type Writer = ScrubbedEvent;
+
+    fn make_writer(&'a self) -> ScrubbedEvent {
+        ScrubbedEvent::default()
     }
 }

@@ -37,7 +37,7 @@ impl Progress {
     /// An action started.
     pub fn started(&self, what: &str) {
         if let Some(bar) = &self.bar {
-            bar.set_message(what.to_string());
+            bar.set_message(crate::model::secret::scrub_run(what).into_owned());
         }
     }
 
@@ -45,7 +45,7 @@ impl Progress {
     pub fn finished(&self, line: &str) {
         match &self.bar {
             Some(bar) => {
-                bar.println(line);
+                bar.println(crate::model::secret::scrub_run(line));
                 bar.inc(1);
             }
             None if !self.printer.quiet => self.printer.status(line),
@@ -56,7 +56,7 @@ impl Progress {
     /// A line that reports no action's end (something learned on the way).
     pub fn note(&self, line: &str) {
         match &self.bar {
-            Some(bar) => bar.println(line),
+            Some(bar) => bar.println(crate::model::secret::scrub_run(line)),
             None if !self.printer.quiet => self.printer.status(line),
             None => {}
         }

@@ -79,6 +79,7 @@ impl DataPlaneError {
 pub fn http_client() -> Result<reqwest::Client, DataPlaneError> {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
+        .redirect(crate::remote_http::redirect_policy())
         .build()
         .map_err(|e| DataPlaneError::Transport {
             what: "cannot build the HTTP client".into(),
@@ -112,7 +113,7 @@ where
                 SendError::OutcomeUnknown { message } => {
                     format!("{message} (the request may have been received)")
                 }
-                SendError::Transport { message, .. } => message,
+                SendError::Transport { message, .. } | SendError::Refused { message } => message,
             },
         })
 }

@@ -23,12 +23,14 @@ use std::time::{Duration, Instant};
 use reqwest::header::HeaderMap;
 
 pub mod error_body;
+pub mod limits;
 pub mod retry;
 pub mod token;
 
 pub use error_body::{
     ErrorEnvelope, excerpt, parse_arm_error, parse_auth0_error, redact_url, transport_message,
 };
+pub use limits::{MAX_BODY_BYTES, redirect_policy};
 pub use retry::{AttemptOutcome, Decision, RetryPolicy, is_idempotent};
 pub use token::TokenResponse;
 
@@ -52,6 +54,12 @@ pub enum SendError<E> {
     /// resent. The caller must re-read before trying again.
     OutcomeUnknown {
         /// The transport error (without the URL).
+        message: String,
+    },
+    /// The server's answer was refused and not retried: a redirect to another origin, a body
+    /// over [`MAX_BODY_BYTES`]. The message names the request and the rule.
+    Refused {
+        /// Why (method and path, never a query string).
         message: String,
     },
     /// Transport failures until the policy gave up.
@@ -138,7 +146,7 @@ pub async fn send_with_retry<A: Attempts>(
     loop {
         let (request, permit) = attempts.prepare().await.map_err(SendError::Prepare)?;
         let t0 = Instant::now();
-        let result = send_once(request).await;
+        let result = send_once(request, log).await;
         let elapsed_ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
         let jitter = rand::random::<f64>();
         let (method, path, service) = (log.method, log.path, log.service);
@@ -176,7 +184,11 @@ pub async fn send_with_retry<A: Attempts>(
                     Decision::Stop | Decision::Unknown => return Ok(response),
                 }
             }
-            Err((outcome, message)) => {
+            Err(Failure::Refused(message)) => {
+                tracing::debug!(%method, path, error = %message, attempt, "{service} request refused");
+                return Err(SendError::Refused { message });
+            }
+            Err(Failure::Attempt(outcome, message)) => {
                 drop(permit);
                 tracing::debug!(
                     %method, path, error = %message, elapsed_ms, attempt,
@@ -229,31 +241,49 @@ impl<F: FnMut() -> reqwest::RequestBuilder + Send> Attempts for Simple<F> {
     }
 }
 
-/// One attempt: the response with its whole body, or what went wrong and whether anything can
-/// have reached the server.
+/// Why an attempt got no usable response.
+enum Failure {
+    /// Worth asking the retry policy: what happened and the transport error's text.
+    Attempt(AttemptOutcome, String),
+    /// Final whatever the policy: a refused redirect, a body over the cap.
+    Refused(String),
+}
+
+/// One attempt: the response with its whole body (at most [`MAX_BODY_BYTES`]), or what went
+/// wrong and whether anything can have reached the server.
 async fn send_once(
     request: reqwest::RequestBuilder,
-) -> Result<RawResponse, (AttemptOutcome, String)> {
+    log: &RequestLog<'_>,
+) -> Result<RawResponse, Failure> {
+    let what = format!("{} {}", log.method, log.path);
     match request.send().await {
         Ok(resp) => {
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
-            match resp.bytes().await {
+            match limits::read_body(resp, MAX_BODY_BYTES, &what).await {
                 Ok(body) => Ok(RawResponse {
                     status,
                     headers,
-                    body: body.to_vec(),
+                    body,
                 }),
-                Err(e) => Err((AttemptOutcome::NoResponse, transport_message(e))),
+                Err(Ok(message)) => Err(Failure::Refused(message)),
+                Err(Err(e)) => Err(Failure::Attempt(
+                    AttemptOutcome::NoResponse,
+                    transport_message(e),
+                )),
             }
         }
+        Err(e) if limits::is_refused_redirect(&e) => Err(Failure::Refused(format!(
+            "{what}: {}",
+            transport_message(e)
+        ))),
         Err(e) => {
             let outcome = if e.is_connect() {
                 AttemptOutcome::ConnectFailed
             } else {
                 AttemptOutcome::NoResponse
             };
-            Err((outcome, transport_message(e)))
+            Err(Failure::Attempt(outcome, transport_message(e)))
         }
     }
 }

@@ -132,7 +132,7 @@ pub fn server_delay(headers: &HeaderMap, now: chrono::DateTime<chrono::Utc>) -> 
             && ms.is_finite()
             && ms >= 0.0
         {
-            return Some(Duration::from_secs_f64(ms / 1000.0));
+            return Some(saturating_secs(ms / 1000.0));
         }
     }
     header_str(headers, "retry-after").and_then(|v| parse_retry_after(v, now))
@@ -145,11 +145,17 @@ pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Opt
         return Some(Duration::from_secs(secs));
     }
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return (secs.is_finite() && secs >= 0.0).then(|| saturating_secs(secs));
     }
     let when = parse_http_date(value)?;
     let delta = when - now;
     Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Non-negative finite seconds as a `Duration`, `Duration::MAX` when too large to represent (a
+/// server's `1e20` must not panic; callers cap it).
+pub fn saturating_secs(secs: f64) -> Duration {
+    Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(Duration::MAX)
 }
 
 /// Parses an HTTP date (RFC 7231 IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`, the form of
@@ -365,5 +371,31 @@ mod tests {
         let h = headers(&[("retry-after", "soon"), ("x-ms-retry-after-ms", "-5")]);
         assert_eq!(server_delay(&h, now()), None);
         assert_eq!(server_delay(&HeaderMap::new(), now()), None);
+    }
+
+    #[test]
+    fn absurd_delays_saturate_instead_of_panicking() {
+        for (name, value) in [
+            ("retry-after", "18446744073709551615"),
+            ("retry-after", "1e20"),
+            ("x-ms-retry-after-ms", "1e30"),
+            ("retry-after-ms", "1e300"),
+        ] {
+            let d = server_delay(&headers(&[(name, value)]), now()).unwrap();
+            assert!(
+                d >= Duration::from_secs(1_000_000),
+                "{name}: {value}: {d:?}"
+            );
+            let decided = decide(
+                &policy(),
+                true,
+                0,
+                AttemptOutcome::Status(429),
+                Some(d),
+                Duration::ZERO,
+                0.5,
+            );
+            assert_eq!(decided, Decision::RetryAfter(Duration::from_secs(60)));
+        }
     }
 }

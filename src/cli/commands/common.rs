@@ -195,7 +195,10 @@ pub fn load_pinned(
         variables,
     };
     match loaded.state {
-        Some(s) => Ok((s, inputs)),
+        Some(s) => {
+            crate::model::secret::register(crate::model::secret::secrets_of(&s));
+            Ok((s, inputs))
+        }
         None => Err(invalid(loaded.diagnostics.len())),
     }
 }
@@ -213,9 +216,11 @@ pub fn load(paths: &[PathBuf], printer: &Printer) -> anyhow::Result<DesiredState
     let paths = paths_or_cwd(paths);
     let loaded = manifest::load(&paths, &manifest::process_env);
     print_diagnostics(&loaded.diagnostics, printer);
-    loaded
+    let desired = loaded
         .state
-        .ok_or_else(|| invalid(loaded.diagnostics.len()))
+        .ok_or_else(|| invalid(loaded.diagnostics.len()))?;
+    crate::model::secret::register(crate::model::secret::secrets_of(&desired));
+    Ok(desired)
 }
 
 /// Every `--replace KIND/NAME` must name a document of the manifests (a usage error, exit 64,

@@ -4,6 +4,7 @@
 mod client;
 mod credentials;
 mod emulator;
+mod hostile;
 mod reads;
 mod tls;
 mod tokens;
