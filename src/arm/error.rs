@@ -92,7 +92,7 @@ pub enum ArmError {
     #[error("{target} refused: {message} ({ids})")]
     Refused {
         /// Method and resource.
-        target: Target,
+        target: RequestTarget,
         /// Which rule and what the server sent (origins and paths, never a query string).
         message: String,
         /// Request identifiers.

@@ -85,6 +85,9 @@ async fn a_server_that_echoes_requests_never_makes_a_secret_print() {
             created(req)
         } else if req.method != "GET" {
             echo(req, 500)
+        } else if lists.iter().any(|l| req.path.ends_with(l)) {
+            // Collections, in groups and across the subscription.
+            Resp::json(200, json!({"value": []}))
         } else if req.path.contains("/providers/Microsoft.")
             && !req.path.contains("/resourceGroups/")
         {
@@ -93,8 +96,6 @@ async fn a_server_that_echoes_requests_never_makes_a_secret_print() {
                 json!({"namespace": "Microsoft.EventGrid", "registrationState": "Registered",
                 "resourceTypes": []}),
             )
-        } else if lists.iter().any(|l| req.path.ends_with(l)) {
-            Resp::json(200, json!({"value": []}))
         } else {
             echo(req, 404)
         }
