@@ -7,6 +7,7 @@ mod contract;
 mod dataplane;
 mod e2e;
 mod guarantees;
+mod hostile_manifests;
 mod locking;
 mod ownership;
 mod replace;
