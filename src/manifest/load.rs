@@ -104,8 +104,11 @@ pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
     let (files, mut diagnostics) = discover(paths);
     let mut sources = Vec::new();
     for file in files {
-        match std::fs::read_to_string(&file) {
-            Ok(text) => sources.push((file, text)),
+        match std::fs::read(&file) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => sources.push((file, text)),
+                Err(e) => diagnostics.push(not_utf8(&file, e.as_bytes(), e.utf8_error())),
+            },
             Err(e) => diagnostics.push(Diagnostic::error(
                 &file,
                 Pos::default(),
@@ -124,6 +127,15 @@ pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
         loaded.state = None;
     }
     loaded
+}
+
+/// A file that is not UTF-8, at the line and column (in characters) of its first bad byte.
+fn not_utf8(path: &Path, bytes: &[u8], e: std::str::Utf8Error) -> Diagnostic {
+    let valid = String::from_utf8_lossy(&bytes[..e.valid_up_to()]);
+    let line = valid.matches('\n').count() + 1;
+    let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Diagnostic::error(path, Pos { line, col }, "the file is not UTF-8 text")
+        .with_hint("save the manifest as UTF-8")
 }
 
 struct RawDoc {
@@ -257,6 +269,15 @@ pub fn parse_sources(
     let mut diags = Vec::new();
     let (mut raws, unreadable) = read_yaml(sources, &mut diags);
     let documents = raws.len();
+    if documents == 0
+        && unreadable.texts.is_empty()
+        && let Some((first, _)) = sources.first()
+    {
+        diags.push(
+            Diagnostic::error(first, Pos::default(), "no manifest documents: the files hold only comments or empty documents")
+                .with_hint("a manifest set needs at least one document: a `kind: Stack` with `metadata.name` and `spec.subscriptionId`"),
+        );
+    }
     let interpolated = interpolate_all(&mut raws, sources, env, &mut diags);
     let typed = schema_check(&raws, sources, &mut diags);
     let mut docs = Vec::new();

@@ -416,6 +416,13 @@ fn check_webhook_url(sink: &mut Sink, url: &EndpointUrl, path: &str) {
             return;
         }
     };
+    if url.expose().contains('#') {
+        sink.at(
+            path,
+            format!("`{path}` has a `#fragment`"),
+            Some("Azure drops the fragment, so the URL would never match; remove it".into()),
+        );
+    }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         sink.at(
             path,

@@ -399,6 +399,8 @@ impl MarkedEventReceiver for Builder {
 /// [`ALIAS_BUDGET`] stop the file like a syntax error.
 pub fn parse(src: &str) -> Result<(Vec<Document>, Vec<YamlProblem>), YamlProblem> {
     let mut builder = Builder::default();
+    // A UTF-8 byte order mark is not part of the first key.
+    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
     let mut parser = Parser::new_from_str(src);
     // Events are pulled one by one: `Parser::load` recurses once per nesting level.
     loop {

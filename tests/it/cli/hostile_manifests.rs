@@ -68,3 +68,27 @@ fn deep_nesting_without_aliases_does_not_overflow_the_stack() {
         assert!(out.contains("deep.yaml:1:"), "{out}");
     }
 }
+
+#[test]
+fn a_non_utf8_file_names_the_line_and_column_of_the_first_bad_byte() {
+    let bad: &[u8] = b"apiVersion: gridform/v1\nkind: Topic\nmetadata: {name: caf\xe9}\n";
+    let (code, out) = validate(&[("stack.yaml", STACK.as_bytes()), ("bad.yaml", bad)]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("bad.yaml:3:21: error:"), "{out}");
+    assert!(out.contains("UTF-8"), "{out}");
+}
+
+#[test]
+fn a_utf8_byte_order_mark_is_skipped() {
+    let with_bom = format!("\u{feff}{STACK}");
+    let (code, out) = validate(&[("stack.yaml", with_bom.as_bytes())]);
+    assert_eq!(code, Some(0), "{out}");
+}
+
+#[test]
+fn a_set_without_documents_is_an_error() {
+    let (code, out) = validate(&[("empty.yaml", b"# only a comment\n---\n")]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("no manifest documents"), "{out}");
+    assert!(out.contains("hint:"), "{out}");
+}
