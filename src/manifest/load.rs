@@ -199,6 +199,14 @@ fn interpolate_all(
     diags: &mut Vec<Diagnostic>,
 ) -> Interpolated {
     // Secret variable names come from the Stack before interpolation, so they apply everywhere.
+    // Without a readable Stack nobody can say which are secret: then every variable is.
+    let has_stack = raws
+        .iter()
+        .any(|r| r.root.get("kind").and_then(Node::as_str) == Some("Stack"));
+    if !has_stack {
+        let every = every_variable_named(sources);
+        return interpolate_with(raws, sources, env, &every, diags);
+    }
     let secret_vars: BTreeSet<String> = raws
         .iter()
         .filter(|r| r.root.get("kind").and_then(Node::as_str) == Some("Stack"))
@@ -213,6 +221,33 @@ fn interpolate_all(
         })
         .flatten()
         .collect();
+    interpolate_with(raws, sources, env, &secret_vars, diags)
+}
+
+/// Every `NAME` of `${env:NAME…}` in the sources.
+fn every_variable_named(sources: &[(PathBuf, String)]) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for (_, text) in sources {
+        for (_, rest) in text
+            .match_indices("${env:")
+            .map(|(i, m)| (i, &text[i + m.len()..]))
+        {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            names.insert(rest[..end].to_string());
+        }
+    }
+    names
+}
+
+fn interpolate_with(
+    raws: &mut [RawDoc],
+    sources: &[(PathBuf, String)],
+    env: &dyn Fn(&str) -> Option<String>,
+    secret_vars: &BTreeSet<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> Interpolated {
     let mut interpolated = Interpolated::default();
     for raw in raws.iter_mut() {
         mark_secret_fields(&mut raw.root);
@@ -220,7 +255,7 @@ fn interpolate_all(
         interpolate(
             &mut raw.root,
             env,
-            &secret_vars,
+            secret_vars,
             &mut Vec::new(),
             &mut interpolated,
         );

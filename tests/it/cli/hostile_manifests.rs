@@ -92,3 +92,25 @@ fn a_set_without_documents_is_an_error() {
     assert!(out.contains("no manifest documents"), "{out}");
     assert!(out.contains("hint:"), "{out}");
 }
+
+#[test]
+fn without_a_readable_stack_every_variable_is_secret() {
+    // Found by the fuzzer: a Stack with a YAML error hid `spec.secrets`, so the value printed.
+    let broken_stack = format!("{STACK}  secrets: [TOKEN]\n  bad: [\n");
+    let topic = "apiVersion: gridform/v1\nkind: Topic\nmetadata: {name: orders}\nspec: {inputSchema: \"${env:TOKEN}\"}\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("stack.yaml"), broken_stack).unwrap();
+    std::fs::write(dir.path().join("topic.yaml"), topic).unwrap();
+    let out = gridform(
+        dir.path(),
+        &["validate", "."],
+        &[("TOKEN", "canary-nostack")],
+    );
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("topic.yaml:4:"), "{stderr}");
+    assert!(
+        !format!("{stdout}{stderr}").contains("canary-nostack"),
+        "{stderr}"
+    );
+}
