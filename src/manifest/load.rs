@@ -274,8 +274,23 @@ fn schema_check(
     sources: &[(PathBuf, String)],
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<(usize, Json)> {
-    let schema = manifest_schema();
-    let checker = Checker::new(&schema);
+    CHECKER.with(|checker| schema_check_with(checker, raws, sources, diags))
+}
+
+/// The schema, built once per process.
+static SCHEMA: std::sync::OnceLock<Json> = std::sync::OnceLock::new();
+
+thread_local! {
+    /// One checker per thread, so its compiled patterns are kept between loads.
+    static CHECKER: Checker<'static> = Checker::new(SCHEMA.get_or_init(manifest_schema));
+}
+
+fn schema_check_with(
+    checker: &Checker,
+    raws: &[RawDoc],
+    sources: &[(PathBuf, String)],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(usize, Json)> {
     let mut typed = Vec::new();
     for (i, raw) in raws.iter().enumerate() {
         if !matches!(raw.root.value, yaml::Value::Map(_)) {
