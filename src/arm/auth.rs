@@ -284,8 +284,22 @@ impl TokenSource {
         }
     }
 
-    /// A bearer token for ARM.
+    /// A bearer token for ARM. A token that cannot be a header value (CR, LF, other control
+    /// characters) fails here, at once: sending it would fail on every retried attempt.
     pub async fn token(&self) -> Result<Sensitive<String>, CredentialError> {
+        let token = self.fetch_token().await?;
+        if reqwest::header::HeaderValue::from_str(token.expose()).is_err() {
+            let chosen = self.chosen();
+            return Err(CredentialError {
+                credential: chosen.map_or("static token", |c| c.label()).into(),
+                message: "the token contains characters an HTTP header cannot carry (CR, LF or other control characters)".into(),
+                hint: chosen.map_or("check where the token comes from", |c| c.hint()).into(),
+            });
+        }
+        Ok(token)
+    }
+
+    async fn fetch_token(&self) -> Result<Sensitive<String>, CredentialError> {
         match &*self.inner {
             Inner::Static(t) => Ok(t.clone()),
             Inner::Azure {
@@ -406,6 +420,18 @@ mod tests {
             choose(AuthMethod::ManagedIdentity, &none, false),
             Chosen::ManagedIdentity
         );
+    }
+
+    #[tokio::test]
+    async fn a_token_with_a_line_break_fails_at_once_without_quoting_it() {
+        let err = TokenSource::fixed("canary-a\r\nInjected: header")
+            .token()
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("HTTP header cannot carry"), "{text}");
+        assert!(!text.contains("canary"), "{text}");
+        assert!(TokenSource::fixed("eyJ.a-b_c.d").token().await.is_ok());
     }
 
     #[test]

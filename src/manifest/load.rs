@@ -104,8 +104,11 @@ pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
     let (files, mut diagnostics) = discover(paths);
     let mut sources = Vec::new();
     for file in files {
-        match std::fs::read_to_string(&file) {
-            Ok(text) => sources.push((file, text)),
+        match std::fs::read(&file) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => sources.push((file, text)),
+                Err(e) => diagnostics.push(not_utf8(&file, e.as_bytes(), e.utf8_error())),
+            },
             Err(e) => diagnostics.push(Diagnostic::error(
                 &file,
                 Pos::default(),
@@ -124,6 +127,15 @@ pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
         loaded.state = None;
     }
     loaded
+}
+
+/// A file that is not UTF-8, at the line and column (in characters) of its first bad byte.
+fn not_utf8(path: &Path, bytes: &[u8], e: std::str::Utf8Error) -> Diagnostic {
+    let valid = String::from_utf8_lossy(&bytes[..e.valid_up_to()]);
+    let line = valid.matches('\n').count() + 1;
+    let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Diagnostic::error(path, Pos { line, col }, "the file is not UTF-8 text")
+        .with_hint("save the manifest as UTF-8")
 }
 
 struct RawDoc {
@@ -187,6 +199,14 @@ fn interpolate_all(
     diags: &mut Vec<Diagnostic>,
 ) -> Interpolated {
     // Secret variable names come from the Stack before interpolation, so they apply everywhere.
+    // Without a readable Stack nobody can say which are secret: then every variable is.
+    let has_stack = raws
+        .iter()
+        .any(|r| r.root.get("kind").and_then(Node::as_str) == Some("Stack"));
+    if !has_stack {
+        let every = every_variable_named(sources);
+        return interpolate_with(raws, sources, env, &every, diags);
+    }
     let secret_vars: BTreeSet<String> = raws
         .iter()
         .filter(|r| r.root.get("kind").and_then(Node::as_str) == Some("Stack"))
@@ -201,6 +221,33 @@ fn interpolate_all(
         })
         .flatten()
         .collect();
+    interpolate_with(raws, sources, env, &secret_vars, diags)
+}
+
+/// Every `NAME` of `${env:NAME…}` in the sources.
+fn every_variable_named(sources: &[(PathBuf, String)]) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for (_, text) in sources {
+        for (_, rest) in text
+            .match_indices("${env:")
+            .map(|(i, m)| (i, &text[i + m.len()..]))
+        {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            names.insert(rest[..end].to_string());
+        }
+    }
+    names
+}
+
+fn interpolate_with(
+    raws: &mut [RawDoc],
+    sources: &[(PathBuf, String)],
+    env: &dyn Fn(&str) -> Option<String>,
+    secret_vars: &BTreeSet<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> Interpolated {
     let mut interpolated = Interpolated::default();
     for raw in raws.iter_mut() {
         mark_secret_fields(&mut raw.root);
@@ -208,7 +255,7 @@ fn interpolate_all(
         interpolate(
             &mut raw.root,
             env,
-            &secret_vars,
+            secret_vars,
             &mut Vec::new(),
             &mut interpolated,
         );
@@ -227,8 +274,23 @@ fn schema_check(
     sources: &[(PathBuf, String)],
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<(usize, Json)> {
-    let schema = manifest_schema();
-    let checker = Checker::new(&schema);
+    CHECKER.with(|checker| schema_check_with(checker, raws, sources, diags))
+}
+
+/// The schema, built once per process.
+static SCHEMA: std::sync::OnceLock<Json> = std::sync::OnceLock::new();
+
+thread_local! {
+    /// One checker per thread, so its compiled patterns are kept between loads.
+    static CHECKER: Checker<'static> = Checker::new(SCHEMA.get_or_init(manifest_schema));
+}
+
+fn schema_check_with(
+    checker: &Checker,
+    raws: &[RawDoc],
+    sources: &[(PathBuf, String)],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(usize, Json)> {
     let mut typed = Vec::new();
     for (i, raw) in raws.iter().enumerate() {
         if !matches!(raw.root.value, yaml::Value::Map(_)) {
@@ -257,6 +319,15 @@ pub fn parse_sources(
     let mut diags = Vec::new();
     let (mut raws, unreadable) = read_yaml(sources, &mut diags);
     let documents = raws.len();
+    if documents == 0
+        && unreadable.texts.is_empty()
+        && let Some((first, _)) = sources.first()
+    {
+        diags.push(
+            Diagnostic::error(first, Pos::default(), "no manifest documents: the files hold only comments or empty documents")
+                .with_hint("a manifest set needs at least one document: a `kind: Stack` with `metadata.name` and `spec.subscriptionId`"),
+        );
+    }
     let interpolated = interpolate_all(&mut raws, sources, env, &mut diags);
     let typed = schema_check(&raws, sources, &mut diags);
     let mut docs = Vec::new();

@@ -70,7 +70,7 @@ pub fn name_rule(kind: ResourceKind) -> NameRule {
             "a resource provider namespace such as `Microsoft.EventGrid`",
         ),
         ResourceGroup => (
-            r"^[-\w._()]{0,89}[-\w_()]$",
+            RESOURCE_GROUP_PATTERN,
             "1–90 letters, digits, `-`, `_`, `.`, `(`, `)`, not ending in `.`",
         ),
         PartnerConfiguration => (r"^default$", "`default` (or omit it)"),

@@ -172,16 +172,31 @@ fn check_spec<'a>(
                 );
             }
         }
-        ResourceSpec::PartnerTopic(s)
-            if s.from_auth0_log_stream.is_none()
-                && s.expected_source.is_none()
-                && s.activation_state == ActivationState::Activated =>
-        {
-            sink.at("spec", format!("PartnerTopic `{}` would be activated without a source check", doc.name),
-                Some("set `spec.expectedSource` to the partner's source, or use `spec.fromAuth0LogStream`".into()));
-        }
+        ResourceSpec::PartnerTopic(s) => check_partner_topic(sink, s, &doc.name),
         ResourceSpec::EventSubscription(s) => check_subscription(sink, s),
         _ => {}
+    }
+}
+
+/// The longest `waitForPartner`: a partner creates its topic within minutes.
+pub const LONGEST_PARTNER_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+fn check_partner_topic(sink: &mut Sink, s: &PartnerTopicSpec, name: &str) {
+    if let Some(wait) = s.wait_for_partner
+        && (wait.as_secs() == 0 || wait > LONGEST_PARTNER_WAIT)
+    {
+        sink.at(
+            "spec.waitForPartner",
+            format!("`waitForPartner` {wait} must be between 1s and {LONGEST_PARTNER_WAIT}"),
+            Some("the partner creates the topic within minutes; the default is 10m".into()),
+        );
+    }
+    if s.from_auth0_log_stream.is_none()
+        && s.expected_source.is_none()
+        && s.activation_state == ActivationState::Activated
+    {
+        sink.at("spec", format!("PartnerTopic `{name}` would be activated without a source check"),
+            Some("set `spec.expectedSource` to the partner's source, or use `spec.fromAuth0LogStream`".into()));
     }
 }
 
@@ -401,6 +416,13 @@ fn check_webhook_url(sink: &mut Sink, url: &EndpointUrl, path: &str) {
             return;
         }
     };
+    if url.expose().contains('#') {
+        sink.at(
+            path,
+            format!("`{path}` has a `#fragment`"),
+            Some("Azure drops the fragment, so the URL would never match; remove it".into()),
+        );
+    }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         sink.at(
             path,

@@ -3,10 +3,18 @@
 //! serde_yaml reports at most the first error and drops positions after parsing, so manifests
 //! are read through yaml-rust2's event parser into this tree instead; every later check can then
 //! point at the offending key or value. Scalars keep their text and whether they were quoted:
-//! typing happens against the schema (`manifest::check`), not here.
+//! typing happens against the schema (`manifest::check`), not here. Hostile input is bounded
+//! here, before any recursive code sees the tree: nesting stops at [`MAX_DEPTH`] levels and
+//! aliases may add at most [`ALIAS_BUDGET`] nodes per file (an alias bomb is a few hundred bytes).
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// The deepest nesting of sequences and mappings (aliases included) a manifest may have.
+pub const MAX_DEPTH: usize = 64;
+
+/// How many nodes aliases may add to one file in total.
+pub const ALIAS_BUDGET: usize = 100_000;
 
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -189,20 +197,97 @@ enum Frame {
     Map(Pos, usize, Vec<Entry>, Option<(String, Pos)>),
 }
 
+/// An anchored node with its node count and depth (what an alias to it adds).
+struct Anchored {
+    node: Node,
+    size: usize,
+    depth: usize,
+}
+
 #[derive(Default)]
 struct Builder {
     docs: Vec<Document>,
     stack: Vec<Frame>,
-    anchors: std::collections::HashMap<usize, Node>,
+    anchors: std::collections::HashMap<usize, Anchored>,
     current_root: Option<Node>,
     doc_pos: Pos,
     problems: Vec<YamlProblem>,
+    /// Nodes added by aliases so far (against [`ALIAS_BUDGET`]).
+    expanded: usize,
+    /// A limit was exceeded: parsing stops here.
+    fatal: Option<YamlProblem>,
+}
+
+/// Node count and depth (a scalar is 1 deep) of `node`; bounded by [`MAX_DEPTH`].
+fn measure(node: &Node) -> (usize, usize) {
+    let children: Box<dyn Iterator<Item = &Node>> = match &node.value {
+        Value::Scalar { .. } => return (1, 1),
+        Value::Seq(items) => Box::new(items.iter()),
+        Value::Map(entries) => Box::new(entries.iter().map(|e| &e.value)),
+    };
+    children.fold((1, 1), |(size, depth), child| {
+        let (s, d) = measure(child);
+        (size.saturating_add(s), depth.max(d + 1))
+    })
 }
 
 impl Builder {
+    fn fail(&mut self, pos: Pos, message: String) {
+        if self.fatal.is_none() {
+            self.fatal = Some(YamlProblem { pos, message });
+        }
+    }
+
+    /// Opens a sequence or mapping unless that nests deeper than [`MAX_DEPTH`].
+    fn open(&mut self, frame: Frame, pos: Pos) {
+        if self.stack.len() >= MAX_DEPTH {
+            self.fail(
+                pos,
+                format!("nesting deeper than {MAX_DEPTH} levels (gridform's limit)"),
+            );
+        }
+        self.stack.push(frame);
+    }
+
+    /// The node an alias stands for, unless it breaks the depth or the alias budget.
+    fn expand_alias(&mut self, id: usize, pos: Pos) -> Option<Node> {
+        let Some(anchored) = self.anchors.get(&id) else {
+            self.problems.push(YamlProblem {
+                pos,
+                message: "unknown alias".into(),
+            });
+            return None;
+        };
+        let (size, depth) = (anchored.size, anchored.depth);
+        if self.stack.len() + depth > MAX_DEPTH {
+            self.fail(
+                pos,
+                format!("this alias nests deeper than {MAX_DEPTH} levels (gridform's limit)"),
+            );
+            return None;
+        }
+        self.expanded = self.expanded.saturating_add(size);
+        if self.expanded > ALIAS_BUDGET {
+            self.fail(
+                pos,
+                format!(
+                    "aliases expand to more than {ALIAS_BUDGET} nodes (gridform's alias budget)"
+                ),
+            );
+            return None;
+        }
+        Some(anchored.node.clone())
+    }
+
     fn push_node(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            let (size, depth) = measure(&node);
+            let anchored = Anchored {
+                node: node.clone(),
+                size,
+                depth,
+            };
+            self.anchors.insert(anchor, anchored);
         }
         match self.stack.last_mut() {
             None => self.current_root = Some(node),
@@ -248,6 +333,7 @@ impl MarkedEventReceiver for Builder {
             Event::DocumentStart => {
                 self.doc_pos = pos;
                 self.current_root = None;
+                self.anchors.clear();
             }
             Event::DocumentEnd => {
                 self.docs.push(Document {
@@ -265,28 +351,19 @@ impl MarkedEventReceiver for Builder {
                 self.push_node(node, anchor);
             }
             Event::Alias(id) => {
-                let node = match self.anchors.get(&id) {
-                    Some(n) => n.clone(),
-                    None => {
-                        self.problems.push(YamlProblem {
-                            pos,
-                            message: "unknown alias".into(),
-                        });
-                        Node {
-                            pos,
-                            value: Value::Scalar {
-                                text: String::new(),
-                                plain: true,
-                            },
-                            secret: false,
-                        }
-                    }
-                };
+                let node = self.expand_alias(id, pos).unwrap_or(Node {
+                    pos,
+                    value: Value::Scalar {
+                        text: String::new(),
+                        plain: true,
+                    },
+                    secret: false,
+                });
                 self.push_node(node, 0);
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(pos, anchor, Vec::new())),
+            Event::SequenceStart(anchor, _) => self.open(Frame::Seq(pos, anchor, Vec::new()), pos),
             Event::MappingStart(anchor, _) => {
-                self.stack.push(Frame::Map(pos, anchor, Vec::new(), None))
+                self.open(Frame::Map(pos, anchor, Vec::new(), None), pos)
             }
             Event::SequenceEnd => {
                 if let Some(Frame::Seq(p, anchor, items)) = self.stack.pop() {
@@ -318,14 +395,33 @@ impl MarkedEventReceiver for Builder {
 
 /// Parses every document of `src`. A syntax error stops the file (YAML cannot be resumed after
 /// one) and is returned with its position; structural problems (duplicate keys, bad aliases) are
-/// returned alongside the documents.
+/// returned alongside the documents. Nesting past [`MAX_DEPTH`] or aliases past
+/// [`ALIAS_BUDGET`] stop the file like a syntax error.
 pub fn parse(src: &str) -> Result<(Vec<Document>, Vec<YamlProblem>), YamlProblem> {
     let mut builder = Builder::default();
+    // A UTF-8 byte order mark is not part of the first key.
+    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
     let mut parser = Parser::new_from_str(src);
-    parser.load(&mut builder, true).map_err(|e| YamlProblem {
-        pos: Pos::from_marker(*e.marker()),
-        message: e.info().to_string(),
-    })?;
+    // Events are pulled one by one: `Parser::load` recurses once per nesting level.
+    loop {
+        let (event, mark) = parser.next_token().map_err(|e| YamlProblem {
+            pos: Pos::from_marker(*e.marker()),
+            // The scanner's own flow-nesting limit (255) speaks of recursion.
+            message: match e.info() {
+                "recursion limit exceeded" => {
+                    format!("nesting deeper than {MAX_DEPTH} levels (gridform's limit)")
+                }
+                info => info.to_string(),
+            },
+        })?;
+        if event == Event::StreamEnd {
+            break;
+        }
+        builder.on_event(event, mark);
+        if let Some(problem) = builder.fatal.take() {
+            return Err(problem);
+        }
+    }
     Ok((builder.docs, builder.problems))
 }
 
@@ -375,6 +471,63 @@ mod tests {
         assert!(problems[0].message.contains("duplicate key `a`"));
         let err = parse("a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
         assert!(err.pos.line >= 2, "{err:?}");
+    }
+
+    /// `a0: &a0 [x, x, x, x]`, then each level lists the previous one four times.
+    pub(crate) fn alias_bomb(levels: usize) -> String {
+        let mut text = String::from("a0: &a0 [x, x, x, x]\n");
+        for i in 1..=levels {
+            let p = i - 1;
+            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn an_alias_bomb_stops_at_the_budget_and_names_its_line() {
+        // 4^9 = 262,144 nodes from 10 short lines.
+        let err = parse(&alias_bomb(9)).unwrap_err();
+        assert!(err.message.contains("alias budget"), "{err:?}");
+        // 4 + 16 + … + 4^7 nodes by line 8 exceed the budget.
+        assert_eq!(err.pos.line, 8, "{err:?}");
+        // Below the budget aliases still work.
+        let (docs, problems) = parse(&alias_bomb(3)).unwrap();
+        assert!(problems.is_empty());
+        assert_eq!(docs.len(), 1);
+    }
+
+    #[test]
+    fn an_alias_chain_stops_at_the_depth_limit_and_names_its_line() {
+        let mut text = String::from("a0: &a0 [x]\n");
+        for i in 1..200 {
+            text.push_str(&format!("a{i}: &a{i} [*a{}]\n", i - 1));
+        }
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("deeper than 64"), "{err:?}");
+        // Line n nests n + 1 levels below the root mapping.
+        assert_eq!(err.pos.line, MAX_DEPTH - 1, "{err:?}");
+    }
+
+    #[test]
+    fn deep_plain_nesting_stops_at_the_depth_limit() {
+        let flow = format!("{}{}", "[".repeat(24_000), "]".repeat(24_000));
+        let err = parse(&flow).unwrap_err();
+        assert!(err.message.contains("deeper than 64"), "{err:?}");
+        let block: String = (0..24_000).map(|_| "- ").collect::<String>() + "x\n";
+        let err = parse(&block).unwrap_err();
+        assert!(err.message.contains("deeper than 64"), "{err:?}");
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn aliases_within_a_document_resolve() {
+        let (docs, problems) = parse("a: &x 1\nb: *x\n").unwrap();
+        assert!(problems.is_empty());
+        assert_eq!(
+            docs[0].root.as_ref().unwrap().get("b").unwrap().as_str(),
+            Some("1")
+        );
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub struct Metadata {
     pub name: Option<String>,
     /// Resource group; defaults to the Stack's `spec.resourceGroup`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[-\w._()]{0,89}[-\w_()]$"))]
+    #[schemars(regex(pattern = super::spec::RESOURCE_GROUP_PATTERN))]
     pub resource_group: Option<String>,
     /// Take ownership of an existing, unowned resource of this name.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

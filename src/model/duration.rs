@@ -1,7 +1,13 @@
 //! Durations as written in manifests: `90s`, `15m`, `12h`, `30d`.
+//!
+//! At most six digits (`999999d`, under 2,740 years): longer texts are refused when parsed, so
+//! no duration from a manifest can overflow a clock; each field's own bound is a validate check.
 
 use std::fmt;
 use std::str::FromStr;
+
+/// The most digits a manifest duration may have.
+pub const MAX_DURATION_DIGITS: usize = 6;
 
 /// A whole number of seconds, written with one unit suffix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -12,7 +18,7 @@ pub struct Duration {
 /// Why a duration does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "`{text}` is not a duration: write a whole number followed by `s`, `m`, `h` or `d` (e.g. `90s`, `15m`, `12h`, `30d`)"
+    "`{text}` is not a duration: write a whole number (at most six digits) followed by `s`, `m`, `h` or `d` (e.g. `90s`, `15m`, `12h`, `30d`)"
 )]
 pub struct ParseDurationError {
     /// The offending text.
@@ -30,7 +36,7 @@ impl Duration {
         self.seconds
     }
 
-    /// As a `std::time::Duration`.
+    /// As a `std::time::Duration` (never panics: any `u64` of seconds fits).
     pub const fn to_std(self) -> std::time::Duration {
         std::time::Duration::from_secs(self.seconds)
     }
@@ -57,6 +63,9 @@ impl FromStr for Duration {
         let t = text.trim();
         let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(fail)?;
         let (digits, unit) = t.split_at(split);
+        if digits.len() > MAX_DURATION_DIGITS {
+            return Err(fail());
+        }
         let n: u64 = digits.parse().map_err(|_| fail())?;
         // Manifests count whole seconds: `ms` is for flags only.
         let mult = unit_seconds(unit).filter(|m| *m >= 1.0).ok_or_else(fail)? as u64;
@@ -115,8 +124,9 @@ impl schemars::JsonSchema for Duration {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "pattern": "^[0-9]+[smhd]$",
-            "description": "A duration: a whole number followed by s, m, h or d (90s, 15m, 12h, 30d)"
+            "pattern": "^[0-9]{1,6}[smhd]$",
+            "description": "A duration: a whole number (at most six digits) followed by s, m, h or d (90s, 15m, 12h, 30d)",
+            "x-message": "a duration: a whole number (at most six digits) followed by `s`, `m`, `h` or `d` (e.g. `90s`, `15m`, `12h`, `30d`)"
         })
     }
 }
@@ -150,10 +160,23 @@ mod tests {
             "-3d",
             "3 d",
             "99999999999999999999d",
+            "106751991167301d",
+            "1000000s",
         ] {
             assert!(bad.parse::<Duration>().is_err(), "{bad}");
         }
         assert!("500ms".parse::<Duration>().is_err());
+        assert_eq!(
+            "999999d".parse::<Duration>().map(|d| d.as_secs()),
+            Ok(86_399_913_600)
+        );
+    }
+
+    #[test]
+    fn the_longest_duration_fits_a_clock() {
+        let longest: Duration = "999999d".parse().unwrap();
+        let now = std::time::Instant::now();
+        assert!(now.checked_add(longest.to_std()).is_some());
     }
 
     #[test]

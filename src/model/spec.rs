@@ -17,6 +17,10 @@ use super::duration::Duration;
 pub const GUID_PATTERN: &str =
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 
+/// Azure's resource group name rule: 1–90 letters, digits, `-`, `_`, `.`, `(`, `)`, not ending
+/// in `.`. Names become request paths, so `a/b` or `..` must never pass.
+pub const RESOURCE_GROUP_PATTERN: &str = r"^[-\w._()]{0,89}[-\w_()]$";
+
 /// Tags on ARM resources.
 pub type Tags = BTreeMap<String, String>;
 
@@ -29,6 +33,7 @@ pub struct StackSpec {
     pub subscription_id: String,
     /// Default resource group for documents that do not name one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = RESOURCE_GROUP_PATTERN))]
     pub resource_group: Option<String>,
     /// Default Azure location (e.g. `westeurope`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,6 +126,7 @@ pub struct Auth0LogStreamSpec {
     pub tenant_domain: Option<String>,
     /// Resource group where Auth0 creates the partner topic; defaults to the Stack's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = RESOURCE_GROUP_PATTERN))]
     pub azure_resource_group: Option<String>,
     /// Azure region of the partner topic (Auth0's region list).
     pub azure_region: Auth0Region,
