@@ -17,7 +17,7 @@ use crate::plan::Plan;
 use crate::plan::saved::SavedPlan;
 use crate::render;
 
-use super::common::{Ctx, PlanTime, check_plan_errors, is_saved_plan};
+use super::common::{Ctx, Interrupts, PlanTime, check_plan_errors, is_saved_plan};
 use crate::session::Session;
 
 /// Set while a plan executes: Ctrl-C then stops the run gracefully (which releases the lease)
@@ -55,12 +55,13 @@ pub fn execute_plan(
     EXECUTING.store(true, std::sync::atomic::Ordering::SeqCst);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
-    let interrupts = stop_tx.clone();
+    let stopper = stop_tx.clone();
+    let mut interrupts = Interrupts::install(ctx.rt)?;
     ctx.rt.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = interrupts.send(true);
+        if interrupts.next().await {
+            let _ = stopper.send(true);
             // A second Ctrl-C aborts at once.
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if interrupts.next().await {
                 std::process::exit(i32::from(ExitStatus::Interrupted.code()));
             }
         }

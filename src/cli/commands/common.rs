@@ -44,8 +44,9 @@ impl Ctx<'_> {
         let settings = LeaseSettings::waiting(self.lock_timeout);
         match self.rt.block_on(session.take_lease(desired, settings)) {
             Ok(Taken::Held(releaser)) => {
+                let mut interrupts = Interrupts::install(self.rt)?;
                 self.rt.spawn(async move {
-                    if tokio::signal::ctrl_c().await.is_ok()
+                    if interrupts.next().await
                         && !super::apply::EXECUTING.load(std::sync::atomic::Ordering::SeqCst)
                     {
                         let _ = releaser.release().await;
@@ -131,6 +132,42 @@ impl Ctx<'_> {
                 let _ = self.close(session, std::time::Duration::ZERO);
                 Err(e.into())
             }
+        }
+    }
+}
+
+/// Ctrl-C, listened for from the moment this is made: the handler is installed synchronously,
+/// not when a spawned task is first polled, so a Ctrl-C that arrives right after a progress
+/// line is never lost (before the handler exists, SIGINT would kill the process unreported).
+pub struct Interrupts {
+    #[cfg(unix)]
+    signal: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    /// Installs the handler in `rt`'s context.
+    pub fn install(rt: &tokio::runtime::Runtime) -> anyhow::Result<Self> {
+        let _entered = rt.enter();
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signal = signal(SignalKind::interrupt())
+                .map_err(|e| anyhow::anyhow!("cannot install the Ctrl-C handler: {e}"))?;
+            Ok(Self { signal })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// The next Ctrl-C (false when no more can arrive).
+    pub async fn next(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            self.signal.recv().await.is_some()
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.is_ok()
         }
     }
 }
