@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::common::{Ctx, load};
 use crate::cli::args::PublishArgs;
 use crate::cli::exit::{ExitStatus, Hinted};
-use crate::dataplane::{self, EmulatorControls, PublishSchema, events};
+use crate::dataplane::{self, PublishSchema, events};
 use crate::model::{DesiredResource, DesiredState, ResourceKind};
 
 /// The topic document called `name` (or the only one).
@@ -88,11 +88,7 @@ pub fn run(args: &PublishArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     let topic = find_topic(&desired, args.topic.as_deref())?;
     let events = events_of(args, PublishSchema::of(topic))?;
     let session = ctx.open(&desired)?;
-    let http = dataplane::http_client()?;
-    let controls = session
-        .emulator_base
-        .as_deref()
-        .map(|b| EmulatorControls::new(http.clone(), b));
+    let (http, controls) = session.data_plane()?;
     let sent = ctx.rt.block_on(async {
         let endpoint =
             dataplane::publish::resolve(&session.remote.arm, controls.as_ref(), topic).await?;

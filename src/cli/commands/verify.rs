@@ -7,18 +7,14 @@ use std::time::Duration;
 use super::common::{Ctx, load};
 use crate::cli::args::VerifyArgs;
 use crate::cli::exit::ExitStatus;
+use crate::dataplane;
 use crate::dataplane::verify::{CanaryResult, Verifier};
-use crate::dataplane::{self, EmulatorControls};
 
 /// Runs `gridform verify`.
 pub fn run(args: &VerifyArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     let desired = load(&args.paths, ctx.printer)?;
     let session = ctx.open(&desired)?;
-    let http = dataplane::http_client()?;
-    let controls = session
-        .emulator_base
-        .as_deref()
-        .map(|b| EmulatorControls::new(http.clone(), b));
+    let (http, controls) = session.data_plane()?;
     let verifier = Verifier {
         arm: &session.remote.arm,
         emulator: controls.as_ref(),
