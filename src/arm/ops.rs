@@ -24,7 +24,7 @@ use crate::remote_http::retry::server_delay;
 pub struct Observed {
     /// The id (from the body's `id`, else the id that was asked for).
     pub id: ResourceId,
-    /// The body as returned (read-only fields included; `plan` normalises).
+    /// The body as returned (read-only fields included; `plan` normalizes).
     pub body: Value,
 }
 

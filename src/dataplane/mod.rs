@@ -118,6 +118,15 @@ where
         })
 }
 
+/// The HTTP client and, when `emulator_base` names an emulator, its controls.
+pub fn link(
+    emulator_base: Option<&str>,
+) -> Result<(reqwest::Client, Option<EmulatorControls>), DataPlaneError> {
+    let http = http_client()?;
+    let controls = emulator_base.map(|b| EmulatorControls::new(http.clone(), b));
+    Ok((http, controls))
+}
+
 /// The message of an error body (`{"error":{"message":…}}`), else a bounded prefix of the text.
 pub(crate) fn error_message(text: &str) -> String {
     let value: serde_json::Value = serde_json::from_str(text).unwrap_or_default();

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::schema::name_rule;
 use super::words::{describe, shown, type_words};
-use super::yaml::{Node, Plain, Pos, Value as Yaml, resolve_plain};
+use super::yaml::{Node, Plain, Pos, Value as Yaml, is_null, resolve_plain};
 use crate::model::ResourceKind;
 use crate::model::spec::GUID_PATTERN;
 
@@ -527,10 +527,6 @@ fn merge(into: &mut Value, from: Value) {
         (slot, from) if !from.is_null() && !from.is_object() => *slot = from,
         _ => {}
     }
-}
-
-pub(super) fn is_null(node: &Node) -> bool {
-    matches!(&node.value, Yaml::Scalar { text, plain: true } if resolve_plain(text) == Plain::Null)
 }
 
 fn scalar_as_json(node: &Node) -> Value {

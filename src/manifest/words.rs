@@ -1,8 +1,7 @@
 //! Wording of checker messages: type names, value descriptions that never show a secret, and
 //! "did you mean" suggestions.
 
-use super::check::is_null;
-use super::yaml::{Node, Value as Yaml};
+use super::yaml::{Node, Value as Yaml, is_null};
 
 pub(super) fn type_words(t: &str) -> &'static str {
     match t {

@@ -154,6 +154,11 @@ pub enum Plain {
     Str,
 }
 
+/// Whether `node` is a plain null (`~`, `null`, empty).
+pub fn is_null(node: &Node) -> bool {
+    matches!(&node.value, Value::Scalar { text, plain: true } if resolve_plain(text) == Plain::Null)
+}
+
 /// Resolves a plain scalar per the YAML 1.2 core schema.
 pub fn resolve_plain(text: &str) -> Plain {
     match text {

@@ -320,18 +320,6 @@ pub enum IpAction {
     Allow,
 }
 
-/// TLS versions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[allow(missing_docs)]
-pub enum TlsVersion {
-    #[serde(rename = "1.0")]
-    V1_0,
-    #[serde(rename = "1.1")]
-    V1_1,
-    #[serde(rename = "1.2")]
-    V1_2,
-}
-
 /// `dataResidencyBoundary`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[allow(missing_docs)]

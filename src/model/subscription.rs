@@ -115,7 +115,7 @@ pub enum Destination {
         azure_active_directory_application_id_or_uri: Option<String>,
         /// Minimum TLS version of the endpoint.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        minimum_tls_version_allowed: Option<super::spec::TlsVersion>,
+        minimum_tls_version_allowed: Option<TlsVersion>,
         /// Extra headers on each delivery (at most 10).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         #[schemars(length(max = 10))]
@@ -433,4 +433,16 @@ impl AdvancedFilter {
             IsNullOrUndefined { .. } | IsNotNull { .. } => 0,
         }
     }
+}
+
+/// TLS versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub enum TlsVersion {
+    #[serde(rename = "1.0")]
+    V1_0,
+    #[serde(rename = "1.1")]
+    V1_1,
+    #[serde(rename = "1.2")]
+    V1_2,
 }

@@ -236,21 +236,6 @@ impl Session {
         })
     }
 
-    /// The data-plane HTTP client and, when the target is an emulator, its controls.
-    pub fn data_plane(
-        &self,
-    ) -> Result<
-        (reqwest::Client, Option<crate::dataplane::EmulatorControls>),
-        crate::dataplane::DataPlaneError,
-    > {
-        let http = crate::dataplane::http_client()?;
-        let controls = self
-            .emulator_base
-            .as_deref()
-            .map(|b| crate::dataplane::EmulatorControls::new(http.clone(), b));
-        Ok((http, controls))
-    }
-
     /// Reads everything `desired` touches (see [`read_live`]).
     pub async fn read_live(
         &self,

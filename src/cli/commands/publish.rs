@@ -88,7 +88,7 @@ pub fn run(args: &PublishArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     let topic = find_topic(&desired, args.topic.as_deref())?;
     let events = events_of(args, PublishSchema::of(topic))?;
     let session = ctx.open(&desired)?;
-    let (http, controls) = session.data_plane()?;
+    let (http, controls) = dataplane::link(session.emulator_base.as_deref())?;
     let sent = ctx.rt.block_on(async {
         let endpoint =
             dataplane::publish::resolve(&session.remote.arm, controls.as_ref(), topic).await?;

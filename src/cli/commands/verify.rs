@@ -14,7 +14,7 @@ use crate::dataplane::verify::{CanaryResult, Verifier};
 pub fn run(args: &VerifyArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     let desired = load(&args.paths, ctx.printer)?;
     let session = ctx.open(&desired)?;
-    let (http, controls) = session.data_plane()?;
+    let (http, controls) = dataplane::link(session.emulator_base.as_deref())?;
     let verifier = Verifier {
         arm: &session.remote.arm,
         emulator: controls.as_ref(),

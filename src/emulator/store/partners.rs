@@ -43,7 +43,7 @@ impl Store {
         };
         let partners = partners
             .iter()
-            .map(|p| normalise_partner(ctx.now, days, p))
+            .map(|p| normalize_partner(ctx.now, days, p))
             .collect::<Result<Vec<_>, _>>()?;
         let created = self.resource(&key(id)).is_none();
         let new = json!({
@@ -96,7 +96,7 @@ impl Store {
         let days = body["properties"]["partnerAuthorization"]["defaultMaximumExpirationTimeInDays"]
             .as_i64()
             .unwrap_or(7);
-        let partner = normalise_partner(ctx.now, days, partner)?;
+        let partner = normalize_partner(ctx.now, days, partner)?;
         let mut list: Vec<Value> =
             body["properties"]["partnerAuthorization"]["authorizedPartnersList"]
                 .as_array()
@@ -230,7 +230,7 @@ fn expiration_days(value: Option<&Value>) -> Result<i64, StoreError> {
     }
 }
 
-fn normalise_partner(now: DateTime<Utc>, days: i64, partner: &Value) -> Result<Value, StoreError> {
+fn normalize_partner(now: DateTime<Utc>, days: i64, partner: &Value) -> Result<Value, StoreError> {
     let Some(obj) = partner.as_object() else {
         return Err(StoreError::invalid("A partner must be an object."));
     };

@@ -22,7 +22,7 @@ const ENDPOINT_TYPES: &[&str] = &[
     "NamespaceTopic",
 ];
 
-pub(crate) fn normalise_destination(
+pub(crate) fn normalize_destination(
     dest: &Value,
     hidden: &mut Value,
 ) -> Result<(Value, Option<String>), StoreError> {
@@ -165,7 +165,7 @@ pub fn blob_container_name_ok(name: &str) -> bool {
         && !name.contains("--")
 }
 
-pub(crate) fn normalise_filter(filter: Option<&Value>) -> Result<Value, StoreError> {
+pub(crate) fn normalize_filter(filter: Option<&Value>) -> Result<Value, StoreError> {
     let mut f = match filter {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
@@ -200,7 +200,7 @@ pub(crate) fn normalise_filter(filter: Option<&Value>) -> Result<Value, StoreErr
     Ok(Value::Object(f))
 }
 
-pub(crate) fn normalise_retry(retry: Option<&Value>) -> Result<Value, StoreError> {
+pub(crate) fn normalize_retry(retry: Option<&Value>) -> Result<Value, StoreError> {
     let r = retry
         .filter(|v| !v.is_null())
         .cloned()
@@ -237,7 +237,7 @@ pub(crate) fn normalise_retry(retry: Option<&Value>) -> Result<Value, StoreError
 }
 
 /// `labels`: an array of strings, or null.
-pub(crate) fn normalise_labels(labels: Option<&Value>) -> Result<Value, StoreError> {
+pub(crate) fn normalize_labels(labels: Option<&Value>) -> Result<Value, StoreError> {
     match labels {
         None | Some(Value::Null) => Ok(Value::Null),
         Some(Value::Array(items)) if items.iter().all(Value::is_string) => {

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::eventgrid::key;
 use super::subscription_fields::{
-    check_dead_letter, normalise_destination, normalise_filter, normalise_labels, normalise_retry,
+    check_dead_letter, normalize_destination, normalize_filter, normalize_labels, normalize_retry,
 };
 use super::{Ctx, EVENT_GRID, Kind, OpAction, OpRef, Resource, Store};
 use crate::emulator::infra::clock::parse_time;
@@ -246,12 +246,12 @@ impl Store {
         };
         let handshake_url = match request.get(dest_field) {
             Some(d) if dest_field == "destination" => {
-                let (dest, url) = normalise_destination(d, &mut hidden)?;
+                let (dest, url) = normalize_destination(d, &mut hidden)?;
                 props.insert("destination".into(), dest);
                 url
             }
             Some(d) if d.is_object() => {
-                let (dest, url) = normalise_destination(&d["destination"], &mut hidden)?;
+                let (dest, url) = normalize_destination(&d["destination"], &mut hidden)?;
                 let mut d = d.clone();
                 d["destination"] = dest;
                 props.insert("deliveryWithResourceIdentity".into(), d);
@@ -263,8 +263,8 @@ impl Store {
                 ));
             }
         };
-        props.insert("filter".into(), normalise_filter(request.get("filter"))?);
-        props.insert("labels".into(), normalise_labels(request.get("labels"))?);
+        props.insert("filter".into(), normalize_filter(request.get("filter"))?);
+        props.insert("labels".into(), normalize_labels(request.get("labels"))?);
         let schema = match request.get("eventDeliverySchema") {
             None | Some(Value::Null) => "EventGridSchema".to_string(),
             Some(Value::String(s)) => SCHEMAS
@@ -292,7 +292,7 @@ impl Store {
         props.insert("eventDeliverySchema".into(), json!(schema));
         props.insert(
             "retryPolicy".into(),
-            normalise_retry(request.get("retryPolicy"))?,
+            normalize_retry(request.get("retryPolicy"))?,
         );
         if let Some(exp) = request.get("expirationTimeUtc").filter(|v| !v.is_null()) {
             let t = exp
