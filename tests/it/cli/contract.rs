@@ -147,3 +147,120 @@ fn show_renders_a_saved_plan_and_lists_live_resources() {
         "{human}"
     );
 }
+
+/// A stack of one topic and `n` webhook subscriptions.
+fn large_stack(dir: &Path, hook: &str, n: usize) {
+    let mut text = STACK.to_string();
+    for i in 0..n {
+        text.push_str(&format!(
+            "---\napiVersion: gridform/v1\nkind: EventSubscription\nmetadata: {{name: hook-{i}}}\nspec:\n  topic: {{kind: Topic, name: orders}}\n  destination: {{endpointType: WebHook, endpointUrl: '{hook}/{i}'}}\n  filter: {{subjectBeginsWith: /orders/{i}/, includedEventTypes: [Orders.Created, Orders.Updated]}}\n"
+        ));
+    }
+    std::fs::write(dir.join("m.yaml"), text).unwrap();
+}
+
+#[test]
+fn a_markdown_plan_of_a_large_stack_fits_a_pull_request_comment() {
+    let w = World::start();
+    let dir = tempfile::tempdir().unwrap();
+    large_stack(dir.path(), &format!("{}/hooks", w.hook()), 400);
+    let md = w.run(dir.path(), &["plan", "--format", "markdown", "m.yaml"]);
+    let (out, err) = texts(&md);
+    assert_eq!(md.status.code(), Some(0), "{err}");
+    assert!(
+        out.chars().count() <= 65_000,
+        "{} characters",
+        out.chars().count()
+    );
+    assert!(
+        out.find("| add |").unwrap() < out.find("```diff").unwrap(),
+        "summary first"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("+ create EventSubscription `hook-0`")),
+        "{}",
+        &out[..400]
+    );
+    assert!(
+        out.contains("actions left out"),
+        "{}",
+        &out[out.len() - 300..]
+    );
+}
+
+#[test]
+fn log_colour_follows_the_color_flag() {
+    let w = World::start();
+    let dir = tempfile::tempdir().unwrap();
+    manifests(dir.path(), &format!("{}/hooks", w.hook()), 5);
+    let stderr_of = |args: &[&str], extra: &[(&str, &str)]| {
+        let out = w.run_with(
+            dir.path(),
+            args,
+            &[&[("HOOK_KEY", "k")][..], extra].concat(),
+        );
+        let (o, e) = texts(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}\n{o}{e}");
+        e
+    };
+    let plan = ["-vv", "plan", "m.yaml"];
+    // Redirected stderr (as in CI) gets no ANSI escapes by default, nor with `never`.
+    assert!(!stderr_of(&plan, &[]).contains('\u{1b}'));
+    assert!(!stderr_of(&["--color", "never", "-vv", "plan", "m.yaml"], &[]).contains('\u{1b}'));
+    // `always` colours the log lines too, and NO_COLOR does not override an explicit `always`.
+    let always = stderr_of(
+        &["--color", "always", "-vv", "plan", "m.yaml"],
+        &[("NO_COLOR", "1")],
+    );
+    assert!(always.contains('\u{1b}'), "{always}");
+}
+
+#[test]
+fn the_plan_warns_when_a_partner_topic_expires_unactivated_within_a_day() {
+    let w = World::start();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = "apiVersion: gridform/v1
+kind: Stack
+metadata: {name: expiring}
+spec: {subscriptionId: 00000000-0000-0000-0000-000000000000, resourceGroup: partner-events, location: westeurope}
+---
+apiVersion: gridform/v1
+kind: ProviderRegistration
+metadata: {name: Microsoft.EventGrid}
+---
+apiVersion: gridform/v1
+kind: PartnerTopic
+metadata: {name: auth0-logs}
+spec: {expectedSource: example.eu.auth0.com, activationState: Activated}
+";
+    std::fs::write(dir.path().join("m.yaml"), manifest).unwrap();
+    let group = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/partner-events";
+    let status = w.arm_put(
+        &format!("{group}?api-version=2021-04-01"),
+        &serde_json::json!({"location": "westeurope"}),
+    );
+    assert!(status.is_success(), "{status}");
+    let id = gridform::model::ResourceId::parse(&format!(
+        "{group}/providers/Microsoft.EventGrid/partnerTopics/auth0-logs"
+    ))
+    .unwrap();
+    let expires = (chrono::Utc::now() + chrono::Duration::hours(12))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let body = serde_json::json!({"location": "westeurope", "properties": {
+        "source": "example.eu.auth0.com",
+        "partnerRegistrationImmutableId": "804a11ca-ce9b-4158-8e94-3c8dc7a072ec",
+        "expirationTimeIfNotActivatedUtc": expires}});
+    w.emulator.lock().put_partner_topic(&id, &body).unwrap();
+    let plan = w.run(dir.path(), &["plan", "m.yaml"]);
+    let (out, err) = texts(&plan);
+    assert_eq!(plan.status.code(), Some(0), "{err}");
+    assert!(
+        out.contains("partner topic `auth0-logs` was never activated and expires at"),
+        "{out}"
+    );
+    assert!(out.contains("this plan activates it"), "{out}");
+    let json = w.run(dir.path(), &["plan", "--format", "json", "m.yaml"]);
+    let doc: Value = serde_json::from_str(&texts(&json).0).unwrap();
+    assert_eq!(doc["warnings"].as_array().map(Vec::len), Some(1), "{doc}");
+}

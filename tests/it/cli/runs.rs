@@ -50,11 +50,13 @@ fn plan_apply_verify_publish_drift_destroy() {
         assert!(!text.contains(SECRET), "the secret printed:\n{text}");
         text
     };
-    insta::assert_snapshot!("plan", run(&["plan", "."]));
+    insta::assert_snapshot!("plan", run(&["plan", "--out", "saved.plan", "."]));
+    insta::assert_snapshot!("show_saved", run(&["show", "saved.plan"]));
     insta::assert_snapshot!(
         "apply",
         run(&["apply", "--auto-approve", "--parallelism", "1", "."])
     );
+    insta::assert_snapshot!("show_live", run(&["show", "."]));
     insta::assert_snapshot!("verify", run(&["verify", "."]));
     insta::assert_snapshot!(
         "publish",
