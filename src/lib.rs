@@ -11,13 +11,13 @@ pub mod apply;
 pub mod arm;
 pub mod auth0;
 pub mod cli;
-pub mod dataplane;
+pub(crate) mod dataplane;
 pub mod emulator;
 #[cfg(test)]
 mod fake_azure;
 pub mod manifest;
 pub mod model;
 pub mod plan;
-pub mod remote_http;
+pub(crate) mod remote_http;
 pub mod render;
 pub mod session;

@@ -72,6 +72,7 @@ pub enum ColorChoice {
 /// `--cloud`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[value(rename_all = "verbatim")]
+#[allow(clippy::enum_variant_names)] // The values are Azure's cloud names, as `az cloud list` spells them.
 pub enum Cloud {
     /// Azure public cloud (`https://management.azure.com`).
     AzureCloud,

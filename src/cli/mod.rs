@@ -3,11 +3,11 @@
 //! The only module that uses `anyhow`, writes to stdout/stderr or decides the process exit code.
 //! It holds no domain logic: each command loads manifests, calls the library, renders the result.
 
-pub mod args;
+pub(crate) mod args;
 mod commands;
-pub mod exit;
-pub mod output;
-pub mod progress;
+pub(crate) mod exit;
+pub(crate) mod output;
+pub(crate) mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -15,7 +15,7 @@ pub mod verify;
 use std::time::Duration;
 
 pub use controls::EmulatorControls;
-pub use publish::{PublishSchema, TopicEndpoint};
+pub use publish::PublishSchema;
 
 /// Why a data-plane call failed.
 #[derive(Debug, thiserror::Error)]

@@ -31,7 +31,7 @@ pub use error_body::{
     ErrorEnvelope, excerpt, parse_arm_error, parse_auth0_error, redact_url, transport_message,
 };
 pub use limits::{MAX_BODY_BYTES, redirect_policy};
-pub use retry::{AttemptOutcome, Decision, RetryPolicy, is_idempotent};
+pub use retry::{AttemptOutcome, Decision, RetryPolicy};
 pub use token::TokenResponse;
 
 /// The response of the last attempt: any status (the caller decides what an error is).
@@ -85,8 +85,6 @@ pub struct RequestLog<'a> {
 /// What the retry loop knows about an attempt that got a response.
 #[derive(Debug, Clone, Copy)]
 pub struct AttemptInfo {
-    /// 0 for the first attempt.
-    pub attempt: u32,
     /// The delay the response asked for (`Attempts::server_delay`).
     pub server_delay: Option<Duration>,
     /// The backoff the policy would use for this attempt.
@@ -156,7 +154,6 @@ pub async fn send_with_retry<A: Attempts>(
                 tracing::debug!(%method, path, status, elapsed_ms, attempt, "{service} request");
                 let server_delay = attempts.server_delay(&response.headers);
                 let info = AttemptInfo {
-                    attempt,
                     server_delay,
                     backoff: retry::backoff(policy, attempt, jitter),
                 };
