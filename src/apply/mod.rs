@@ -6,10 +6,10 @@
 //! `arm::ArmClient` and `auth0::Auth0Client`. Unit tests use `crate::fake_azure`. It never
 //! prints: it emits `ApplyEvent`s that `cli` renders.
 
-pub mod backend;
-pub mod executor;
+pub(crate) mod backend;
+pub(crate) mod executor;
 pub mod remote;
-pub mod scheduler;
+pub(crate) mod scheduler;
 mod stream_record;
 
 pub use backend::{Backend, BackendError, BackendResult};

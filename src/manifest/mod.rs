@@ -4,16 +4,16 @@
 //! semantic checks and `Diagnostic`s that name file, line and column. Reads files only in `load`;
 //! never talks to the network and knows nothing of ARM wire shapes.
 
-pub mod check;
-pub mod declared;
-pub mod diagnostic;
-pub mod interpolate;
-pub mod load;
-pub mod schema;
-pub mod semantic;
+pub(crate) mod check;
+pub(crate) mod declared;
+pub(crate) mod diagnostic;
+pub(crate) mod interpolate;
+pub(crate) mod load;
+pub(crate) mod schema;
+pub(crate) mod semantic;
 mod words;
 pub use words::did_you_mean;
-pub mod yaml;
+pub(crate) mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use load::{Loaded, load, parse_sources};

@@ -85,8 +85,6 @@ pub struct YamlProblem {
 /// One `---` document: its root node, or `None` when the document is empty.
 #[derive(Debug, Clone)]
 pub struct Document {
-    /// Where the document starts.
-    pub pos: Pos,
     /// The root.
     pub root: Option<Node>,
 }
@@ -342,7 +340,6 @@ impl MarkedEventReceiver for Builder {
             }
             Event::DocumentEnd => {
                 self.docs.push(Document {
-                    pos: self.doc_pos,
                     root: self.current_root.take(),
                 });
             }

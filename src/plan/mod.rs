@@ -4,15 +4,15 @@
 //! dependency graph of actions. It must stay pure: no I/O, no tokio, no clock (time is an input),
 //! no `arm`/`render` imports; `apply` executes what it decides.
 
-pub mod auth0_record;
+pub(crate) mod auth0_record;
 mod build;
-pub mod destroy;
-pub mod immutable;
-pub mod inventory;
-pub mod normalize;
-pub mod ownership;
-pub mod saved;
-pub mod wire;
+pub(crate) mod destroy;
+pub(crate) mod immutable;
+pub(crate) mod inventory;
+pub(crate) mod normalize;
+pub(crate) mod ownership;
+pub(crate) mod saved;
+pub(crate) mod wire;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;

@@ -350,25 +350,6 @@ pub fn secret_digest(parts: &[String], salt: &str) -> Option<String> {
     Some(format!("{salt}:{}", &digest[..16]))
 }
 
-/// Labels with the ownership marker and, when there are secret parts, their digest.
-pub fn subscription_labels(
-    spec: &EventSubscriptionSpec,
-    stack: &str,
-    digest: Option<&str>,
-) -> Vec<String> {
-    let mut labels: Vec<String> = spec
-        .labels
-        .iter()
-        .filter(|l| !l.starts_with(MARKER) && !l.starts_with(SECRETS_LABEL))
-        .cloned()
-        .collect();
-    labels.push(format!("{MARKER}={stack}"));
-    if let Some(d) = digest {
-        labels.push(format!("{SECRETS_LABEL}={d}"));
-    }
-    labels
-}
-
 /// `PUT …/eventSubscriptions/{name}`.
 pub fn event_subscription(spec: &EventSubscriptionSpec, labels: &[String]) -> Value {
     let mut props = Map::new();

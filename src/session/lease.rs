@@ -364,11 +364,6 @@ impl Lease {
         Self { shared, renewer }
     }
 
-    /// The resource group that carries it.
-    pub fn group(&self) -> &ResourceId {
-        &self.shared.group
-    }
-
     /// A handle that can release the lease from elsewhere (an interrupt handler).
     pub fn releaser(&self) -> Releaser {
         Releaser(self.shared.clone())

@@ -6,10 +6,10 @@
 //! starts the embedded emulator (the only emulator code it touches, under the state file's
 //! lock: `state_lock`), holds the stack lease of apply and destroy (`lease`) and never prints.
 
-pub mod holder;
-pub mod lease;
+pub(crate) mod holder;
+pub(crate) mod lease;
 mod live;
-pub mod state_lock;
+pub(crate) mod state_lock;
 
 use std::path::PathBuf;
 use std::sync::Arc;
