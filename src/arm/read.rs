@@ -265,9 +265,6 @@ mod tests {
         assert_send(arm.post_action(&id, "x", None));
         assert_send(read_live(&arm, &LiveScope::default()));
         assert_send(crate::arm::typed::get_full_url(&arm, &id));
-        let d = std::time::Duration::ZERO;
-        assert_send(crate::arm::typed::ensure_registered(&arm, "s", "n", d, d));
-        assert_send(crate::arm::typed::wait_for_resource(&arm, &id, d, d));
     }
 
     #[test]

@@ -2,18 +2,16 @@
 //!
 //! Thin helpers so callers do not spell paths or action names: id builders per kind, the POST
 //! actions (`activate`, `deactivate`, `authorizePartner`, `unauthorizePartner`, `getFullUrl`,
-//! `getDeliveryAttributes`, `listKeys`), and waits (provider registered, resource appeared).
-//! Secret results come back as `Sensitive`. Plain `put`/`patch`/`delete` stay on the trait.
-//! `cli` uses `get_full_url` and `list_topic_keys`; `apply` does not use this module (its
-//! executor has its own waits over `apply::Backend`), so the waits and the other actions serve
-//! only the integration tests today. This module must not decide what to change.
-
-use std::time::{Duration, Instant};
+//! `getDeliveryAttributes`, `listKeys`). Secret results come back as `Sensitive`. Plain
+//! `put`/`patch`/`delete` stay on the trait. `session` and `dataplane` use `get_full_url` and
+//! `list_topic_keys`; the other actions are the library's typed surface over ARM (the integration
+//! tests drive the emulator through them). Waits live where they are used: the executor's over
+//! `apply::Backend`. This module must not decide what to change.
 
 use serde_json::Value;
 
 use super::error::{ArmError, RequestIds, RequestTarget};
-use super::ops::{ArmApi, Observed, ProviderInfo};
+use super::ops::ArmApi;
 use super::request::EVENT_GRID_NAMESPACE;
 use crate::model::{ResourceId, Sensitive};
 
@@ -139,64 +137,6 @@ pub async fn list_topic_keys<A: ArmApi>(
             .ok_or_else(|| missing(topic, "listKeys", "no `key1`/`key2`"))
     };
     Ok((key("key1")?, key("key2")?))
-}
-
-/// Registers a provider if needed and waits until it is `Registered` (polling every `interval`
-/// up to `timeout`).
-pub async fn ensure_registered<A: ArmApi>(
-    api: &A,
-    subscription_id: &str,
-    namespace: &str,
-    interval: Duration,
-    timeout: Duration,
-) -> Result<ProviderInfo, ArmError> {
-    let started = Instant::now();
-    let mut info = api.get_provider(subscription_id, namespace).await?;
-    if info.is_registered() {
-        return Ok(info);
-    }
-    if !info.registration_state.eq_ignore_ascii_case("Registering") {
-        info = api.register_provider(subscription_id, namespace).await?;
-    }
-    while !info.is_registered() {
-        if started.elapsed() + interval > timeout {
-            return Err(ArmError::OperationTimeout {
-                target: RequestTarget {
-                    method: "POST".into(),
-                    resource: format!(
-                        "{}/register",
-                        ResourceId::provider(subscription_id, namespace)
-                    ),
-                },
-                status: info.registration_state,
-                waited: started.elapsed(),
-                ids: RequestIds::default(),
-            });
-        }
-        tokio::time::sleep(interval).await;
-        info = api.get_provider(subscription_id, namespace).await?;
-    }
-    Ok(info)
-}
-
-/// Waits until a resource exists (e.g. the partner topic Auth0 creates), polling with GET.
-/// `None` when it did not appear within `timeout`.
-pub async fn wait_for_resource<A: ArmApi>(
-    api: &A,
-    id: &ResourceId,
-    interval: Duration,
-    timeout: Duration,
-) -> Result<Option<Observed>, ArmError> {
-    let started = Instant::now();
-    loop {
-        if let Some(o) = api.get(id).await? {
-            return Ok(Some(o));
-        }
-        if started.elapsed() + interval > timeout {
-            return Ok(None);
-        }
-        tokio::time::sleep(interval).await;
-    }
 }
 
 async fn action_body<A: ArmApi>(

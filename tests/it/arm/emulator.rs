@@ -49,7 +49,7 @@ fn rg_id() -> ResourceId {
 }
 
 async fn prepare(conn: &Connection) {
-    let info = typed::ensure_registered(
+    let info = crate::support::arm_waits::ensure_registered(
         &conn.arm,
         SUB,
         "Microsoft.EventGrid",
@@ -119,11 +119,15 @@ async fn auth0_reference_scenario_end_to_end() {
         .azure_partner_topic
         .unwrap();
     let pt = typed::partner_topic_id(SUB, "identity-events", &topic_name);
-    let topic =
-        typed::wait_for_resource(arm, &pt, Duration::from_millis(20), Duration::from_secs(10))
-            .await
-            .unwrap()
-            .expect("Auth0 created the partner topic");
+    let topic = crate::support::arm_waits::wait_for_resource(
+        arm,
+        &pt,
+        Duration::from_millis(20),
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap()
+    .expect("Auth0 created the partner topic");
     assert_eq!(
         topic.property_str("activationState"),
         Some("NeverActivated")

@@ -162,7 +162,7 @@ async fn typed_actions_and_waits() {
     let err = typed::get_full_url(&arm, &broken).await.unwrap_err();
     assert!(!err.to_string().contains("canary"), "{err}");
 
-    let info = typed::ensure_registered(
+    let info = crate::support::arm_waits::ensure_registered(
         &arm,
         SUB,
         "Microsoft.EventGrid",
@@ -173,7 +173,7 @@ async fn typed_actions_and_waits() {
     .unwrap();
     assert!(info.is_registered());
     assert!(
-        typed::wait_for_resource(
+        crate::support::arm_waits::wait_for_resource(
             &arm,
             &pt,
             Duration::from_millis(2),

@@ -3,6 +3,7 @@
 //! `router` (the emulator's router driven without sockets), `scripted_server` (a scripted HTTP
 //! server for client tests).
 
+pub mod arm_waits;
 pub mod router;
 pub mod scripted_server;
 pub mod snapshot;
