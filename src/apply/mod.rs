@@ -8,12 +8,14 @@
 
 pub(crate) mod backend;
 pub(crate) mod executor;
+pub(crate) mod failure;
 pub mod remote;
 pub(crate) mod scheduler;
 mod stream_record;
 
 pub use backend::{Backend, BackendError, BackendResult};
-pub use executor::{ApplyEvent, ApplyOptions, ApplyReport, Failure, Outcome, execute};
+pub use executor::{ApplyEvent, ApplyOptions, ApplyReport, Outcome, execute};
+pub use failure::Failure;
 
 #[cfg(test)]
 mod tests;

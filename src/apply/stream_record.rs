@@ -8,7 +8,8 @@
 use serde_json::{Map, Value, json};
 
 use super::backend::Backend;
-use super::executor::{Failure, Learned, fail};
+use super::executor::Learned;
+use super::failure::{Failure, fail};
 use crate::model::ResourceId;
 use crate::plan::auth0_record::{CREATING, entry_names, record_key};
 
