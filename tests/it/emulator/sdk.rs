@@ -126,11 +126,18 @@ print("ALL OK")
 "#;
 
 fn run_flow(extra: &[&str]) {
+    run_python_against_emulator(FLOW, extra);
+}
+
+/// Serves the emulator (`--tls`, state in a temp folder, `extra` flags), runs the Python
+/// `script` with `GRIDFORM_SDK_PYTHON` as `script BASE_URL CA_PEM`, and asserts it printed
+/// `ALL OK` and the emulator stopped cleanly on SIGTERM.
+pub(super) fn run_python_against_emulator(script_text: &str, extra: &[&str]) {
     let python = std::env::var("GRIDFORM_SDK_PYTHON")
-        .expect("set GRIDFORM_SDK_PYTHON to a python with the Azure and Auth0 SDKs");
+        .expect("set GRIDFORM_SDK_PYTHON to a python with the official SDKs (see .ci/run)");
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("flow.py");
-    std::fs::write(&script, FLOW).unwrap();
+    std::fs::write(&script, script_text).unwrap();
     let state = dir.path().join("state.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_gridform"))
         .args([

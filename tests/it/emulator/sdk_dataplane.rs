@@ -9,9 +9,6 @@
 //! GRIDFORM_SDK_PYTHON=.venv/bin/python cargo test --test it -- --ignored emulator::sdk_dataplane::
 //! ```
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
 const FLOW: &str = r#""""Publish with the official azure-eventgrid SDK to a live emulator."""
 import datetime, http.server, json, os, ssl, sys, threading, time, urllib.request, urllib.error
 
@@ -132,40 +129,5 @@ print("ALL OK")
 #[test]
 #[ignore = "needs GRIDFORM_SDK_PYTHON (a venv with azure-eventgrid and cloudevents)"]
 fn official_eventgrid_sdk_publishes_to_the_emulator() {
-    let python = std::env::var("GRIDFORM_SDK_PYTHON")
-        .expect("set GRIDFORM_SDK_PYTHON to a python with azure-eventgrid and cloudevents");
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("flow.py");
-    std::fs::write(&script, FLOW).unwrap();
-    let state = dir.path().join("state.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gridform"))
-        .args(["emulator", "serve", "--listen", "127.0.0.1:0", "--tls"])
-        .args(["--time-scale", "1000", "--state"])
-        .arg(&state)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut base = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut base)
-        .unwrap();
-    let out = Command::new(python)
-        .arg(&script)
-        .arg(base.trim())
-        .arg(dir.path().join("state.ca.pem"))
-        .output()
-        .unwrap();
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let status = child.wait().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("ALL OK"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(status.code(), Some(0));
+    super::sdk::run_python_against_emulator(FLOW, &["--time-scale", "1000"]);
 }
