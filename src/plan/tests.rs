@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{TimeZone, Utc};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::build::diff;
 use super::*;
@@ -15,6 +15,9 @@ use crate::model::live::LiveState;
 use crate::model::{DesiredState, ResourceKind};
 
 mod auth0_streams;
+mod quirks;
+use quirks::sub_body;
+mod saved_plans;
 
 pub(super) fn opts() -> PlanOptions {
     PlanOptions {
@@ -221,87 +224,6 @@ fn auth0_flow_is_ordered_provider_config_stream_wait_activate_subscribe() {
 }
 
 // --- normalization quirks -------------------------------------------------------------------
-
-fn sub_body() -> Value {
-    json!({"properties": {
-        "destination": {"endpointType": "WebHook", "properties": {"endpointUrl": "https://h.example.com/x?code=secret"}},
-        "filter": {"includedEventTypes": ["B", "A"], "advancedFilters": [{"operatorType": "StringIn", "key": "data.t", "values": ["y", "x"]}]},
-        "labels": ["gridform-stack=s1", "team"]
-    }})
-}
-
-#[track_caller]
-fn assert_same(kind: ResourceKind, desired: Value, live: Value) {
-    let changes = diff(kind, Some(&live), &desired);
-    assert!(changes.is_empty(), "{changes:#?}");
-}
-
-#[test]
-fn quirk_webhook_url_is_returned_as_endpoint_base_url_without_query() {
-    let live = json!({"properties": {
-        "destination": {"endpointType": "WebHook", "properties": {"endpointBaseUrl": "https://h.example.com/x", "maxEventsPerBatch": 1, "preferredBatchSizeInKilobytes": 64}},
-        "filter": {"includedEventTypes": ["A", "B"], "advancedFilters": [{"operatorType": "StringIn", "key": "data.t", "values": ["x", "y"]}]},
-        "labels": ["team", "gridform-stack=s1", "gridform-secrets=abc:123"]
-    }});
-    assert_same(ResourceKind::EventSubscription, sub_body(), live);
-}
-
-#[test]
-fn quirk_server_fills_defaults_and_read_only_fields() {
-    let live = json!({"id": "/x", "name": "n", "type": "Microsoft.EventGrid/topics/eventSubscriptions", "systemData": {},
-        "properties": {"topic": "/subscriptions/x", "provisioningState": "Succeeded", "eventDeliverySchema": "EventGridSchema",
-        "retryPolicy": {"maxDeliveryAttempts": 30, "eventTimeToLiveInMinutes": 1440}, "labels": null,
-        "destination": {"properties": {"endpointBaseUrl": "https://h.example.com/x"}, "endpointType": "WebHook"},
-        "filter": {"subjectBeginsWith": "", "subjectEndsWith": "", "isSubjectCaseSensitive": false,
-                   "includedEventTypes": ["A", "B"], "advancedFilters": [{"operatorType": "StringIn", "key": "data.t", "values": ["x", "y"]}]}}});
-    let mut desired = sub_body();
-    desired["properties"]["labels"] = json!([]);
-    assert_same(ResourceKind::EventSubscription, desired, live);
-}
-
-#[test]
-fn quirk_ids_locations_and_enums_compare_case_insensitively() {
-    let desired = json!({"location": "westeurope", "properties": {"source": "/subscriptions/S/resourceGroups/rg/providers/Microsoft.SignalRService/SignalR/chat", "topicType": "Microsoft.SignalRService.SignalR"}});
-    let live = json!({"location": "West Europe", "properties": {"source": "/subscriptions/s/resourcegroups/rg/providers/microsoft.signalrservice/signalr/chat", "topicType": "microsoft.signalrservice.signalr", "metricResourceId": "g"}});
-    assert_same(ResourceKind::SystemTopic, desired, live);
-}
-
-#[test]
-fn a_stack_lease_on_a_resource_group_is_not_drift() {
-    let desired = json!({"location": "westeurope", "tags": {"gridform-stack": "s1", "team": "a"}});
-    let live = json!({"location": "westeurope", "tags": {"gridform-stack": "s1", "team": "a",
-        "gridform-lease": "0f3c", "gridform-lease-holder": "ana@ci pid 7 (gridform apply)",
-        "gridform-lease-since": "2030-01-01T00:00:00Z", "gridform-lease-expires": "2030-01-01T00:10:00Z"}});
-    assert_same(ResourceKind::ResourceGroup, desired, live);
-}
-
-#[test]
-fn quirk_topic_get_is_sparse_and_omits_schema_defaults() {
-    let desired = json!({"location": "westeurope", "tags": {"gridform-stack": "s1"}, "properties": {"inputSchema": "EventGridSchema", "publicNetworkAccess": "Enabled"}});
-    let live = json!({"location": "westeurope", "tags": {"gridform-stack": "s1"}, "properties": {"endpoint": "https://t.eventgrid.azure.net/api/events", "provisioningState": "Succeeded"}});
-    assert_same(ResourceKind::Topic, desired, live);
-}
-
-#[test]
-fn quirk_secret_delivery_attribute_values_are_hidden_on_get() {
-    let attrs = |value: Value| {
-        json!({"properties": {"destination": {"endpointType": "EventHub", "properties": {"resourceId": "/subscriptions/s/rg/x",
-        "deliveryAttributeMappings": [{"name": "k", "type": "Static", "properties": {"value": value, "isSecret": true}},
-                                      {"name": "d", "type": "Dynamic", "properties": {"sourceField": "data.x"}}]}}}})
-    };
-    assert_same(
-        ResourceKind::EventSubscription,
-        attrs(json!("s3cret")),
-        attrs(Value::Null),
-    );
-}
-
-#[test]
-fn quirk_partner_configuration_days_default_to_seven_and_expiry_is_not_diffed() {
-    let desired = json!({"location": "global", "properties": {"partnerAuthorization": {"authorizedPartnersList": [{"partnerName": "Auth0", "partnerRegistrationImmutableId": "ABC", "authorizationExpirationTimeInUtc": "2026-12-01T00:00:00Z"}]}}});
-    let live = json!({"properties": {"partnerAuthorization": {"defaultMaximumExpirationTimeInDays": 7, "authorizedPartnersList": [{"partnerName": "Auth0", "partnerRegistrationImmutableId": "abc", "authorizationExpirationTimeInUtc": "2026-11-20T00:00:00Z"}]}}});
-    assert_same(ResourceKind::PartnerConfiguration, desired, live);
-}
 
 #[test]
 fn a_one_field_change_is_exactly_one_change() {
@@ -567,112 +489,6 @@ fn a_never_activated_partner_topic_expiring_soon_is_warned_about() {
 
 fn kind_of_id(id: &ResourceId) -> ResourceKind {
     build::kind_of(id)
-}
-
-#[test]
-fn changed_secret_is_detected_by_digest_and_never_shown() {
-    let d = desired(&format!("{STACK}{TOPIC_AND_SUB}"));
-    let (_, live) = converge(&d);
-    let rotated = desired(&format!(
-        "{STACK}{}",
-        TOPIC_AND_SUB.replace("canary-k3y", "canary-n3w")
-    ));
-    let p = plan(&rotated, &live, &opts());
-    assert_eq!(p.actions.len(), 1);
-    assert_eq!(p.actions[0].changes.len(), 1);
-    assert!(p.actions[0].changes[0].sensitive);
-    let mut text = Vec::new();
-    crate::render::human::write_plan(&p, &Default::default(), &mut text).unwrap();
-    crate::render::json::write_plan(&p, &mut text).unwrap();
-    crate::render::markdown::write_plan(&p, &mut text).unwrap();
-    let text = String::from_utf8(text).unwrap() + &format!("{p:?}");
-    assert!(!text.contains("canary"), "{text}");
-    let shown = crate::render::json::plan_value(&p);
-    let saved = saved::SavedPlan::record(&p, shown, &inputs("canary-n3w"), &opts());
-    assert!(!serde_json::to_string(&saved).unwrap().contains("canary"));
-}
-
-fn inputs(secret: &str) -> saved::PlanInputs {
-    saved::PlanInputs {
-        paths: vec!["/m".into()],
-        files: vec![("/m/m.yaml".into(), "aa".into())],
-        variables: vec![("HOOK_CODE".into(), Some(secret.into()))],
-    }
-}
-
-fn record(p: &Plan, secret: &str) -> saved::SavedPlan {
-    let shown = crate::render::json::plan_value(p);
-    saved::SavedPlan::record(p, shown, &inputs(secret), &opts())
-}
-
-#[test]
-fn saved_plan_pins_values_not_only_paths() {
-    let d = desired(&format!("{STACK}{TOPIC_AND_SUB}"));
-    let (_, live) = converge(&d);
-    let five = desired(&format!(
-        "{STACK}{}",
-        TOPIC_AND_SUB.replace("x?code", "y?code")
-    ));
-    let approved = record(&plan(&five, &live, &opts()), "k");
-    assert!(
-        approved
-            .differences(&record(&plan(&five, &live, &opts()), "k"))
-            .is_empty()
-    );
-    // Same paths changed, another value: refused, naming the action.
-    let other = desired(&format!(
-        "{STACK}{}",
-        TOPIC_AND_SUB.replace("x?code", "z?code")
-    ));
-    let diffs = approved.differences(&record(&plan(&other, &live, &opts()), "k"));
-    assert_eq!(diffs.len(), 1, "{diffs:?}");
-    assert!(diffs[0].contains("would now differ"), "{diffs:?}");
-    // Another variable value: refused, naming the variable and never its value.
-    let diffs = approved.differences(&record(&plan(&five, &live, &opts()), "k2"));
-    assert_eq!(
-        diffs,
-        vec!["variable `HOOK_CODE` has another value".to_string()]
-    );
-}
-
-#[test]
-fn a_saved_plan_is_recognised_by_content_and_versioned() {
-    let d = desired(&format!("{STACK}{TOPIC_AND_SUB}"));
-    let text =
-        serde_json::to_string_pretty(&record(&plan(&d, &LiveState::default(), &opts()), "k"))
-            .unwrap();
-    assert!(
-        text.starts_with("{\n  \"gridform_saved_plan\": 2"),
-        "{}",
-        &text[..60]
-    );
-    assert!(saved::SavedPlan::parse(&text).is_ok());
-    let old = r#"{"format_version": "1", "stack": "s", "fingerprint": "f", "actions": []}"#;
-    assert!(matches!(
-        saved::SavedPlan::parse(old),
-        Err(saved::SavedPlanError::Version { .. })
-    ));
-    assert!(saved::SavedPlan::parse("apiVersion: gridform/v1").is_err());
-}
-
-#[test]
-fn saved_plan_is_refused_when_live_state_changes() {
-    let d = desired(&format!("{STACK}{TOPIC_AND_SUB}"));
-    let (_, mut live) = converge(&d);
-    let changed = desired(&format!(
-        "{STACK}{}",
-        TOPIC_AND_SUB.replace("x?code", "y?code")
-    ));
-    let saved = record(&plan(&changed, &live, &opts()), "k");
-    assert!(
-        saved
-            .differences(&record(&plan(&changed, &live, &opts()), "k"))
-            .is_empty()
-    );
-    live.resources.get_mut(&topic_id()).unwrap()["tags"]["x"] = json!("y");
-    let diffs = saved.differences(&record(&plan(&changed, &live, &opts()), "k"));
-    assert!(diffs[0].contains("live state changed"), "{diffs:?}");
-    assert!(diffs[0].contains("topics/orders` changed"), "{diffs:?}");
 }
 
 #[test]
