@@ -19,6 +19,7 @@ pub mod client;
 pub mod connect;
 pub mod error;
 pub mod lro;
+mod lro_follow;
 pub mod ops;
 pub mod pacing;
 pub mod read;
