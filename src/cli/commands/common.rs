@@ -326,3 +326,26 @@ pub fn is_saved_plan(path: &Path) -> bool {
     head.trim_start().starts_with('{')
         && (head.contains(SAVED_PLAN_MARKER) || head.contains("\"format_version\""))
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// The handler exists as soon as `install` returns: a Ctrl-C sent before any task has run
+    /// is caught, not fatal (the lazily registered `tokio::signal::ctrl_c()` in a spawned task
+    /// let an early SIGINT kill the process).
+    #[test]
+    fn a_ctrl_c_right_after_install_is_caught() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut interrupts = Interrupts::install(&rt).unwrap();
+        let sent = std::process::Command::new("kill")
+            .args(["-INT", &std::process::id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        assert!(rt.block_on(interrupts.next()));
+    }
+}
