@@ -90,7 +90,7 @@ pub async fn acquire(
             Err(TryLockError::Error(e)) => return Err(io(e)),
             Err(TryLockError::WouldBlock) => {}
         }
-        let holder = read_holder(&path);
+        let holder = settled_holder(&path).await;
         let waited = started.elapsed();
         if waited >= timeout {
             return Err(StateLockError::Held {
@@ -117,6 +117,24 @@ fn record_holder(file: &mut File) -> std::io::Result<()> {
     file.rewind()?;
     file.write_all(Identity::current().lock_record().as_bytes())?;
     file.sync_all()
+}
+
+/// How long a busy lock's record may take to appear: the holder writes it right after taking
+/// the lock, so a reader can land in between.
+const RECORD_GRACE: Duration = Duration::from_secs(1);
+
+/// The holder of a busy lock, waiting up to [`RECORD_GRACE`] for its record to be complete (its
+/// last line, `since=`, written) so the message names who holds it.
+async fn settled_holder(path: &Path) -> String {
+    let started = tokio::time::Instant::now();
+    loop {
+        let complete = std::fs::read_to_string(path)
+            .is_ok_and(|t| t.lines().any(|l| l.starts_with("since=")) && t.ends_with('\n'));
+        if complete || started.elapsed() >= RECORD_GRACE {
+            return read_holder(path);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// The holder recorded in the lock file, as one line for a message.
@@ -172,5 +190,28 @@ mod tests {
         assert!(holder.contains("pid"), "{holder}");
         drop(first);
         assert!(waiter.await.unwrap().is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_holder_between_locking_and_recording_is_still_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join(".gridform/emulator.json");
+        std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+        let path = lock_path(&state);
+        // Another process took the lock and has not written its record yet.
+        let mut held = File::create(&path).unwrap();
+        held.lock().unwrap();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            record_holder(&mut held).unwrap();
+            held
+        });
+        let err = acquire(&state, Duration::ZERO, |_| {}).await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("pid {}", std::process::id())),
+            "{text}"
+        );
+        drop(writer.join().unwrap());
     }
 }
