@@ -3,7 +3,7 @@
 //! YAML manifests (`manifest`) become a typed desired state (`model`); `arm` and `auth0` read the
 //! live state over the HTTP plumbing they share (`remote_http`), and `session` connects to the
 //! target and reads it; `plan` compares the two without any I/O; `apply` executes the plan;
-//! `render` prints it; `dataplane` publishes and verifies events; `emulator` is a local ARM +
+//! `export` writes manifests for what exists; `render` prints it; `dataplane` publishes and verifies events; `emulator` is a local ARM +
 //! Auth0 + Event Grid stand-in; `cli` parses, calls one of these and renders.
 //! See `docs/architecture.md` for the code map and the invariants.
 
@@ -13,6 +13,7 @@ pub mod auth0;
 pub mod cli;
 pub(crate) mod dataplane;
 pub mod emulator;
+pub mod export;
 #[cfg(test)]
 mod fake_azure;
 pub mod manifest;

@@ -161,6 +161,11 @@ impl Auth0Client {
         }
     }
 
+    /// The tenant domain this client's token is for (e.g. `example.eu.auth0.com`).
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
     /// From `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`; with an emulator URL, the
     /// base is `{emulator}/auth0` and missing variables get placeholders the emulator accepts.
     pub fn from_env(

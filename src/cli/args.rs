@@ -258,11 +258,21 @@ pub struct UnlockArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Resource group to export.
-    #[arg(long)]
-    pub resource_group: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    pub resource_group: String,
     /// Azure subscription id.
-    #[arg(long)]
+    #[arg(long, env = "AZURE_SUBSCRIPTION_ID", value_name = "ID")]
     pub subscription: Option<String>,
+    /// The stack name the manifests get; with several stacks in the group, the one to export
+    /// (with the unowned resources). Default: the group's only stack, else the group's name.
+    #[arg(long, value_name = "NAME")]
+    pub stack: Option<String>,
+    /// Directory to write the manifests (and `.env`, `.gitignore`) into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Write into a non-empty directory (files an earlier export wrote are replaced).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `gridform publish`.

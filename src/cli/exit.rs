@@ -56,12 +56,3 @@ pub struct UsageError {
     /// How to fix it.
     pub hint: String,
 }
-
-/// A command that exists in the contract but arrives with a later issue.
-pub fn not_implemented(command: &str) -> anyhow::Error {
-    Hinted {
-        message: format!("`gridform {command}` is not implemented yet"),
-        hint: "this command is part of the contract and lands in a later release".into(),
-    }
-    .into()
-}

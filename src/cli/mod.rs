@@ -129,7 +129,7 @@ fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Drift(args) => commands::drift::run(&args, &ctx),
         Command::Show(args) => commands::show::run(&args, &ctx),
         Command::Unlock(args) => commands::unlock::run(&args, &ctx),
-        Command::Export(_) => Err(exit::not_implemented("export")),
+        Command::Export(args) => commands::export::run(&args, &ctx),
         Command::Emulator(EmulatorCommand::Emit(cmd)) => commands::emit::run(&cmd, &ctx),
         Command::Publish(args) => commands::publish::run(&args, &ctx),
         Command::Verify(args) => commands::verify::run(&args, &ctx),

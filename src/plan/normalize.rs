@@ -337,7 +337,7 @@ fn lowercase_keys(v: &mut Value) {
 }
 
 /// `null`, `""`, `[]` and `{}` all mean "unset" (REFERENCE §8.4).
-fn prune_empty(v: &mut Value) -> bool {
+pub(crate) fn prune_empty(v: &mut Value) -> bool {
     match v {
         Value::Null => true,
         Value::String(s) => s.is_empty(),

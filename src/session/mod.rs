@@ -142,6 +142,29 @@ impl Session {
         target: &Target,
         desired: Option<&DesiredState>,
     ) -> Result<Self, SessionError> {
+        Self::connect(target, |conn| match desired {
+            Some(d) if declares_streams(d) => Ok(Some(Arc::new(auth0_client(d, conn)?))),
+            // No stream declared, but the stack uses Auth0: streams it created earlier must
+            // still be found (and pruned); without Auth0 credentials there is nothing to find.
+            Some(d) if d.stack.spec.auth0.is_some() => Ok(optional_auth0(auth0_client(d, conn))),
+            _ => Ok(None),
+        })
+        .await
+    }
+
+    /// Connects to `target` for `gridform export`: no manifests, and an Auth0 client whenever
+    /// Auth0 credentials are available (always on an emulator), so that log streams are read.
+    pub async fn open_for_export(target: &Target) -> Result<Self, SessionError> {
+        Self::connect(target, |conn| {
+            Ok(optional_auth0(env_auth0_client(conn, None)))
+        })
+        .await
+    }
+
+    async fn connect(
+        target: &Target,
+        auth0_of: impl FnOnce(&arm::Connection) -> Result<Option<Arc<Auth0Client>>, SessionError>,
+    ) -> Result<Self, SessionError> {
         let mut embedded = None;
         let mut state_lock = None;
         let (settings, emulator_base) = match target {
@@ -181,19 +204,7 @@ impl Session {
             what: "cannot connect to Azure Resource Manager".into(),
             source: Box::new(source),
         })?;
-        let auth0 = match desired {
-            Some(d) if declares_streams(d) => Some(Arc::new(auth0_client(d, &conn)?)),
-            // No stream declared, but the stack uses Auth0: streams it created earlier must
-            // still be found (and pruned); without Auth0 credentials there is nothing to find.
-            Some(d) if d.stack.spec.auth0.is_some() => match auth0_client(d, &conn) {
-                Ok(client) => Some(Arc::new(client)),
-                Err(e) => {
-                    tracing::info!(error = %e, "no Auth0 client: streams are not read");
-                    None
-                }
-            },
-            _ => None,
-        };
+        let auth0 = auth0_of(&conn)?;
         Ok(Self {
             remote: Remote {
                 arm: conn.arm,
@@ -298,6 +309,17 @@ fn declares_streams(desired: &DesiredState) -> bool {
         .any(|r| r.kind == ResourceKind::Auth0LogStream)
 }
 
+/// The client when it could be set up; otherwise `None` (logged: streams are not read).
+fn optional_auth0(client: Result<Auth0Client, SessionError>) -> Option<Arc<Auth0Client>> {
+    match client {
+        Ok(client) => Some(Arc::new(client)),
+        Err(e) => {
+            tracing::info!(error = %e, "no Auth0 client: streams are not read");
+            None
+        }
+    }
+}
+
 fn auth0_client(
     desired: &DesiredState,
     conn: &arm::Connection,
@@ -308,6 +330,14 @@ fn auth0_client(
         .auth0
         .as_ref()
         .map(|a| a.tenant_domain.clone());
+    env_auth0_client(conn, tenant)
+}
+
+/// An Auth0 client from `AUTH0_*` (the tenant defaulting to `tenant`), or the emulator's.
+fn env_auth0_client(
+    conn: &arm::Connection,
+    tenant: Option<String>,
+) -> Result<Auth0Client, SessionError> {
     let env = |k: &str| match (k, &tenant) {
         ("AUTH0_DOMAIN", Some(t)) if std::env::var(k).is_err() => Some(t.clone()),
         _ => std::env::var(k).ok(),

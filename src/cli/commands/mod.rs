@@ -6,6 +6,7 @@ pub mod destroy;
 pub mod drift;
 pub mod emit;
 pub mod emulator;
+pub mod export;
 pub mod plan;
 pub mod publish;
 pub mod schema;

@@ -111,21 +111,6 @@ fn usage_errors_exit_64_help_exits_0() {
 }
 
 #[test]
-fn later_commands_say_not_implemented_and_exit_1() {
-    let dir = tempfile::tempdir().unwrap();
-    let cmd = "export";
-    let out = gridform(dir.path(), &[cmd], &[]);
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(1), "{cmd}");
-    assert!(stdout.is_empty(), "{cmd}: data only on stdout");
-    assert!(
-        stderr.contains(&format!("error: `gridform {cmd}` is not implemented yet")),
-        "{stderr}"
-    );
-    assert!(stderr.contains("hint:"), "{stderr}");
-}
-
-#[test]
 fn missing_paths_and_empty_directories_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     let out = gridform(dir.path(), &["validate", "nope.yaml"], &[]);
