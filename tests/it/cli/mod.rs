@@ -6,6 +6,8 @@ mod ci_example;
 mod contract;
 mod dataplane;
 mod e2e;
+mod export;
+mod export_sdk;
 mod fuzz_manifests;
 mod guarantees;
 mod hostile_manifests;

@@ -1,0 +1,256 @@
+//! `gridform export` end to end (issue 15): the real binary against the emulator on
+//! 127.0.0.1:0. Every manifest set applies, exports and plans empty with the exported files
+//! (and exports again byte for byte); a world built with SDK-shaped ARM requests exports as
+//! adopts, applies and then plans empty, its canary secret only ever in `DIR/.env`; a
+//! non-empty directory is refused without `--force`; the exported files are snapshots.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::support::{World, repo, snapshot::scrub, texts};
+
+pub(super) const SUB: &str = "00000000-0000-0000-0000-000000000000";
+
+/// Manifest sets that do not apply out of the box yet; another helper fixes them and the lead
+/// un-skips them after merging: `partner-topic-by-name` needs a partner to create its topic
+/// during the apply, `system-topic` needs the SignalR resource its source names.
+const NOT_YET_APPLYING: [&str; 2] = ["examples/partner-topic-by-name", "examples/system-topic"];
+
+fn sets() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for top in ["manifests", "examples"] {
+        for e in std::fs::read_dir(repo().join(top)).unwrap() {
+            let p = e.unwrap().path();
+            // examples/ci holds a CI workflow and a Dockerfile, not manifests.
+            if p.is_dir()
+                && !p.ends_with("examples/ci")
+                && !NOT_YET_APPLYING.iter().any(|s| p.ends_with(s))
+            {
+                dirs.push(p);
+            }
+        }
+    }
+    dirs.sort();
+    dirs
+}
+
+/// The Stack's `spec.resourceGroup` of a manifest set.
+fn group_of(set: &Path) -> String {
+    for e in std::fs::read_dir(set).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        for doc in serde_yaml::Deserializer::from_str(&text) {
+            let v: serde_yaml::Value = serde::Deserialize::deserialize(doc).unwrap();
+            if v["kind"].as_str() == Some("Stack") {
+                return v["spec"]["resourceGroup"].as_str().unwrap().to_string();
+            }
+        }
+    }
+    panic!("{} has no Stack with a resource group", set.display());
+}
+
+/// Runs `gridform export` of `group` into `out` (`extra` arguments appended).
+pub(super) fn export(
+    w: &World,
+    cwd: &Path,
+    group: &str,
+    out: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let out = out.display().to_string();
+    let mut args = vec![
+        "export",
+        "--resource-group",
+        group,
+        "--subscription",
+        SUB,
+        "--out",
+        &out,
+    ];
+    args.extend_from_slice(extra);
+    w.run(cwd, &args)
+}
+
+/// The `NAME='value'` lines of `DIR/.env`, unquoted as a shell would.
+pub(super) fn dot_env(dir: &Path) -> Vec<(String, String)> {
+    let Ok(text) = std::fs::read_to_string(dir.join(".env")) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (name, quoted) = l.split_once('=').unwrap();
+            let inner = quoted.strip_prefix('\'').unwrap().strip_suffix('\'').unwrap();
+            (name.to_string(), inner.replace(r"'\''", "'"))
+        })
+        .collect()
+}
+
+/// Every file of `dir` (name, bytes), sorted.
+pub(super) fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// `plan DIR` with `DIR/.env` loaded: (exit code, stdout, stderr).
+pub(super) fn plan_exported(
+    w: &World,
+    cwd: &Path,
+    dir: &Path,
+    args: &[&str],
+) -> (Option<i32>, String, String) {
+    let env = dot_env(dir);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let path = dir.display().to_string();
+    let mut all = vec!["plan"];
+    all.extend_from_slice(args);
+    all.push(&path);
+    let out = w.run_with(cwd, &all, &env);
+    let (stdout, stderr) = texts(&out);
+    (out.status.code(), stdout, stderr)
+}
+
+fn round_trip(set: &Path) -> Result<(), String> {
+    let w = World::start();
+    let cwd = tempfile::tempdir().unwrap();
+    let path = set.display().to_string();
+    let apply = w.run(cwd.path(), &["apply", "--auto-approve", &path]);
+    if apply.status.code() != Some(0) {
+        let (out, err) = texts(&apply);
+        return Err(format!("{path}: apply failed\n{out}{err}"));
+    }
+    let group = group_of(set);
+    let dir = cwd.path().join("exported");
+    let run = export(&w, cwd.path(), &group, &dir, &[]);
+    let (out, err) = texts(&run);
+    if run.status.code() != Some(0) {
+        return Err(format!("{path}: export failed\n{out}{err}"));
+    }
+    let (code, out, err) = plan_exported(&w, cwd.path(), &dir, &["--detailed-exitcode"]);
+    if code != Some(0) || !out.starts_with("No changes.") {
+        let files: Vec<String> = files_of(&dir)
+            .into_iter()
+            .filter(|(n, _)| n.ends_with(".yaml"))
+            .map(|(n, t)| format!("--- {n}\n{}", String::from_utf8_lossy(&t)))
+            .collect();
+        return Err(format!(
+            "{path}: plan of the export is not empty (exit {code:?})\n{out}{err}\n{}",
+            files.join("")
+        ));
+    }
+    let again = cwd.path().join("again");
+    let run = export(&w, cwd.path(), &group, &again, &[]);
+    if run.status.code() != Some(0) || files_of(&dir) != files_of(&again) {
+        return Err(format!("{path}: a second export differs from the first"));
+    }
+    Ok(())
+}
+
+#[test]
+fn every_manifest_set_applies_exports_and_plans_empty() {
+    let failures: Vec<String> = sets()
+        .iter()
+        .filter_map(|set| round_trip(set).err())
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn a_non_empty_directory_is_refused_unless_forced() {
+    let w = World::start();
+    let cwd = tempfile::tempdir().unwrap();
+    let set = repo().join("examples/webhook-basic").display().to_string();
+    let apply = w.run(cwd.path(), &["apply", "--auto-approve", &set]);
+    assert_eq!(apply.status.code(), Some(0), "{:?}", texts(&apply));
+    let dir = cwd.path().join("out");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    let refused = export(&w, cwd.path(), "webhook-basic", &dir, &[]);
+    insta::assert_snapshot!(
+        "export_refuses_non_empty_dir",
+        crate::support::snapshot::cli_run(&refused, &[cwd.path()])
+    );
+    assert_eq!(files_of(&dir).len(), 1, "nothing written");
+    let forced = export(&w, cwd.path(), "webhook-basic", &dir, &["--force"]);
+    assert_eq!(forced.status.code(), Some(0), "{:?}", texts(&forced));
+    assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
+    assert!(dir.join("stack.yaml").exists());
+}
+
+#[test]
+fn without_a_subscription_export_says_how_to_give_one() {
+    let w = World::start();
+    let cwd = tempfile::tempdir().unwrap();
+    let out = w.run_with(
+        cwd.path(),
+        &["export", "--resource-group", "rg", "--out", "x"],
+        &[("AZURE_SUBSCRIPTION_ID", "")],
+    );
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(64), "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("--subscription"), "{stderr}");
+    assert!(!cwd.path().join("x").exists());
+}
+
+/// The exported files of a manifest set, as one snapshot text.
+fn exported_snapshot(set: &str) -> String {
+    let w = World::start();
+    let cwd = tempfile::tempdir().unwrap();
+    let path = repo().join(set).display().to_string();
+    let apply = w.run(cwd.path(), &["apply", "--auto-approve", &path]);
+    assert_eq!(apply.status.code(), Some(0), "{:?}", texts(&apply));
+    let dir = cwd.path().join("exported");
+    let run = export(&w, cwd.path(), &group_of(&repo().join(set)), &dir, &[]);
+    let mut text = crate::support::snapshot::cli_run(&run, &[cwd.path()]);
+    for (name, bytes) in files_of(&dir) {
+        if name == "gridform.schema.json" {
+            continue;
+        }
+        let mut body = String::from_utf8(bytes).unwrap();
+        if name == ".env" {
+            // Names only: a snapshot must never hold a secret value.
+            body = dot_env(&dir)
+                .iter()
+                .map(|(k, _)| format!("{k}=[value]\n"))
+                .collect();
+        }
+        text.push_str(&format!("=== {name}\n{}", scrub(&body, &[cwd.path()])));
+    }
+    text
+}
+
+#[test]
+fn exported_files_of_the_auth0_reference_set() {
+    insta::assert_snapshot!(
+        "export_auth0_partner",
+        exported_snapshot("manifests/auth0-partner")
+    );
+}
+
+#[test]
+fn exported_files_of_the_delivery_attributes_example() {
+    insta::assert_snapshot!(
+        "export_delivery_attributes",
+        exported_snapshot("examples/delivery-attributes")
+    );
+}
+
+/// The `action` of every planned action.
+pub(super) fn actions(plan_json: &str) -> Vec<String> {
+    let plan: Value = serde_json::from_str(plan_json).unwrap();
+    plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| format!("{} {} {}", a["action"], a["kind"], a["name"]))
+        .collect()
+}
