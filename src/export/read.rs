@@ -136,10 +136,10 @@ fn has_secret_attribute(dest: &Value) -> bool {
 type SecretRead = (ResourceId, bool);
 
 async fn read_secret_parts(remote: &Remote, live: &mut LiveState) -> Result<(), ExportError> {
-    let suffix = format!("{}/eventsubscriptions", EVENT_GRID_NAMESPACE).to_ascii_lowercase();
     let mut wanted: Vec<SecretRead> = Vec::new();
     for (id, body) in &live.resources {
-        if !id.resource_type().to_ascii_lowercase().ends_with(&suffix) {
+        let ty = id.resource_type().to_ascii_lowercase();
+        if !(ty.starts_with("microsoft.eventgrid/") && ty.ends_with("/eventsubscriptions")) {
             continue;
         }
         let Some(dest) = destination_of(body) else {

@@ -14,6 +14,7 @@ const FIRST_KEYS: &[&str] = &[
     "metadata",
     "spec",
     "name",
+    "subscriptionId",
     "resourceGroup",
     "adopt",
     "protect",
@@ -21,6 +22,7 @@ const FIRST_KEYS: &[&str] = &[
     "operatorType",
     "type",
     "key",
+    "topic",
 ];
 
 fn key_rank(key: &str) -> (usize, &str) {

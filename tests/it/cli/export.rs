@@ -42,7 +42,10 @@ fn group_of(set: &Path) -> String {
         for doc in serde_yaml::Deserializer::from_str(&text) {
             let v: serde_yaml::Value = serde::Deserialize::deserialize(doc).unwrap();
             if v["kind"].as_str() == Some("Stack") {
-                return v["spec"]["resourceGroup"].as_str().unwrap().to_string();
+                // `${env:NAME:-default}` with no NAME set: the default.
+                let raw = v["spec"]["resourceGroup"].as_str().unwrap();
+                let re = regex::Regex::new(r"\$\{env:[A-Za-z0-9_]+:-([^}]*)\}").unwrap();
+                return re.replace_all(raw, "$1").into_owned();
             }
         }
     }
