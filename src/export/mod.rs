@@ -21,7 +21,7 @@ use std::path::PathBuf;
 
 use crate::model::ResourceKind;
 use crate::model::live::RequestCounts;
-use crate::session::Session;
+use crate::apply::remote::Remote;
 
 /// What to export.
 #[derive(Debug, Clone)]
@@ -135,23 +135,22 @@ impl ExportError {
     }
 }
 
-/// Reads the group through `session`, builds the manifests and writes them to `request.out`.
-/// `fallback_now` is used when no server response carried a `Date`.
+/// Reads the group through `remote` (a session's), builds the manifests and writes them to
+/// `request.out`. `fallback_now` is used when no server response carried a `Date`.
 pub async fn export(
-    session: &Session,
+    remote: &Remote,
     request: &ExportRequest,
     fallback_now: chrono::DateTime<chrono::Utc>,
 ) -> Result<ExportReport, ExportError> {
     write::check_target(&request.out, request.force)?;
-    let snapshot =
-        read::read_group(&session.remote, &request.subscription, &request.resource_group).await?;
+    let snapshot = read::read_group(remote, &request.subscription, &request.resource_group).await?;
     let input = build::BuildInput {
         live: &snapshot.live,
         subscription: &request.subscription,
         group: &request.resource_group,
         stack: request.stack.as_deref(),
         auth0_domain: snapshot.auth0_domain.as_deref(),
-        now: session.server_now().unwrap_or(fallback_now),
+        now: remote.arm.server_now().unwrap_or(fallback_now),
     };
     let exported = build::build(&input)?;
     let schema = serde_json::to_string_pretty(&crate::manifest::schema::manifest_schema())

@@ -31,7 +31,7 @@ pub fn run(args: &ExportArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
         .map_err(with_lock_hint)?;
     let outcome = ctx
         .rt
-        .block_on(export(&session, &request, chrono::Utc::now()));
+        .block_on(export(&session.remote, &request, chrono::Utc::now()));
     ctx.close(session, std::time::Duration::ZERO)?;
     let report = outcome.map_err(hinted)?;
     ctx.printer.data(&summary(&request, &report));
