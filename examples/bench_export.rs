@@ -98,8 +98,19 @@ async fn main() -> anyhow::Result<()> {
     let live = gridform::session::read_live(&remote, &desired, false).await?;
     let first = plan(&desired, &live, &options());
     let (_stop, stop_rx) = tokio::sync::watch::channel(false);
-    let applied = execute(&first, Arc::new(remote.clone()), &ApplyOptions::default(), stop_rx, |_| {}).await;
-    if applied.outcomes.iter().any(|o| !matches!(o, gridform::apply::Outcome::Succeeded)) {
+    let applied = execute(
+        &first,
+        Arc::new(remote.clone()),
+        &ApplyOptions::default(),
+        stop_rx,
+        |_| {},
+    )
+    .await;
+    if applied
+        .outcomes
+        .iter()
+        .any(|o| !matches!(o, gridform::apply::Outcome::Succeeded))
+    {
         bail!("the benchmark world did not apply");
     }
 

@@ -73,7 +73,8 @@ impl Doc {
         if self.protect {
             meta.insert("protect".into(), json!(true));
         }
-        let mut doc = json!({"apiVersion": "gridform/v1", "kind": self.kind.as_str(), "metadata": meta});
+        let mut doc =
+            json!({"apiVersion": "gridform/v1", "kind": self.kind.as_str(), "metadata": meta});
         if self.spec.as_object().is_some_and(|m| !m.is_empty()) {
             doc["spec"] = self.spec.clone();
         }
@@ -90,7 +91,11 @@ fn stack_name_of(group: &str) -> String {
         .collect();
     name.truncate(40);
     let name = name.trim_matches('-').to_string();
-    if name.is_empty() { "exported".into() } else { name }
+    if name.is_empty() {
+        "exported".into()
+    } else {
+        name
+    }
 }
 
 fn eventgrid_type(id: &ResourceId) -> Option<String> {
@@ -287,9 +292,7 @@ impl Builder<'_> {
                 .then(|| body.pointer("/properties/source").and_then(Value::as_str))
                 .flatten()
         });
-        from_topic
-            .or(self.input.auth0_domain)
-            .map(str::to_string)
+        from_topic.or(self.input.auth0_domain).map(str::to_string)
     }
 
     fn partner_topic(&self, id: &ResourceId, body: &Value, owned: bool) -> Value {
@@ -330,7 +333,9 @@ impl Builder<'_> {
             .collect();
         let mut name_count: BTreeMap<String, usize> = BTreeMap::new();
         for (id, _, _) in &subs {
-            *name_count.entry(id.name().to_ascii_lowercase()).or_default() += 1;
+            *name_count
+                .entry(id.name().to_ascii_lowercase())
+                .or_default() += 1;
         }
         for (id, body, (topic_kind, topic_name)) in subs {
             let Some(adopt) = self.ownership(ResourceKind::EventSubscription, id, body) else {
@@ -372,10 +377,7 @@ impl Builder<'_> {
             spec.insert("location".into(), json!(location));
         }
         let uses_auth0 = self.out.counts.contains_key(&ResourceKind::Auth0LogStream)
-            || self
-                .topics
-                .keys()
-                .any(|id| self.stream_of(id).is_some());
+            || self.topics.keys().any(|id| self.stream_of(id).is_some());
         if uses_auth0 && let Some(t) = self.tenant() {
             spec.insert("auth0".into(), json!({"tenantDomain": t}));
         }
@@ -420,7 +422,13 @@ fn subscriptions_file(
 ) -> String {
     let safe: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     let shared = topics
         .values()
@@ -428,7 +436,10 @@ fn subscriptions_file(
         .count()
         > 1;
     if shared {
-        format!("subscriptions-{safe}.{}.yaml", kind.as_str().to_ascii_lowercase())
+        format!(
+            "subscriptions-{safe}.{}.yaml",
+            kind.as_str().to_ascii_lowercase()
+        )
     } else {
         format!("subscriptions-{safe}.yaml")
     }

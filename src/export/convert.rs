@@ -59,8 +59,7 @@ pub fn without_defaults(kind: ResourceKind, body: &Value, skeleton: &Value) -> V
     // What the skeleton states itself (a destination's type) is not a default.
     let stated = flatten(skeleton);
     for (path, default) in flatten(&normalize(kind, skeleton)) {
-        if !path.contains('[') && !stated.contains_key(&path) && live.get(&path) == Some(&default)
-        {
+        if !path.contains('[') && !stated.contains_key(&path) && live.get(&path) == Some(&default) {
             remove_path(&mut shown, &path);
         }
     }
@@ -282,7 +281,11 @@ pub fn partner_configuration_spec(body: &Value, now: DateTime<Utc>, owned: bool)
         out_auth.insert("defaultMaximumExpirationTimeInDays".into(), json!(max_days));
     }
     let mut partners: Vec<Value> = Vec::new();
-    for p in auth["authorizedPartnersList"].as_array().into_iter().flatten() {
+    for p in auth["authorizedPartnersList"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let mut entry = Map::new();
         copy_keys(
             p,
@@ -301,7 +304,11 @@ pub fn partner_configuration_spec(body: &Value, now: DateTime<Utc>, owned: bool)
         }
         partners.push(Value::Object(entry));
     }
-    partners.sort_by_key(|p| p["partnerRegistrationImmutableId"].to_string().to_lowercase());
+    partners.sort_by_key(|p| {
+        p["partnerRegistrationImmutableId"]
+            .to_string()
+            .to_lowercase()
+    });
     out_auth.insert("authorizedPartnersList".into(), Value::Array(partners));
     let mut spec = Map::new();
     spec.insert("partnerAuthorization".into(), Value::Object(out_auth));
@@ -330,7 +337,9 @@ pub fn partner_topic_spec(
     if !implied.is_some_and(|t| t.eq_ignore_ascii_case(source)) {
         spec.insert("expectedSource".into(), json!(source.replace("${", "$${")));
     }
-    let state = props["activationState"].as_str().unwrap_or("NeverActivated");
+    let state = props["activationState"]
+        .as_str()
+        .unwrap_or("NeverActivated");
     if !state.eq_ignore_ascii_case("Activated") {
         // `NeverActivated` and `Deactivated` both mean "not activated": gridform leaves it so.
         spec.insert("activationState".into(), json!("Deactivated"));

@@ -19,9 +19,9 @@ mod tests;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::apply::remote::Remote;
 use crate::model::ResourceKind;
 use crate::model::live::RequestCounts;
-use crate::apply::remote::Remote;
 
 /// What to export.
 #[derive(Debug, Clone)]

@@ -124,7 +124,11 @@ fn flat_attribute(m: &Value, parts: &SecretParts<'_>, vars: &mut SecretVars) -> 
             .and_then(|a| a.pointer("/properties/value"))
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let var = format!("{}_{}", parts.var_prefix, super::subscription::env_name(name));
+        let var = format!(
+            "{}_{}",
+            parts.var_prefix,
+            super::subscription::env_name(name)
+        );
         out.insert("value".into(), json!(vars.add(&var, value)));
         out.insert("isSecret".into(), json!(true));
     } else {
@@ -152,7 +156,8 @@ fn skeleton(body: &Value) -> Value {
             json!({"endpointType": t, "properties": {}}),
         );
     }
-    if let Some(t) = body.pointer("/properties/deliveryWithResourceIdentity/destination/endpointType")
+    if let Some(t) =
+        body.pointer("/properties/deliveryWithResourceIdentity/destination/endpointType")
     {
         props.insert(
             "deliveryWithResourceIdentity".into(),

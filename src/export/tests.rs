@@ -22,7 +22,10 @@ fn now() -> DateTime<Utc> {
 fn a_fresh_thirty_day_authorization_exports_as_written_and_does_not_renew() {
     let expiry = now() + chrono::Duration::days(30) - chrono::Duration::minutes(5);
     let (valid, renew) = rolling_authorization(expiry, now(), 30);
-    assert_eq!((valid.to_string(), renew.to_string()), ("30d".into(), "7d".into()));
+    assert_eq!(
+        (valid.to_string(), renew.to_string()),
+        ("30d".into(), "7d".into())
+    );
     // The planner renews when what is left is at most renewBefore.
     assert!((expiry - now()).num_seconds() > renew.as_secs() as i64);
 }
@@ -220,7 +223,10 @@ fn a_build_is_deterministic_and_marks_unowned_resources_adopted() {
     assert_eq!(first.stack, "rg");
     assert_eq!(first.adopted, 3);
     let stack = &first.files["stack.yaml"];
-    assert!(stack.starts_with("# yaml-language-server: $schema="), "{stack}");
+    assert!(
+        stack.starts_with("# yaml-language-server: $schema="),
+        "{stack}"
+    );
     assert!(stack.contains("adopt: true"), "{stack}");
     assert!(stack.contains("owner: me"), "{stack}");
     let subs = &first.files["subscriptions-orders.yaml"];

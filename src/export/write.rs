@@ -57,7 +57,11 @@ fn stale_exports(dir: &Path, exported: &Exported) -> Vec<std::path::PathBuf> {
                 .is_some_and(|n| !exported.files.contains_key(n))
         })
         .filter(|p| {
-            std::fs::read_to_string(p).is_ok_and(|t| t.lines().nth(1).is_some_and(|l| l.starts_with(EXPORTED_MARK)))
+            std::fs::read_to_string(p).is_ok_and(|t| {
+                t.lines()
+                    .nth(1)
+                    .is_some_and(|l| l.starts_with(EXPORTED_MARK))
+            })
         })
         .collect()
 }
@@ -66,7 +70,8 @@ fn stale_exports(dir: &Path, exported: &Exported) -> Vec<std::path::PathBuf> {
 pub fn write_all(dir: &Path, exported: &Exported, schema: &str) -> Result<(), ExportError> {
     std::fs::create_dir_all(dir).map_err(io_error(dir, "cannot create the output directory"))?;
     for stale in stale_exports(dir, exported) {
-        std::fs::remove_file(&stale).map_err(io_error(&stale, "cannot remove an earlier export"))?;
+        std::fs::remove_file(&stale)
+            .map_err(io_error(&stale, "cannot remove an earlier export"))?;
     }
     for (name, text) in &exported.files {
         let path = dir.join(name);
@@ -100,9 +105,7 @@ fn write_env(path: &Path, exported: &Exported) -> Result<(), ExportError> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let mut file = options
-        .open(path)
-        .map_err(io_error(path, "cannot write"))?;
+    let mut file = options.open(path).map_err(io_error(path, "cannot write"))?;
     // A file that existed keeps its old mode through `open`: set it explicitly.
     #[cfg(unix)]
     {

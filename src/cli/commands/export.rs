@@ -81,6 +81,8 @@ fn summary(request: &ExportRequest, r: &ExportReport) -> String {
         r.requests.reads,
         r.requests.writes
     ));
-    out.push_str(&format!("Next: review the files, then `gridform plan {dir}`.\n"));
+    out.push_str(&format!(
+        "Next: review the files, then `gridform plan {dir}`.\n"
+    ));
     out
 }

@@ -37,6 +37,7 @@ fn sets() -> Vec<PathBuf> {
 
 /// The Stack's `spec.resourceGroup` of a manifest set.
 fn group_of(set: &Path) -> String {
+    let re = regex::Regex::new(r"\$\{env:[A-Za-z0-9_]+:-([^}]*)\}").unwrap();
     for e in std::fs::read_dir(set).unwrap() {
         let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
         for doc in serde_yaml::Deserializer::from_str(&text) {
@@ -44,7 +45,6 @@ fn group_of(set: &Path) -> String {
             if v["kind"].as_str() == Some("Stack") {
                 // `${env:NAME:-default}` with no NAME set: the default.
                 let raw = v["spec"]["resourceGroup"].as_str().unwrap();
-                let re = regex::Regex::new(r"\$\{env:[A-Za-z0-9_]+:-([^}]*)\}").unwrap();
                 return re.replace_all(raw, "$1").into_owned();
             }
         }
@@ -83,7 +83,11 @@ pub(super) fn dot_env(dir: &Path) -> Vec<(String, String)> {
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| {
             let (name, quoted) = l.split_once('=').unwrap();
-            let inner = quoted.strip_prefix('\'').unwrap().strip_suffix('\'').unwrap();
+            let inner = quoted
+                .strip_prefix('\'')
+                .unwrap()
+                .strip_suffix('\'')
+                .unwrap();
             (name.to_string(), inner.replace(r"'\''", "'"))
         })
         .collect()
@@ -184,7 +188,10 @@ fn a_non_empty_directory_is_refused_unless_forced() {
     assert_eq!(files_of(&dir).len(), 1, "nothing written");
     let forced = export(&w, cwd.path(), "webhook-basic", &dir, &["--force"]);
     assert_eq!(forced.status.code(), Some(0), "{:?}", texts(&forced));
-    assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "mine"
+    );
     assert!(dir.join("stack.yaml").exists());
 }
 

@@ -22,7 +22,9 @@ fn send(w: &World, method: reqwest::Method, path: &str, body: Option<Value>) -> 
     let url = format!("{}{path}", w.base_url);
     let token = w.token(ARM_SCOPE);
     w.block_on(async move {
-        let mut req = reqwest::Client::new().request(method, url).bearer_auth(token);
+        let mut req = reqwest::Client::new()
+            .request(method, url)
+            .bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -96,27 +98,67 @@ fn build_world(w: &World) {
     let register = format!("/subscriptions/{SUB}/providers/Microsoft.EventGrid/register?{RS}");
     send(w, reqwest::Method::POST, &register, None);
     w.wait_until("Microsoft.EventGrid is registered", || {
-        let p = w.arm_get(&format!("/subscriptions/{SUB}/providers/Microsoft.EventGrid?{RS}"));
+        let p = w.arm_get(&format!(
+            "/subscriptions/{SUB}/providers/Microsoft.EventGrid?{RS}"
+        ));
         p["registrationState"] == "Registered"
     });
     let rg = json!({"location": "westeurope", "tags": {"managed-by": "terraform"}});
-    let (status, _) = send(w, reqwest::Method::PUT, &format!("{}?{RS}", group_path()), Some(rg));
+    let (status, _) = send(
+        w,
+        reqwest::Method::PUT,
+        &format!("{}?{RS}", group_path()),
+        Some(rg),
+    );
     assert!(status < 300);
     let expiry = (chrono::Utc::now() + chrono::Duration::days(5))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    create(w, &eg_path("partnerConfigurations/default"), json!({"location": "global",
+    create(
+        w,
+        &eg_path("partnerConfigurations/default"),
+        json!({"location": "global",
         "properties": {"partnerAuthorization": {"defaultMaximumExpirationTimeInDays": 10,
             "authorizedPartnersList": [{"partnerRegistrationImmutableId": "804a11ca-ce9b-4158-8e94-3c8dc7a072ec",
-                "partnerName": "Auth0", "authorizationExpirationTimeInUtc": expiry}]}}}));
-    create(w, &eg_path("topics/orders"), json!({"location": "westeurope", "tags": {"env": "prod"},
+                "partnerName": "Auth0", "authorizationExpirationTimeInUtc": expiry}]}}}),
+    );
+    create(
+        w,
+        &eg_path("topics/orders"),
+        json!({"location": "westeurope", "tags": {"env": "prod"},
         "properties": {"inputSchema": "CloudEventSchemaV1_0", "publicNetworkAccess": "Enabled",
-                       "disableLocalAuth": false}}));
+                       "disableLocalAuth": false}}),
+    );
     let subs = eg_path("topics/orders/eventSubscriptions");
     create(w, &format!("{subs}/to-webhook"), webhook_subscription());
-    create(w, &format!("{subs}/to-queue"), queue_subscription("StorageQueue", "Microsoft.Storage/storageAccounts/ordersqueue1"));
-    create(w, &format!("{subs}/to-bus"), queue_subscription("ServiceBusQueue", "Microsoft.ServiceBus/namespaces/ns/queues/q"));
-    create(w, &format!("{subs}/to-hub"), queue_subscription("EventHub", "Microsoft.EventHub/namespaces/ns/eventhubs/h"));
-    create(w, &format!("{subs}/to-relay"), queue_subscription("HybridConnection", "Microsoft.Relay/namespaces/ns/hybridConnections/hc"));
+    create(
+        w,
+        &format!("{subs}/to-queue"),
+        queue_subscription(
+            "StorageQueue",
+            "Microsoft.Storage/storageAccounts/ordersqueue1",
+        ),
+    );
+    create(
+        w,
+        &format!("{subs}/to-bus"),
+        queue_subscription(
+            "ServiceBusQueue",
+            "Microsoft.ServiceBus/namespaces/ns/queues/q",
+        ),
+    );
+    create(
+        w,
+        &format!("{subs}/to-hub"),
+        queue_subscription("EventHub", "Microsoft.EventHub/namespaces/ns/eventhubs/h"),
+    );
+    create(
+        w,
+        &format!("{subs}/to-relay"),
+        queue_subscription(
+            "HybridConnection",
+            "Microsoft.Relay/namespaces/ns/hybridConnections/hc",
+        ),
+    );
     let partner = ResourceId::resource_group(SUB, GROUP).provider_resource(
         "Microsoft.EventGrid",
         "partnerTopics",
@@ -124,11 +166,17 @@ fn build_world(w: &World) {
     );
     let body = json!({"location": "westeurope", "properties": {"source": "tenant.eu.auth0.com",
         "partnerRegistrationImmutableId": "804a11ca-ce9b-4158-8e94-3c8dc7a072ec"}});
-    w.emulator.lock().put_partner_topic(&partner, &body).unwrap();
+    w.emulator
+        .lock()
+        .put_partner_topic(&partner, &body)
+        .unwrap();
 }
 
 fn assert_no_canary(what: &str, text: &str) {
-    assert!(!text.contains(CANARY), "the canary secret leaked into {what}:\n{text}");
+    assert!(
+        !text.contains(CANARY),
+        "the canary secret leaked into {what}:\n{text}"
+    );
 }
 
 fn check_canary_only_in_env(dir: &Path, out: &std::process::Output) {
@@ -146,7 +194,10 @@ fn check_canary_only_in_env(dir: &Path, out: &std::process::Output) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(dir.join(".env")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.join(".env"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let ignore = std::fs::read_to_string(dir.join(".gitignore")).unwrap();
@@ -173,8 +224,15 @@ fn an_sdk_built_world_exports_as_adopts_applies_and_then_plans_empty() {
         // A partner topic has no adopt action: the planner takes it over by writing its tags.
         let tags_only = a["kind"] == "PartnerTopic"
             && a["action"] == "update"
-            && a["changes"].as_array().unwrap().iter().all(|c| c["path"].as_str().unwrap().starts_with("tags"));
-        assert!(a["action"] == "adopt" || tags_only, "not an adopt: {a}\n{planned:#?}");
+            && a["changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["path"].as_str().unwrap().starts_with("tags"));
+        assert!(
+            a["action"] == "adopt" || tags_only,
+            "not an adopt: {a}\n{planned:#?}"
+        );
     }
 
     let env = super::export::dot_env(&dir);
