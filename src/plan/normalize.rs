@@ -365,6 +365,10 @@ pub(crate) fn prune_empty(v: &mut Value) -> bool {
 /// Flattens a normalized value into `(path, leaf)` pairs; lists of scalars stay whole.
 pub fn flatten(v: &Value) -> Map<String, Value> {
     let mut out = Map::new();
+    // An empty body has no attributes; without this it would show as one change at path "".
+    if v.as_object().is_some_and(Map::is_empty) {
+        return out;
+    }
     flatten_into(v, String::new(), &mut out);
     out
 }

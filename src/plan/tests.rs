@@ -549,3 +549,32 @@ fn an_owned_topic_with_unmanaged_subscriptions_is_kept() {
         p.unmanaged
     );
 }
+
+#[test]
+fn an_unmarked_partner_topic_declared_with_adopt_is_adopted_by_its_tags() {
+    let mut d = repo_manifests("manifests/auth0-partner");
+    let (_, mut live) = converge(&d);
+    let topic = live
+        .resources
+        .keys()
+        .find(|id| id.resource_type().ends_with("partnerTopics"))
+        .unwrap()
+        .clone();
+    live.resources.get_mut(&topic).unwrap()["tags"] = json!({});
+    for r in &mut d.resources {
+        if r.kind == crate::model::ResourceKind::PartnerTopic {
+            r.metadata.adopt = true;
+        }
+    }
+    let p = plan(&d, &live, &opts());
+    assert_eq!(p.actions.len(), 1, "{:#?}", p.actions);
+    assert_eq!(p.actions[0].kind, ActionKind::Adopt);
+    assert!(
+        p.actions[0]
+            .changes
+            .iter()
+            .all(|c| c.path.starts_with("tags")),
+        "{:#?}",
+        p.actions[0].changes
+    );
+}

@@ -379,8 +379,16 @@ impl Builder<'_> {
                 },
             ));
         } else if !tag_changes.is_empty() {
+            // Taking over a topic someone else's partner flow created is an adopt, not an edit.
+            let adopting = r.metadata.adopt
+                && matches!(ownership_of(r.kind, live, self.stack), Ownership::Unmarked);
+            let kind = if adopting {
+                ActionKind::Adopt
+            } else {
+                ActionKind::Update
+            };
             last = Some(self.push(
-                ActionKind::Update,
+                kind,
                 r,
                 id.clone(),
                 tag_changes,

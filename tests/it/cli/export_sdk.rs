@@ -221,18 +221,7 @@ fn an_sdk_built_world_exports_as_adopts_applies_and_then_plans_empty() {
     assert!(planned.len() >= 8, "{planned:#?}");
     let plan: Value = serde_json::from_str(&out).unwrap();
     for a in plan["actions"].as_array().unwrap() {
-        // A partner topic has no adopt action: the planner takes it over by writing its tags.
-        let tags_only = a["kind"] == "PartnerTopic"
-            && a["action"] == "update"
-            && a["changes"].as_array().unwrap().iter().all(|c| {
-                // The planner shows a partner topic that had no tags as `"" {} -> null`.
-                let path = c["path"].as_str().unwrap();
-                path.is_empty() || path.starts_with("tags")
-            });
-        assert!(
-            a["action"] == "adopt" || tags_only,
-            "not an adopt: {a}\n{planned:#?}"
-        );
+        assert_eq!(a["action"], "adopt", "not an adopt: {a}\n{planned:#?}");
     }
 
     let env = super::export::dot_env(&dir);
