@@ -6,6 +6,7 @@ mod dataplane;
 mod golden;
 mod hostile;
 mod partner;
+mod rejections;
 mod sdk;
 mod sdk_dataplane;
 mod serve;
