@@ -9,5 +9,6 @@ mod partner;
 mod rejections;
 mod sdk;
 mod sdk_dataplane;
+mod semantics;
 mod serve;
 mod subscriptions;
