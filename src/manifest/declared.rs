@@ -204,6 +204,54 @@ pub fn check_references(declared: &[Declared], unreadable: &Unreadable) -> Vec<F
     out
 }
 
+/// A subscription on a partner topic, or on a Topic whose `inputSchema` is
+/// `CloudEventSchemaV1_0`, can only deliver CloudEvents: Azure refuses any other
+/// `eventDeliverySchema` there (and an omitted one means `CloudEventSchemaV1_0`).
+pub fn check_delivery_schemas(declared: &[Declared]) -> Vec<FileProblem> {
+    const CLOUD_EVENTS: &str = "CloudEventSchemaV1_0";
+    let mut out = Vec::new();
+    for d in declared
+        .iter()
+        .filter(|d| d.kind == Some(ResourceKind::EventSubscription))
+    {
+        let Some(schema) = text_at(d.root, &["spec", "eventDeliverySchema"]) else {
+            continue;
+        };
+        let kind = text_at(d.root, &["spec", "topic", "kind"]).unwrap_or_default();
+        let name = text_at(d.root, &["spec", "topic", "name"]).unwrap_or_default();
+        let why = match kind.as_str() {
+            "PartnerTopic" => format!("PartnerTopic `{name}` receives CloudEvents 1.0"),
+            "Topic"
+                if declared.iter().any(|t| {
+                    t.kind == Some(ResourceKind::Topic)
+                        && t.name == name
+                        && text_at(t.root, &["spec", "inputSchema"]).as_deref()
+                            == Some(CLOUD_EVENTS)
+                }) =>
+            {
+                format!("Topic `{name}` has `inputSchema: {CLOUD_EVENTS}`")
+            }
+            _ => continue,
+        };
+        if schema == CLOUD_EVENTS {
+            continue;
+        }
+        out.push((
+            d.file,
+            Problem {
+                pos: locate(d.root, "spec.eventDeliverySchema"),
+                message: format!(
+                    "`eventDeliverySchema: {schema}` is refused by Azure here: {why}, so its events are delivered as {CLOUD_EVENTS} only"
+                ),
+                hint: Some(format!(
+                    "use `eventDeliverySchema: {CLOUD_EVENTS}`, or leave it out (it is the default there)"
+                )),
+            },
+        ));
+    }
+    out
+}
+
 fn missing_reference(
     d: &Declared,
     target_kind: &str,

@@ -13,8 +13,8 @@ use serde_json::Value as Json;
 
 use super::check::{Checker, Problem};
 use super::declared::{
-    Unreadable, check_duplicates, check_references, check_stack_count, read_declared,
-    stack_defaults,
+    Unreadable, check_delivery_schemas, check_duplicates, check_references, check_stack_count,
+    read_declared, stack_defaults,
 };
 use super::diagnostic::Diagnostic;
 use super::interpolate::{Interpolated, interpolate};
@@ -365,6 +365,7 @@ pub fn parse_sources(
         .into_iter()
         .chain(check_duplicates(&declared, &defaults, &paths))
         .chain(check_references(&declared, &unreadable))
+        .chain(check_delivery_schemas(&declared))
     {
         diags.push(to_diag(&sources[file].0, p));
     }

@@ -76,6 +76,19 @@ pub enum EventDeliverySchema {
     CloudEventSchemaV10,
 }
 
+impl EventDeliverySchema {
+    /// Whether a subscription on a topic of `kind` (with `input` for custom topics) may only
+    /// deliver CloudEvents: Azure refuses other schemas on partner topics and CloudEvents-input
+    /// topics, and an omitted schema there means `CloudEventSchemaV1_0`.
+    pub fn cloud_events_only(kind: TopicKind, input: Option<super::spec::InputSchema>) -> bool {
+        match kind {
+            TopicKind::PartnerTopic => true,
+            TopicKind::Topic => input == Some(super::spec::InputSchema::CloudEventSchemaV10),
+            TopicKind::SystemTopic => false,
+        }
+    }
+}
+
 /// `retryPolicy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -13,6 +13,7 @@ use crate::emulator::arm_api::operations::{accepted_delete, with_operation_heade
 use crate::emulator::arm_api::paging::page;
 use crate::emulator::arm_api::request::ArmRequest;
 use crate::emulator::arm_api::route::EventSubscriptionRoute;
+use crate::emulator::arm_api::validate_subscription;
 use crate::emulator::dataplane::webhook::{self, Validated};
 use crate::emulator::error::ArmApiError;
 use crate::emulator::infra::http::{json as json_response, ok_json};
@@ -74,6 +75,7 @@ pub async fn write(
 ) -> Result<Response, ArmApiError> {
     let (emu, ctx) = (req.emu, &req.ctx);
     let patch = req.method == Method::PATCH;
+    validate_subscription::check_write(&req.body, patch)?;
     let mut prepared = {
         let mut store = emu.lock();
         store.tick(ctx.now);

@@ -14,6 +14,7 @@ use crate::emulator::arm_api::operations::{accepted_delete, with_operation_heade
 use crate::emulator::arm_api::paging::page;
 use crate::emulator::arm_api::request::ArmRequest;
 use crate::emulator::arm_api::route::EventGridRoute;
+use crate::emulator::arm_api::validate_resource;
 use crate::emulator::error::ArmApiError;
 use crate::emulator::infra::http::{created_or_ok, json as json_response, ok_json};
 use crate::emulator::store::{EVENT_GRID, Kind, Store};
@@ -63,6 +64,8 @@ fn put(
     id: &ResourceId,
 ) -> Result<Response, ArmApiError> {
     let (ctx, body) = (&req.ctx, &req.body);
+    let existing = store.eg_get(kind, id).ok();
+    validate_resource::check_write(kind, body, existing.as_ref(), false)?;
     match kind {
         Kind::Topic => {
             let (_, v, op) = store.put_topic(ctx, id, body)?;
@@ -79,8 +82,9 @@ fn put(
             Ok(created_or_ok(created, v))
         }
         Kind::PartnerConfiguration => {
-            let (created, v) = store.put_partner_configuration(ctx, id, body)?;
-            Ok(created_or_ok(created, v))
+            let (created, v, op) = store.put_partner_configuration(ctx, id, body)?;
+            let r = created_or_ok(created, v);
+            Ok(with_operation_headers(r, store, req, &op, false))
         }
         _ => Err(ArmApiError::MethodNotAllowed(req.method.to_string())),
     }
@@ -93,6 +97,7 @@ fn patch(
     id: &ResourceId,
 ) -> Result<Response, ArmApiError> {
     let body = &req.body;
+    validate_resource::check_write(kind, body, None, true)?;
     match kind {
         Kind::Topic => {
             let (v, op) = store.patch_topic(&req.ctx, id, body)?;
@@ -104,7 +109,10 @@ fn patch(
             StatusCode::CREATED,
             store.patch_tags_identity(kind, id, body)?,
         )),
-        Kind::PartnerConfiguration => Ok(ok_json(store.patch_partner_configuration(id, body)?)),
+        Kind::PartnerConfiguration => {
+            let (v, op) = store.patch_partner_configuration(&req.ctx, id, body)?;
+            Ok(with_operation_headers(ok_json(v), store, req, &op, false))
+        }
         _ => Err(ArmApiError::MethodNotAllowed(req.method.to_string())),
     }
 }

@@ -10,9 +10,10 @@ use crate::emulator::arm_api::operations::retry_after;
 use crate::emulator::arm_api::paging::page;
 use crate::emulator::arm_api::request::ArmRequest;
 use crate::emulator::arm_api::route::GroupRoute;
+use crate::emulator::arm_api::validate_resource;
 use crate::emulator::error::ArmApiError;
 use crate::emulator::infra::http::{created_or_ok, empty, ok_json, set_header};
-use crate::emulator::store::Store;
+use crate::emulator::store::{Kind, Store};
 
 /// Runs one resource group request.
 pub fn execute(
@@ -29,6 +30,10 @@ pub fn execute(
         (GroupRoute::One(name), _) => name,
         (GroupRoute::List, m) => return Err(ArmApiError::MethodNotAllowed(m.to_string())),
     };
+    if req.method == Method::PUT || req.method == Method::PATCH {
+        let patch = req.method == Method::PATCH;
+        validate_resource::check_write(Kind::ResourceGroup, &req.body, None, patch)?;
+    }
     match req.method {
         Method::PUT => {
             let (created, v) = store.put_group(sub, &name, &req.body)?;

@@ -16,3 +16,6 @@ pub mod paging;
 pub mod providers;
 pub mod request;
 pub mod route;
+pub mod validate_location;
+pub mod validate_resource;
+pub mod validate_subscription;

@@ -3,7 +3,9 @@
 //! system topics (`POST /_emulator/system-topics/events`), and the delivery log
 //! (`GET /_emulator/deliveries`).
 //!
-//! Delivery itself is `dataplane::outbox`'s; these controls must not change ARM resources.
+//! Events are checked and stamped as a publish to the topic would be (`dataplane::publish_input`:
+//! required attributes, `topic`, `metadataVersion`). Delivery itself is `dataplane::outbox`'s;
+//! these controls must not change ARM resources.
 
 use std::collections::HashMap;
 
@@ -13,7 +15,9 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::emulator::dataplane::outbox;
+use crate::emulator::dataplane::publish_input::{self, TopicInputSchema};
 use crate::emulator::error::{ControlError, EmulatorError};
+use crate::emulator::infra::clock::format_time;
 use crate::emulator::infra::http::ok_json;
 use crate::emulator::instance::Emulator;
 use crate::emulator::store::delivery::DeliveryRecord;
@@ -48,6 +52,14 @@ pub async fn partner_publish(
         store.tick(emu.clock.now());
         activated_partner_topic(&store, id)?
     };
+    // Partner topics take CloudEvents 1.0, checked and stamped as a publish would be.
+    let events = checked(
+        &emu,
+        events,
+        TopicInputSchema::CloudEvents,
+        &topic_id,
+        PARTNER_REFUSED,
+    )?;
     let delivered = outbox::dispatch(&emu, &topic_id, &events);
     Ok(ok_json(json!({ "deliveries": delivered })))
 }
@@ -111,13 +123,45 @@ pub async fn system_publish(
         }
         .into());
     }
+    // System events carry their source as `topic`, checked and stamped as a publish would be.
+    let events = checked(
+        &emu,
+        events.clone(),
+        TopicInputSchema::EventGrid,
+        source,
+        REFUSED,
+    )?;
     let mut delivered = 0;
     for topic in &topics {
-        delivered += outbox::dispatch(&emu, topic, events);
+        delivered += outbox::dispatch(&emu, topic, &events);
     }
     Ok(ok_json(
         json!({"deliveries": delivered, "systemTopics": topics}),
     ))
+}
+
+/// Checks `events` against `schema` (required attributes, `topic` equal to `topic_id` and
+/// `metadataVersion` `"1"` when present) and stamps them as Event Grid does; a refusal is a 400
+/// with `code`.
+fn checked(
+    emu: &Emulator,
+    events: Vec<Value>,
+    schema: TopicInputSchema,
+    topic_id: &str,
+    code: &'static str,
+) -> Result<Vec<Value>, ControlError> {
+    let content_type = match schema {
+        TopicInputSchema::CloudEvents => "application/cloudevents-batch+json; charset=utf-8",
+        _ => "application/json",
+    };
+    let body = serde_json::to_vec(&Value::Array(events)).unwrap_or_default();
+    let now = format_time(emu.clock.now());
+    publish_input::parse(&body, content_type, schema, topic_id, &now).map_err(|e| {
+        ControlError::Invalid {
+            code,
+            message: e.to_string(),
+        }
+    })
 }
 
 /// `GET /_emulator/deliveries`: the latest delivery attempts (`?subscription=` and `?eventId=`

@@ -54,18 +54,7 @@ pub async fn token(
         )
         .into());
     }
-    let scope = params
-        .get("scope")
-        .or_else(|| params.get("resource"))
-        .cloned()
-        .unwrap_or_default();
-    if scope.is_empty() {
-        return Err(TokenError::InvalidScope(
-            "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).".into(),
-        )
-        .into());
-    }
-    let audience = scope.trim_end_matches("/.default").to_string();
+    let audience = client_credentials_audience(params.get("scope"), params.get("resource"))?;
     let issuer = format!("https://sts.windows.net/{tenant}/");
     let token = mint(&emu, &issuer, &audience, get("client_id"), &tenant, "aad")
         .map_err(TokenError::Server)?;
@@ -75,6 +64,35 @@ pub async fn token(
             "token_type": "Bearer", "expires_in": LIFETIME, "ext_expires_in": LIFETIME, "access_token": token,
         }),
     ))
+}
+
+/// The audience of a client-credentials request: a v2.0 `scope` must name one resource with
+/// `/.default` (`openid`, `profile` and `offline_access` are ignored, as Entra ID does); the v1
+/// endpoint's `resource` is the audience itself.
+fn client_credentials_audience(
+    scope: Option<&String>,
+    resource: Option<&String>,
+) -> Result<String, TokenError> {
+    if let Some(scope) = scope {
+        let wanted: Vec<&str> = scope
+            .split_whitespace()
+            .filter(|s| !matches!(*s, "openid" | "profile" | "offline_access"))
+            .collect();
+        if let [one] = wanted.as_slice()
+            && let Some(audience) = one.strip_suffix("/.default")
+        {
+            return Ok(audience.to_string());
+        }
+        return Err(TokenError::InvalidScope(format!(
+            "AADSTS1002012: The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+        )));
+    }
+    match resource.filter(|r| !r.is_empty()) {
+        Some(r) => Ok(r.clone()),
+        None => Err(TokenError::InvalidScope(
+            "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).".into(),
+        )),
+    }
 }
 
 /// Managed identity: App Service style (`/msi/token`, `X-IDENTITY-HEADER`) and IMDS style

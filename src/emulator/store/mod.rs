@@ -13,6 +13,7 @@ pub mod eventgrid;
 pub mod groups;
 pub mod partners;
 pub mod subscription_fields;
+pub mod subscription_rules;
 pub mod subscriptions;
 
 use std::collections::BTreeMap;

@@ -8,19 +8,19 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::eventgrid::{check_same_location, key, required_location};
-use super::{Ctx, EVENT_GRID, Kind, Resource, Store, object_field, tags_field};
+use super::{Ctx, EVENT_GRID, Kind, OpAction, OpRef, Resource, Store, object_field, tags_field};
 use crate::emulator::infra::clock::{format_time, parse_time};
 use crate::emulator::store::StoreError;
 use crate::model::id::ResourceId;
 
 impl Store {
-    /// `PUT .../partnerConfigurations/default`.
+    /// `PUT .../partnerConfigurations/default`, long-running: `(created, body, operation)`.
     pub fn put_partner_configuration(
         &mut self,
         ctx: &Ctx,
         id: &ResourceId,
         body: &Value,
-    ) -> Result<(bool, Value), StoreError> {
+    ) -> Result<(bool, Value, OpRef), StoreError> {
         self.require_group(id)?;
         require_default_name(id)?;
         let tags = tags_field(body)?;
@@ -51,24 +51,39 @@ impl Store {
             "location": "global", "tags": tags.unwrap_or_else(|| json!({})),
             "properties": {
                 "partnerAuthorization": {"defaultMaximumExpirationTimeInDays": days, "authorizedPartnersList": partners},
-                "provisioningState": "Succeeded",
+                "provisioningState": provisioning_state(ctx, created),
             },
         });
         self.insert(Resource {
             id: id.as_str().to_string(),
             kind: Kind::PartnerConfiguration,
-            body: new.clone(),
+            body: new,
             hidden: Value::Null,
         });
-        Ok((created, new))
+        let op = self.provision_partner_configuration(ctx, id);
+        Ok((created, self.eg_get(Kind::PartnerConfiguration, id)?, op))
     }
 
-    /// `PATCH .../partnerConfigurations/default`: tags and `properties.defaultMaximumExpirationTimeInDays`.
+    fn provision_partner_configuration(&mut self, ctx: &Ctx, id: &ResourceId) -> OpRef {
+        let sub = id.subscription_id().to_string();
+        self.start_operation(
+            ctx,
+            &sub,
+            EVENT_GRID,
+            "global",
+            &key(id),
+            OpAction::Provision,
+        )
+    }
+
+    /// `PATCH .../partnerConfigurations/default` (tags and
+    /// `properties.defaultMaximumExpirationTimeInDays`), long-running: `(body, operation)`.
     pub fn patch_partner_configuration(
         &mut self,
+        ctx: &Ctx,
         id: &ResourceId,
         body: &Value,
-    ) -> Result<Value, StoreError> {
+    ) -> Result<(Value, OpRef), StoreError> {
         let props = object_field(body, "properties")?
             .cloned()
             .unwrap_or_default();
@@ -76,12 +91,15 @@ impl Store {
             None | Some(Value::Null) => None,
             v => Some(expiration_days(v)?),
         };
+        let state = provisioning_state(ctx, false);
         self.patch_common(Kind::PartnerConfiguration, id, body, |p| {
             if let Some(days) = days {
                 p.entry("partnerAuthorization").or_insert_with(|| json!({}))["defaultMaximumExpirationTimeInDays"] = json!(days);
             }
+            p.insert("provisioningState".into(), json!(state));
         })?;
-        self.eg_get(Kind::PartnerConfiguration, id)
+        let op = self.provision_partner_configuration(ctx, id);
+        Ok((self.eg_get(Kind::PartnerConfiguration, id)?, op))
     }
 
     /// `POST .../partnerConfigurations/default/authorizePartner` (`authorize`) or `unauthorizePartner`.
@@ -205,6 +223,15 @@ impl Store {
             tracing::info!(partner_topic = %k, "partner topic expired before activation");
             self.remove_tree(&k);
         }
+    }
+}
+
+/// `Creating`/`Updating` while a long-running write is under way, `Succeeded` without delay.
+fn provisioning_state(ctx: &Ctx, created: bool) -> &'static str {
+    match (ctx.delay > chrono::Duration::zero(), created) {
+        (false, _) => "Succeeded",
+        (true, true) => "Creating",
+        (true, false) => "Updating",
     }
 }
 

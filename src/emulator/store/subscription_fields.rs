@@ -82,7 +82,7 @@ pub(crate) fn normalize_destination(
                     m["properties"]["isSecret"] = json!(secret);
                     if secret {
                         hidden["secrets"][&name] = m["properties"]["value"].clone();
-                        m["properties"]["value"] = json!("Hidden");
+                        m["properties"]["value"] = json!(super::subscription_rules::MASKED);
                     }
                 }
                 Some(t) if t.eq_ignore_ascii_case("Dynamic") => m["type"] = json!("Dynamic"),

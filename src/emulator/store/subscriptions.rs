@@ -13,6 +13,7 @@ use super::eventgrid::key;
 use super::subscription_fields::{
     check_dead_letter, normalize_destination, normalize_filter, normalize_labels, normalize_retry,
 };
+use super::subscription_rules::keep_masked_secrets;
 use super::{Ctx, EVENT_GRID, Kind, OpAction, OpRef, Resource, Store};
 use crate::emulator::infra::clock::parse_time;
 use crate::emulator::store::StoreError;
@@ -64,11 +65,6 @@ pub struct Handshake {
     pub cloud_events: bool,
 }
 
-const SCHEMAS: &[&str] = &[
-    "EventGridSchema",
-    "CustomInputSchema",
-    "CloudEventSchemaV1_0",
-];
 const PATCH_FIELDS: &[&str] = &[
     "destination",
     "deliveryWithResourceIdentity",
@@ -226,6 +222,9 @@ impl Store {
                 }
             }
         };
+        if let Some(old) = existing {
+            keep_masked_secrets(old, &mut request);
+        }
         // A webhook update without a URL keeps the one it had.
         if let (Some(old), Some(dest)) = (existing, request.get_mut("destination"))
             && dest["endpointType"]
@@ -265,21 +264,7 @@ impl Store {
         };
         props.insert("filter".into(), normalize_filter(request.get("filter"))?);
         props.insert("labels".into(), normalize_labels(request.get("labels"))?);
-        let schema = match request.get("eventDeliverySchema") {
-            None | Some(Value::Null) => "EventGridSchema".to_string(),
-            Some(Value::String(s)) => SCHEMAS
-                .iter()
-                .find(|a| a.eq_ignore_ascii_case(s))
-                .map(|a| a.to_string())
-                .ok_or_else(|| {
-                    StoreError::invalid(format!("Invalid eventDeliverySchema '{s}'."))
-                })?,
-            Some(other) => {
-                return Err(StoreError::invalid(format!(
-                    "Invalid eventDeliverySchema {other}."
-                )));
-            }
-        };
+        let schema = self.delivery_schema(scope, style, request.get("eventDeliverySchema"))?;
         if let Some(old) = existing
             && old.body["eventDeliverySchema"]
                 .as_str()

@@ -73,7 +73,11 @@ impl Builder<'_> {
             },
             live,
         );
-        let body = wire::event_subscription(s, &labels);
+        let mut body = wire::event_subscription(s, &labels);
+        if s.event_delivery_schema.is_none() && self.delivers_cloud_events_only(s) {
+            // What Azure stores when the schema is omitted there; said, so it never diffs.
+            body["properties"]["eventDeliverySchema"] = json!("CloudEventSchemaV1_0");
+        }
         let Some(live) = live else {
             let mut changes = diff(r.kind, None, &body);
             if digest.is_some() {
@@ -166,6 +170,21 @@ impl Builder<'_> {
             (None, Some(_)) => Some((None, Locator::Id(r.id.clone()?))),
             (None, None) => None,
         }
+    }
+
+    /// Whether the subscription's topic (a partner topic, a CloudEvents-input topic of this
+    /// stack) delivers CloudEvents only.
+    fn delivers_cloud_events_only(&self, s: &EventSubscriptionSpec) -> bool {
+        let Some(t) = &s.topic else {
+            return false;
+        };
+        let input = self.desired.resources.iter().find_map(|r| match &r.spec {
+            ResourceSpec::Topic(spec) if t.kind == TopicKind::Topic && r.name == t.name => {
+                spec.input_schema
+            }
+            _ => None,
+        });
+        crate::model::subscription::EventDeliverySchema::cloud_events_only(t.kind, input)
     }
 
     /// Why an existing subscription is deleted and created again, if it is.

@@ -291,6 +291,11 @@ async fn seed(h: &Harness, case: &Case) {
             if req["properties"].get("destination").is_none() {
                 req = json!({"properties": {"destination": {"endpointType": "WebHook", "properties": {"endpointUrl": "https://example.com/hook?code=1"}}}});
             }
+            // Partner topics deliver CloudEvents only (docs/emulator.md); the examples' responses
+            // still show the Event Grid schema.
+            if parent.contains("/partnerTopics/") {
+                req["properties"]["eventDeliverySchema"] = json!("CloudEventSchemaV1_0");
+            }
         }
         if path.contains("/systemTopics/")
             && !path.contains("/eventSubscriptions/")

@@ -76,6 +76,11 @@ class Hook(http.server.BaseHTTPRequestHandler):
             self.send_response(200); self.send_header("content-type", "application/json"); self.end_headers(); self.wfile.write(out)
         else:
             self.send_response(400); self.end_headers()
+    # Partner topics deliver CloudEvents, validated with the CloudEvents abuse-protection handshake.
+    def do_OPTIONS(self):
+        self.send_response(200 if self.path.startswith("/good") else 400)
+        self.send_header("WebHook-Allowed-Origin", self.headers.get("WebHook-Request-Origin", "*"))
+        self.send_header("content-length", "0"); self.end_headers()
     def log_message(self, *a): pass
 srv = http.server.HTTPServer(("127.0.0.1", 0), Hook)
 threading.Thread(target=srv.serve_forever, daemon=True).start()
