@@ -225,15 +225,22 @@ fn catalog(rest: &[&str]) -> Option<CatalogRoute> {
     })
 }
 
+/// A path segment with its percent-escapes decoded (`West%20US%202`).
+fn decoded(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 /// After `.../providers/Microsoft.EventGrid/`: `[locations/{l}/][topicTypes/{t}/]eventSubscriptions`
 /// (at least one of the two prefixes: the bare list is the extension-style one).
 fn aggregate_list(scope: ResourceId, rest: &[&str]) -> Option<ArmRoute> {
     let (location, rest) = match rest {
-        [l, name, tail @ ..] if eq(l, "locations") => (Some(name.to_string()), tail),
+        [l, name, tail @ ..] if eq(l, "locations") => (Some(decoded(name)), tail),
         _ => (None, rest),
     };
     let (topic_type, rest) = match rest {
-        [t, name, tail @ ..] if eq(t, "topicTypes") => (Some(name.to_string()), tail),
+        [t, name, tail @ ..] if eq(t, "topicTypes") => (Some(decoded(name)), tail),
         _ => (None, rest),
     };
     let listed = matches!(rest, [e] if eq(e, "eventSubscriptions"));
@@ -383,6 +390,27 @@ mod tests {
                 "/subscriptions/s/providers/Microsoft.EventGrid/locations/eastus/operationsStatus/x",
                 "Operation(Status",
             ),
+            ("/subscriptions/s/locations", "Account(Locations"),
+            (
+                "/providers/Microsoft.EventGrid/verifiedPartners/Auth0",
+                "Catalog(VerifiedPartner(",
+            ),
+            (
+                "/providers/microsoft.eventgrid/topicTypes/T/eventTypes",
+                "Catalog(EventTypes(",
+            ),
+            (
+                "/subscriptions/s/providers/Microsoft.EventGrid/locations/West%20US/eventSubscriptions",
+                "EventSubscriptionList(AggregateList { scope: ResourceId(/subscriptions/s), location: Some(\"West US\"), topic_type: None",
+            ),
+            (
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.EventGrid/locations/l/topicTypes/T/eventSubscriptions",
+                "EventSubscriptionList(AggregateList { scope: ResourceId(/subscriptions/s/resourceGroups/rg), location: Some(\"l\"), topic_type: Some(\"T\")",
+            ),
+            (
+                "/subscriptions/s/providers/Microsoft.EventGrid/topicTypes/T/eventSubscriptions",
+                "EventSubscriptionList(AggregateList { scope: ResourceId(/subscriptions/s), location: None, topic_type: Some(\"T\")",
+            ),
         ];
         for (path, prefix) in cases {
             let got = shape(path).unwrap_or_default();
@@ -393,5 +421,9 @@ mod tests {
                 .is_none()
         );
         assert!(shape("/nothing").is_none());
+        assert!(shape("/providers/Microsoft.EventGrid/widgets").is_none());
+        assert!(
+            shape("/subscriptions/s/providers/Microsoft.EventGrid/locations/l/widgets").is_none()
+        );
     }
 }
