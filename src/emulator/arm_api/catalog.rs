@@ -25,9 +25,18 @@ struct TopicType {
 }
 
 const RESOURCE_EVENTS: &[(&str, &str)] = &[
-    ("Microsoft.Resources.ResourceWriteSuccess", "Resource Write Success"),
-    ("Microsoft.Resources.ResourceWriteFailure", "Resource Write Failure"),
-    ("Microsoft.Resources.ResourceDeleteSuccess", "Resource Delete Success"),
+    (
+        "Microsoft.Resources.ResourceWriteSuccess",
+        "Resource Write Success",
+    ),
+    (
+        "Microsoft.Resources.ResourceWriteFailure",
+        "Resource Write Failure",
+    ),
+    (
+        "Microsoft.Resources.ResourceDeleteSuccess",
+        "Resource Delete Success",
+    ),
 ];
 
 /// The system-topic sources the emulator accepts (custom topics have no fixed event types).
@@ -152,7 +161,10 @@ fn verified_partner() -> Value {
 
 fn topic_type_body(t: &TopicType) -> Value {
     let (region, scopes) = if t.global {
-        ("GlobalResource", json!(["AzureSubscription", "ResourceGroup"]))
+        (
+            "GlobalResource",
+            json!(["AzureSubscription", "ResourceGroup"]),
+        )
     } else {
         ("RegionalResource", json!(["Resource"]))
     };

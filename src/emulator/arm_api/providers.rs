@@ -12,8 +12,8 @@ use crate::emulator::arm_api::locations;
 use crate::emulator::arm_api::request::ArmRequest;
 use crate::emulator::arm_api::route::{AccountRoute, EVENT_GRID_APIS};
 use crate::emulator::error::ArmApiError;
-use crate::emulator::infra::http::ok_json;
 use crate::emulator::identity::DEFAULT_TENANT;
+use crate::emulator::infra::http::ok_json;
 use crate::emulator::store::{EVENT_GRID, Store};
 
 /// The subscription `GET /subscriptions` lists before anything was written, so that `az login`

@@ -69,8 +69,8 @@ pub async fn token(
     let audience = scope.trim_end_matches("/.default").to_string();
     let tid = tenant_id(&tenant);
     let issuer = format!("https://sts.windows.net/{tid}/");
-    let token = mint(&emu, &issuer, &audience, get("client_id"), tid, "aad")
-        .map_err(TokenError::Server)?;
+    let token =
+        mint(&emu, &issuer, &audience, get("client_id"), tid, "aad").map_err(TokenError::Server)?;
     Ok(json_response(
         StatusCode::OK,
         json!({

@@ -98,7 +98,10 @@ async fn metadata_endpoints_describe_the_emulator_as_a_cloud() {
             .await;
         assert_eq!(s, StatusCode::OK, "{path}");
         assert_eq!(b["resourceManager"], "http://emulator.test/");
-        assert_eq!(b["authentication"]["loginEndpoint"], "http://emulator.test/");
+        assert_eq!(
+            b["authentication"]["loginEndpoint"],
+            "http://emulator.test/"
+        );
         let audience = b["authentication"]["audiences"][0].as_str().unwrap();
         assert!(audience.starts_with("https://management."), "{audience}");
     }
@@ -169,7 +172,9 @@ async fn managed_identity_tokens_carry_guid_tenant_and_app() {
 async fn locations_are_listed_per_subscription() {
     let h = Harness::new().await;
     let (s, b) = h
-        .get(&format!("/subscriptions/{SUB}/locations?api-version=2022-12-01"))
+        .get(&format!(
+            "/subscriptions/{SUB}/locations?api-version=2022-12-01"
+        ))
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let westus2 = b["value"]
@@ -264,7 +269,10 @@ async fn regional_and_topic_type_event_subscription_lists() {
         format!("{topic}/eventSubscriptions/on-topic"),
         format!("{system}/eventSubscriptions/on-signalr"),
         format!("/subscriptions/{SUB}/providers/Microsoft.EventGrid/eventSubscriptions/on-sub"),
-        format!("{}/providers/Microsoft.EventGrid/eventSubscriptions/on-rg", rg_path("rg")),
+        format!(
+            "{}/providers/Microsoft.EventGrid/eventSubscriptions/on-rg",
+            rg_path("rg")
+        ),
     ];
     for (i, sub) in subs.iter().enumerate() {
         let (s, _, b) = h.put(&format!("{sub}?{EG}"), to_hook(&i.to_string())).await;
@@ -273,15 +281,25 @@ async fn regional_and_topic_type_event_subscription_lists() {
     let eg = format!("/subscriptions/{SUB}/providers/Microsoft.EventGrid");
     let in_rg = format!("{}/providers/Microsoft.EventGrid", rg_path("rg"));
     let cases = [
-        (format!("{eg}/locations/westus2/eventSubscriptions"), vec!["on-signalr", "on-topic"]),
-        (format!("{in_rg}/locations/West%20US%202/eventSubscriptions"), vec!["on-signalr", "on-topic"]),
+        (
+            format!("{eg}/locations/westus2/eventSubscriptions"),
+            vec!["on-signalr", "on-topic"],
+        ),
+        (
+            format!("{in_rg}/locations/West%20US%202/eventSubscriptions"),
+            vec!["on-signalr", "on-topic"],
+        ),
         (format!("{eg}/locations/eastus/eventSubscriptions"), vec![]),
         (
-            format!("{eg}/locations/westus2/topicTypes/Microsoft.SignalRService.SignalR/eventSubscriptions"),
+            format!(
+                "{eg}/locations/westus2/topicTypes/Microsoft.SignalRService.SignalR/eventSubscriptions"
+            ),
             vec!["on-signalr"],
         ),
         (
-            format!("{in_rg}/locations/westus2/topicTypes/Microsoft.EventGrid.Topics/eventSubscriptions"),
+            format!(
+                "{in_rg}/locations/westus2/topicTypes/Microsoft.EventGrid.Topics/eventSubscriptions"
+            ),
             vec!["on-topic"],
         ),
         (
@@ -306,7 +324,9 @@ async fn regional_and_topic_type_event_subscription_lists() {
         }
     }
     let (s, _) = h
-        .get(&format!("{eg}/locations/westus2/eventSubscriptions?api-version=2019-06-01"))
+        .get(&format!(
+            "{eg}/locations/westus2/eventSubscriptions?api-version=2019-06-01"
+        ))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
@@ -317,13 +337,19 @@ async fn unregistration_ends_unregistered_and_can_register_again() {
     h.setup().await;
     let provider = format!("/subscriptions/{SUB}/providers/Microsoft.EventGrid");
     let (s, b) = h.post(&format!("{provider}/unregister?{RS}"), None).await;
-    assert_eq!((s, b["registrationState"].as_str()), (StatusCode::OK, Some("Unregistering")));
+    assert_eq!(
+        (s, b["registrationState"].as_str()),
+        (StatusCode::OK, Some("Unregistering"))
+    );
     let (_, b) = h.get(&format!("{provider}?{RS}")).await;
     assert_eq!(b["registrationState"], "Unregistered");
     let (_, b) = h.post(&format!("{provider}/unregister?{RS}"), None).await;
     assert_eq!(b["registrationState"], "Unregistered");
     let (s, _, _) = h
-        .put(&format!("{}?{EG}", eg_path("rg", "topics/t")), json!({"location": "westus2"}))
+        .put(
+            &format!("{}?{EG}", eg_path("rg", "topics/t")),
+            json!({"location": "westus2"}),
+        )
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
     h.post(&format!("{provider}/register?{RS}"), None).await;

@@ -21,8 +21,8 @@ fn clients_dir() -> PathBuf {
 #[test]
 #[ignore = "needs GRIDFORM_AZ (the Azure CLI, see .ci/run)"]
 fn azure_cli_runs_the_whole_flow() {
-    let az = std::env::var("GRIDFORM_AZ")
-        .expect("set GRIDFORM_AZ to an az executable (see .ci/run)");
+    let az =
+        std::env::var("GRIDFORM_AZ").expect("set GRIDFORM_AZ to an az executable (see .ci/run)");
     let az = std::fs::canonicalize(az).unwrap();
     run_client_against_emulator(&["--lro-delay", "100ms"], |base, ca, _| {
         let mut command = Command::new("bash");
