@@ -23,7 +23,7 @@ pub async fn endpoints(State(emu): State<Emulator>, uri: Uri, headers: HeaderMap
     let cloud = cloud(&base_url(&emu, &headers));
     let pairs = query_pairs(&uri);
     let version = query(&pairs, "api-version").unwrap_or_default();
-    if version >= "2019-05-01" && version < "2022-09-01" {
+    if ("2019-05-01".."2022-09-01").contains(&version) {
         return ok_json(json!([cloud]));
     }
     ok_json(cloud)

@@ -194,7 +194,7 @@ async fn locations_are_listed_per_subscription() {
 async fn verified_partners_list_auth0_with_its_immutable_id() {
     let h = Harness::new().await;
     for v in ["2022-06-15", "2025-02-15"] {
-        let base = format!("/providers/Microsoft.EventGrid/verifiedPartners");
+        let base = "/providers/Microsoft.EventGrid/verifiedPartners";
         let (s, b) = h.get(&format!("{base}?api-version={v}")).await;
         assert_eq!((s, names(&b)), (StatusCode::OK, vec!["Auth0".to_string()]));
         let (s, b) = h.get(&format!("{base}/auth0?api-version={v}")).await;
