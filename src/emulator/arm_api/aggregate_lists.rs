@@ -8,6 +8,7 @@
 //! semantics.
 
 use axum::response::Response;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
 use crate::emulator::arm_api::paging::page;
@@ -107,11 +108,12 @@ pub fn execute(
         }
     }
     let mut path = format!("{}/providers/{EVENT_GRID}", list.scope.as_str());
+    let escaped = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
     if let Some(l) = &list.location {
-        path.push_str(&format!("/locations/{l}"));
+        path.push_str(&format!("/locations/{}", escaped(l)));
     }
     if let Some(t) = &list.topic_type {
-        path.push_str(&format!("/topicTypes/{t}"));
+        path.push_str(&format!("/topicTypes/{}", escaped(t)));
     }
     path.push_str("/eventSubscriptions");
     page(items, req, &path, 100)

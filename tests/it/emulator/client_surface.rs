@@ -323,6 +323,20 @@ async fn regional_and_topic_type_event_subscription_lists() {
             assert_eq!(item["type"], "Microsoft.EventGrid/eventSubscriptions");
         }
     }
+    // Paged (topics first, then system topics): the nextLink keeps the location escaped.
+    let first = format!("{in_rg}/locations/West%20US%202/eventSubscriptions?{EG}&$top=1");
+    let (s, b) = h.get(&first).await;
+    assert_eq!(
+        (s, names(&b)),
+        (StatusCode::OK, vec!["on-topic".to_string()])
+    );
+    let next = b["nextLink"].as_str().unwrap();
+    assert!(next.contains("/locations/West%20US%202/"), "{next}");
+    let (s, b) = h.get(next.trim_start_matches("http://emulator.test")).await;
+    assert_eq!(
+        (s, names(&b)),
+        (StatusCode::OK, vec!["on-signalr".to_string()])
+    );
     let (s, _) = h
         .get(&format!(
             "{eg}/locations/westus2/eventSubscriptions?api-version=2019-06-01"
