@@ -12,9 +12,10 @@ use crate::model::id::ResourceId;
 /// The newest Event Grid api-version the emulator speaks (the default for operation URLs).
 pub const EVENT_GRID_API: &str = "2025-02-15";
 /// Every Event Grid api-version served, newest first: the ones current official clients send
-/// (Azure CLI 2021-10-15-preview, JavaScript `@azure/arm-eventgrid` 14 2022-06-15, Python
-/// 10.x, Go, .NET) and the stable and preview versions between them. Each is answered with the
-/// 2025-02-15 shapes: newer fields are extra properties older models ignore.
+/// (Azure CLI 2.x 2021-10-15-preview, JavaScript `@azure/arm-eventgrid` 14 2022-06-15, Python
+/// `azure-mgmt-eventgrid` 10.4 2025-02-15) and the stable and preview versions between them.
+/// Each is answered with the 2025-02-15 shapes: newer fields are extra properties older models
+/// ignore.
 pub const EVENT_GRID_APIS: &[&str] = &[
     EVENT_GRID_API,
     "2024-12-15-preview",
