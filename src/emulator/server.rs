@@ -12,7 +12,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use tokio::net::TcpListener;
 
-use crate::emulator::arm_api::front_door;
+use crate::emulator::arm_api::{front_door, metadata};
 use crate::emulator::auth0_api::{self, log_streams};
 use crate::emulator::controls::{self, events};
 use crate::emulator::dataplane::{outbox, publish, webhook};
@@ -94,6 +94,9 @@ pub fn router(state: Emulator) -> Router {
             get(entra::openid_configuration),
         )
         .route("/common/discovery/instance", get(entra::instance_discovery))
+        .route("/metadata/endpoints", get(metadata::endpoints))
+        // `az cloud register --endpoint-resource-manager https://host/` asks for `//metadata/...`.
+        .route("//metadata/endpoints", get(metadata::endpoints))
         .fallback(front_door::dispatch)
         .layer(DefaultBodyLimit::max(ARM_BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use crate::emulator::arm_api::handlers;
 use crate::emulator::arm_api::request::{ArmRequest, parse_body};
 use crate::emulator::arm_api::route::{
-    AccountRoute, ArmRoute, EVENT_GRID_API, RESOURCES_API, parse_route, query, query_pairs,
+    ArmRoute, EVENT_GRID_API, EVENT_GRID_APIS, RESOURCES_API, parse_route, query, query_pairs,
 };
 use crate::emulator::error::{ArmApiError, EmulatorError};
 use crate::emulator::identity::jwt::{Audience, check_audience};
@@ -30,13 +30,14 @@ fn check_api_version(route: &ArmRoute, version: Option<&str>) -> Result<(), ArmA
         return Err(ArmApiError::MissingApiVersion);
     };
     if route.is_event_grid() {
-        if version == EVENT_GRID_API {
+        if EVENT_GRID_APIS.contains(&version) {
             return Ok(());
         }
         return Err(ArmApiError::InvalidApiVersion {
             code: "NoRegisteredProviderFound",
             message: format!(
-                "No registered resource provider found for API version '{version}' for namespace '{EVENT_GRID}'. The supported api-versions are '{EVENT_GRID_API}'."
+                "No registered resource provider found for API version '{version}' for namespace '{EVENT_GRID}'. The supported api-versions are '{}'.",
+                EVENT_GRID_APIS.join(", ")
             ),
         });
     }
@@ -57,9 +58,10 @@ fn check_api_version(route: &ArmRoute, version: Option<&str>) -> Result<(), ArmA
     })
 }
 
-fn check_token(emu: &Emulator, headers: &HeaderMap) -> Result<(), ArmApiError> {
+/// Checks the bearer token; returns the caller's tenant (`tid`), `None` without auth.
+fn check_token(emu: &Emulator, headers: &HeaderMap) -> Result<Option<String>, ArmApiError> {
     if !emu.config().require_auth {
-        return Ok(());
+        return Ok(None);
     }
     let header = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -77,7 +79,8 @@ fn check_token(emu: &Emulator, headers: &HeaderMap) -> Result<(), ArmApiError> {
     let claims = crate::emulator::identity::jwt::verify(&key, token.trim(), emu.clock.now())
         .map_err(|why| ArmApiError::Unauthorized(format!("The access token is invalid: {why}.")))?;
     check_audience(&claims, Audience::Arm, &base_url(emu, headers))
-        .map_err(ArmApiError::WrongAudience)
+        .map_err(ArmApiError::WrongAudience)?;
+    Ok(claims["tid"].as_str().map(str::to_string))
 }
 
 /// The fallback handler: every ARM request lands here.
@@ -117,9 +120,8 @@ async fn run(
             path: uri.path().to_string(),
         });
     };
-    check_token(emu, headers)?;
-    let is_list_of_subscriptions = matches!(route, ArmRoute::Account(AccountRoute::Subscriptions));
-    if !is_list_of_subscriptions && uuid::Uuid::parse_str(&sub).is_err() {
+    let tenant = check_token(emu, headers)?;
+    if !route.is_tenant_level() && uuid::Uuid::parse_str(&sub).is_err() {
         return Err(StoreError::bad(
             "InvalidSubscriptionId",
             format!("The provided subscription identifier '{sub}' is malformed or invalid."),
@@ -158,6 +160,7 @@ async fn run(
             .unwrap_or(EVENT_GRID_API)
             .to_string(),
         subscription: sub,
+        tenant,
         query: pairs,
         body: parse_body(&body)?,
         ctx: Ctx {

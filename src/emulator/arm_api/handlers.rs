@@ -11,7 +11,8 @@ use axum::response::Response;
 use crate::emulator::arm_api::request::ArmRequest;
 use crate::emulator::arm_api::route::{ArmRoute, EventSubscriptionRoute};
 use crate::emulator::arm_api::{
-    event_subscriptions, eventgrid_resources, groups, operations, providers,
+    aggregate_lists, catalog, event_subscriptions, eventgrid_resources, groups, operations,
+    providers,
 };
 use crate::emulator::error::ArmApiError;
 use crate::emulator::store::{EVENT_GRID, Store};
@@ -26,7 +27,7 @@ pub async fn handle(req: ArmRequest<'_>, route: ArmRoute) -> Result<Response, Ar
     let emu = req.emu;
     let mut store = emu.lock();
     store.tick(req.ctx.now);
-    let result = if route.is_event_grid() && !req.is_read() {
+    let result = if route.is_event_grid() && !route.is_tenant_level() && !req.is_read() {
         store
             .require_registered(&req.subscription, EVENT_GRID)
             .map_err(ArmApiError::from)
@@ -50,5 +51,7 @@ fn execute(
         ArmRoute::Operation(r) => operations::execute(store, req, r),
         ArmRoute::EventGrid(r) => eventgrid_resources::execute(store, req, r),
         ArmRoute::EventSubscription(r) => event_subscriptions::execute(store, req, r),
+        ArmRoute::EventSubscriptionList(r) => aggregate_lists::execute(store, req, r),
+        ArmRoute::Catalog(r) => catalog::execute(req, r),
     }
 }

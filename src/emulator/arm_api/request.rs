@@ -18,8 +18,10 @@ pub struct ArmRequest<'a> {
     pub emu: &'a Emulator,
     /// The HTTP method.
     pub method: Method,
-    /// The subscription id from the path (empty for `/subscriptions`).
+    /// The subscription id from the path (empty for `/subscriptions` and tenant-level routes).
     pub subscription: String,
+    /// The caller's tenant (the token's `tid`); `None` when the emulator does not check tokens.
+    pub tenant: Option<String>,
     /// The query parameters in order.
     pub query: Vec<(String, String)>,
     /// The JSON body (`null` when empty).

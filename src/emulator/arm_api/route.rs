@@ -9,10 +9,26 @@ use crate::emulator::store::subscriptions::Style;
 use crate::emulator::store::{EVENT_GRID, Kind};
 use crate::model::id::ResourceId;
 
-/// The Event Grid api-version the emulator speaks.
+/// The newest Event Grid api-version the emulator speaks (the default for operation URLs).
 pub const EVENT_GRID_API: &str = "2025-02-15";
-/// Microsoft.Resources api-versions accepted (inclusive range, ISO dates compare as text).
-pub const RESOURCES_API: (&str, &str) = ("2021-04-01", "2025-04-01");
+/// Every Event Grid api-version served, newest first: the ones current official clients send
+/// (Azure CLI 2.x 2021-10-15-preview, JavaScript `@azure/arm-eventgrid` 14 2022-06-15, Python
+/// `azure-mgmt-eventgrid` 10.4 2025-02-15) and the stable and preview versions between them.
+/// Each is answered with the 2025-02-15 shapes: newer fields are extra properties older models
+/// ignore.
+pub const EVENT_GRID_APIS: &[&str] = &[
+    EVENT_GRID_API,
+    "2024-12-15-preview",
+    "2024-06-01-preview",
+    "2023-12-15-preview",
+    "2023-06-01-preview",
+    "2022-06-15",
+    "2021-12-01",
+    "2021-10-15-preview",
+];
+/// Microsoft.Resources api-versions accepted (inclusive range, ISO dates compare as text). The
+/// Azure CLI still sends 2016-06-01 (subscriptions, tenants) and 2019-11-01 (metadata).
+pub const RESOURCES_API: (&str, &str) = ("2015-01-01", "2025-04-01");
 
 /// A parsed ARM request target, by route family.
 #[derive(Debug, Clone)]
@@ -27,6 +43,37 @@ pub enum ArmRoute {
     EventGrid(EventGridRoute),
     /// Event subscriptions (nested under a topic or extension-style on any scope).
     EventSubscription(EventSubscriptionRoute),
+    /// The regional and topic-type aggregated event subscription lists.
+    EventSubscriptionList(AggregateList),
+    /// Tenant-level Event Grid catalogs: `/providers/Microsoft.EventGrid/{verifiedPartners,topicTypes}`.
+    Catalog(CatalogRoute),
+}
+
+/// `/providers/Microsoft.EventGrid/...` (no subscription in the path).
+#[derive(Debug, Clone)]
+pub enum CatalogRoute {
+    /// `verifiedPartners`.
+    VerifiedPartners,
+    /// `verifiedPartners/{name}`.
+    VerifiedPartner(String),
+    /// `topicTypes`.
+    TopicTypes,
+    /// `topicTypes/{name}`.
+    TopicType(String),
+    /// `topicTypes/{name}/eventTypes`.
+    EventTypes(String),
+}
+
+/// An aggregated event subscription list under a subscription or resource group
+/// (`.../providers/Microsoft.EventGrid/[locations/{l}/][topicTypes/{t}/]eventSubscriptions`).
+#[derive(Debug, Clone)]
+pub struct AggregateList {
+    /// The subscription or resource group.
+    pub scope: ResourceId,
+    /// `Some` for the regional lists.
+    pub location: Option<String>,
+    /// `Some` for the topic-type lists.
+    pub topic_type: Option<String>,
 }
 
 /// Subscriptions and `Microsoft.*` provider registration.
@@ -36,6 +83,8 @@ pub enum AccountRoute {
     Subscriptions,
     /// `/subscriptions/{s}`.
     Subscription,
+    /// `/subscriptions/{s}/locations`.
+    Locations,
     /// `/subscriptions/{s}/providers`.
     Providers,
     /// `/subscriptions/{s}/providers/{ns}`.
@@ -94,7 +143,21 @@ pub enum EventSubscriptionRoute {
 impl ArmRoute {
     /// Whether this route belongs to Microsoft.EventGrid (api-version 2025-02-15).
     pub fn is_event_grid(&self) -> bool {
-        matches!(self, Self::EventGrid(_) | Self::EventSubscription(_))
+        matches!(
+            self,
+            Self::EventGrid(_)
+                | Self::EventSubscription(_)
+                | Self::EventSubscriptionList(_)
+                | Self::Catalog(_)
+        )
+    }
+
+    /// Whether the path names no subscription (`/subscriptions`, tenant-level catalogs).
+    pub fn is_tenant_level(&self) -> bool {
+        matches!(
+            self,
+            Self::Account(AccountRoute::Subscriptions) | Self::Catalog(_)
+        )
     }
 }
 
@@ -114,6 +177,9 @@ pub fn parse_route(path: &str) -> Option<(String, ArmRoute)> {
             String::new(),
             ArmRoute::Account(AccountRoute::Subscriptions),
         ));
+    }
+    if s.len() >= 3 && eq(s[0], "providers") && eq(s[1], EVENT_GRID) {
+        return Some((String::new(), ArmRoute::Catalog(catalog(&s[2..])?)));
     }
     if s.len() < 2 || !eq(s[0], "subscriptions") {
         return None;
@@ -146,10 +212,68 @@ fn extension_subscription(s: &[&str]) -> Option<Option<ArmRoute>> {
     Some(Some(ArmRoute::EventSubscription(route)))
 }
 
+/// `verifiedPartners[/{name}]`, `topicTypes[/{name}[/eventTypes]]`.
+fn catalog(rest: &[&str]) -> Option<CatalogRoute> {
+    Some(match rest {
+        [c] if eq(c, "verifiedPartners") => CatalogRoute::VerifiedPartners,
+        [c, name] if eq(c, "verifiedPartners") => CatalogRoute::VerifiedPartner(name.to_string()),
+        [c] if eq(c, "topicTypes") => CatalogRoute::TopicTypes,
+        [c, name] if eq(c, "topicTypes") => CatalogRoute::TopicType(name.to_string()),
+        [c, name, e] if eq(c, "topicTypes") && eq(e, "eventTypes") => {
+            CatalogRoute::EventTypes(name.to_string())
+        }
+        _ => return None,
+    })
+}
+
+/// A path segment with its percent-escapes decoded (`West%20US%202`).
+fn decoded(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// After `.../providers/Microsoft.EventGrid/`: `[locations/{l}/][topicTypes/{t}/]eventSubscriptions`
+/// (at least one of the two prefixes: the bare list is the extension-style one).
+fn aggregate_list(scope: ResourceId, rest: &[&str]) -> Option<ArmRoute> {
+    let (location, rest) = match rest {
+        [l, name, tail @ ..] if eq(l, "locations") => (Some(decoded(name)), tail),
+        _ => (None, rest),
+    };
+    let (topic_type, rest) = match rest {
+        [t, name, tail @ ..] if eq(t, "topicTypes") => (Some(decoded(name)), tail),
+        _ => (None, rest),
+    };
+    let listed = matches!(rest, [e] if eq(e, "eventSubscriptions"));
+    (listed && (location.is_some() || topic_type.is_some())).then_some(
+        ArmRoute::EventSubscriptionList(AggregateList {
+            scope,
+            location,
+            topic_type,
+        }),
+    )
+}
+
 fn subscription_scoped(s: &[&str]) -> Option<ArmRoute> {
+    if s.len() >= 7
+        && eq(s[2], "providers")
+        && eq(s[3], EVENT_GRID)
+        && let Some(route) = aggregate_list(id_of(&s[..2])?, &s[4..])
+    {
+        return Some(route);
+    }
+    if s.len() >= 9
+        && eq(s[2], "resourcegroups")
+        && eq(s[4], "providers")
+        && eq(s[5], EVENT_GRID)
+        && let Some(route) = aggregate_list(id_of(&s[..4])?, &s[6..])
+    {
+        return Some(route);
+    }
     let route = match s.len() {
         2 => ArmRoute::Account(AccountRoute::Subscription),
         3 if eq(s[2], "providers") => ArmRoute::Account(AccountRoute::Providers),
+        3 if eq(s[2], "locations") => ArmRoute::Account(AccountRoute::Locations),
         3 if eq(s[2], "resourcegroups") => ArmRoute::Group(GroupRoute::List),
         4 if eq(s[2], "providers") => ArmRoute::Account(AccountRoute::Provider(s[3].to_string())),
         4 if eq(s[2], "resourcegroups") => ArmRoute::Group(GroupRoute::One(s[3].to_string())),
@@ -267,6 +391,27 @@ mod tests {
                 "/subscriptions/s/providers/Microsoft.EventGrid/locations/eastus/operationsStatus/x",
                 "Operation(Status",
             ),
+            ("/subscriptions/s/locations", "Account(Locations"),
+            (
+                "/providers/Microsoft.EventGrid/verifiedPartners/Auth0",
+                "Catalog(VerifiedPartner(",
+            ),
+            (
+                "/providers/microsoft.eventgrid/topicTypes/T/eventTypes",
+                "Catalog(EventTypes(",
+            ),
+            (
+                "/subscriptions/s/providers/Microsoft.EventGrid/locations/West%20US/eventSubscriptions",
+                "EventSubscriptionList(AggregateList { scope: ResourceId(/subscriptions/s), location: Some(\"West US\"), topic_type: None",
+            ),
+            (
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.EventGrid/locations/l/topicTypes/T/eventSubscriptions",
+                "EventSubscriptionList(AggregateList { scope: ResourceId(/subscriptions/s/resourceGroups/rg), location: Some(\"l\"), topic_type: Some(\"T\")",
+            ),
+            (
+                "/subscriptions/s/providers/Microsoft.EventGrid/topicTypes/T/eventSubscriptions",
+                "EventSubscriptionList(AggregateList { scope: ResourceId(/subscriptions/s), location: None, topic_type: Some(\"T\")",
+            ),
         ];
         for (path, prefix) in cases {
             let got = shape(path).unwrap_or_default();
@@ -277,5 +422,9 @@ mod tests {
                 .is_none()
         );
         assert!(shape("/nothing").is_none());
+        assert!(shape("/providers/Microsoft.EventGrid/widgets").is_none());
+        assert!(
+            shape("/subscriptions/s/providers/Microsoft.EventGrid/locations/l/widgets").is_none()
+        );
     }
 }

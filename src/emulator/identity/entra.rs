@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use crate::emulator::error::{EmulatorError, TokenError};
 use crate::emulator::identity::jwt::{LIFETIME, mint};
+use crate::emulator::identity::{DEFAULT_MANAGED_IDENTITY_CLIENT, DEFAULT_TENANT, tenant_id};
 use crate::emulator::infra::http::{base_url, json as json_response};
 use crate::emulator::instance::Emulator;
 
@@ -55,9 +56,10 @@ pub async fn token(
         .into());
     }
     let audience = client_credentials_audience(params.get("scope"), params.get("resource"))?;
-    let issuer = format!("https://sts.windows.net/{tenant}/");
-    let token = mint(&emu, &issuer, &audience, get("client_id"), &tenant, "aad")
-        .map_err(TokenError::Server)?;
+    let tid = tenant_id(&tenant);
+    let issuer = format!("https://sts.windows.net/{tid}/");
+    let token =
+        mint(&emu, &issuer, &audience, get("client_id"), tid, "aad").map_err(TokenError::Server)?;
     Ok(json_response(
         StatusCode::OK,
         json!({
@@ -114,15 +116,16 @@ pub async fn managed_identity_token(
     }
     let client = q
         .get("client_id")
+        .filter(|c| uuid::Uuid::parse_str(c).is_ok())
         .cloned()
-        .unwrap_or_else(|| "00000000-0000-0000-0000-0000000000mi".into());
+        .unwrap_or_else(|| DEFAULT_MANAGED_IDENTITY_CLIENT.into());
     let now = emu.clock.now().timestamp();
     let token = mint(
         &emu,
-        "https://sts.windows.net/emulator/",
+        &format!("https://sts.windows.net/{DEFAULT_TENANT}/"),
         resource.trim_end_matches('/'),
         &client,
-        "emulator",
+        DEFAULT_TENANT,
         "aad",
     )
     .map_err(TokenError::Server)?;

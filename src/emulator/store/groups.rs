@@ -178,12 +178,12 @@ impl Store {
         let reg = self
             .registration(subscription, namespace)
             .ok_or_else(|| StoreError::InvalidNamespace(namespace.to_string()))?;
-        let settled = if register {
-            "Registered"
+        let settled: &[&str] = if register {
+            &["Registered"]
         } else {
-            "NotRegistered"
+            &["NotRegistered", "Unregistered"]
         };
-        if reg.state != settled {
+        if !settled.contains(&reg.state.as_str()) {
             reg.state = if register {
                 "Registering"
             } else {

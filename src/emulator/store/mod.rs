@@ -120,7 +120,7 @@ pub struct Resource {
 pub struct Registration {
     /// Namespace as spelled in the catalog.
     pub namespace: String,
-    /// `NotRegistered`, `Registering`, `Registered`, `Unregistering`.
+    /// `NotRegistered`, `Registering`, `Registered`, `Unregistering`, `Unregistered`.
     pub state: String,
     /// When a `Registering`/`Unregistering` state settles.
     pub settles_at: Option<DateTime<Utc>>,
@@ -268,7 +268,7 @@ impl Store {
                 if reg.settles_at.is_some_and(|t| t <= now) {
                     reg.settles_at = None;
                     reg.state = match reg.state.as_str() {
-                        "Unregistering" => "NotRegistered".into(),
+                        "Unregistering" => "Unregistered".into(),
                         _ => "Registered".into(),
                     };
                     self.dirty = true;

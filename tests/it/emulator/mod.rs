@@ -1,7 +1,10 @@
 //! The emulator: its router driven without sockets, its golden shapes against the official
-//! examples, its sockets and binary, and the ignored official-SDK conformance runs.
+//! examples, its sockets and binary, and the ignored official-SDK and client (az, JavaScript)
+//! conformance runs.
 
 mod api;
+mod client_surface;
+mod clients;
 mod dataplane;
 mod golden;
 mod hostile;

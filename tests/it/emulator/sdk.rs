@@ -8,6 +8,7 @@
 //! ```
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 const FLOW: &str = r#""""Drive the whole gridform flow against a live emulator with the official SDKs."""
@@ -140,9 +141,23 @@ fn run_flow(extra: &[&str]) {
 pub(super) fn run_python_against_emulator(script_text: &str, extra: &[&str]) {
     let python = std::env::var("GRIDFORM_SDK_PYTHON")
         .expect("set GRIDFORM_SDK_PYTHON to a python with the official SDKs (see .ci/run)");
+    run_client_against_emulator(extra, |base, ca, dir| {
+        let script = dir.join("flow.py");
+        std::fs::write(&script, script_text).unwrap();
+        let mut command = Command::new(python);
+        command.arg(&script).arg(base).arg(ca);
+        command
+    });
+}
+
+/// Serves the emulator (`--tls`, state in a temp folder, `extra` flags), runs the command
+/// `client(BASE_URL, CA_PEM, TEMP_DIR)` builds, and asserts it succeeded printing `ALL OK` and
+/// the emulator stopped cleanly on SIGTERM.
+pub(super) fn run_client_against_emulator(
+    extra: &[&str],
+    client: impl FnOnce(&str, &Path, &Path) -> Command,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("flow.py");
-    std::fs::write(&script, script_text).unwrap();
     let state = dir.path().join("state.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_gridform"))
         .args([
@@ -163,12 +178,8 @@ pub(super) fn run_python_against_emulator(script_text: &str, extra: &[&str]) {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut base)
         .unwrap();
-    let out = Command::new(python)
-        .arg(&script)
-        .arg(base.trim())
-        .arg(dir.path().join("state.ca.pem"))
-        .output()
-        .unwrap();
+    let ca = dir.path().join("state.ca.pem");
+    let out = client(base.trim(), &ca, dir.path()).output().unwrap();
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
