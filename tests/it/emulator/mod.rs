@@ -5,6 +5,7 @@ mod api;
 mod dataplane;
 mod golden;
 mod hostile;
+mod lro_hints;
 mod partner;
 mod sdk;
 mod sdk_dataplane;
