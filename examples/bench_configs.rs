@@ -87,7 +87,7 @@ pub async fn run_configs(
 /// The side-by-side table of [`run_configs`]: medians, and the spread of the apply time.
 pub fn render_configs(series: &[Series]) -> String {
     let mut out = format!(
-        "{:<28} {:>8} {:>8} {:>22} {:>7} {:>8} {:>9} {:>5} {:>8}\n",
+        "{:<28} {:>8} {:>8} {:>25} {:>7} {:>8} {:>9} {:>5} {:>8}\n",
         "configuration",
         "bound",
         "staged",
@@ -111,7 +111,7 @@ pub fn render_configs(series: &[Series]) -> String {
         let b = s.reports.first().map(|r| r.bound).unwrap_or_default();
         let staged = col(bench::Report::apply_ratio);
         out.push_str(&format!(
-            "{:<28} {:>8} {:>8} {:>22} {:>6.2}x {:>7.2}x {:>8.2}x {:>5} {:>8}\n",
+            "{:<28} {:>8} {:>8} {:>25} {:>6.2}x {:>7.2}x {:>8.2}x {:>5} {:>8}\n",
             s.name,
             bench::secs(b.total),
             bench::secs(b.staged),

@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn never_two_operations_on_one_resource_at_once() {
-        let mut s = sched(&[&[], &[], &[]], &["same", "same", "other"]);
+        let s = sched(&[&[], &[], &[]], &["same", "same", "other"]);
         // The second action on `same` neither starts nor uses up the limit.
         assert_eq!(s.ready(2), vec![0, 2]);
         let mut s = sched(&[&[], &[]], &["same", "same"]);
