@@ -135,10 +135,8 @@ pub async fn execute<B: Backend>(
             }
         }
         if !interrupted {
-            for i in sched.ready() {
-                if running.len() >= opts.parallelism.max(1) {
-                    break;
-                }
+            let free = opts.parallelism.max(1).saturating_sub(running.len());
+            for i in sched.ready(free) {
                 sched.start(i);
                 on_event(&ApplyEvent::Started(i));
                 let action = plan.actions[i].clone();

@@ -4,6 +4,8 @@
 //! same resource is running (kube-runtime's rule: never two operations on one object at once).
 //! A failed or skipped action skips everything that depends on it, transitively.
 
+use std::collections::HashSet;
+
 /// The state of one action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeState {
@@ -46,28 +48,28 @@ impl Scheduler {
         &self.states[i]
     }
 
-    /// Actions that may start now, in index order.
-    pub fn ready(&self) -> Vec<usize> {
-        let busy: Vec<&String> = (0..self.states.len())
+    /// At most `limit` actions that may start now, in index order. Linear in the number of
+    /// actions (it runs after every finished action, with hundreds of them ready at once).
+    pub fn ready(&self, limit: usize) -> Vec<usize> {
+        let mut taken: HashSet<&str> = (0..self.states.len())
             .filter(|i| self.states[*i] == NodeState::Running)
-            .map(|i| &self.keys[i])
+            .map(|i| self.keys[i].as_str())
             .collect();
         let mut out: Vec<usize> = Vec::new();
         for i in 0..self.states.len() {
-            if self.states[i] != NodeState::Pending {
-                continue;
+            if out.len() >= limit {
+                break;
             }
-            if !self.deps[i]
-                .iter()
-                .all(|d| self.states[*d] == NodeState::Succeeded)
+            if self.states[i] != NodeState::Pending
+                || !self.deps[i]
+                    .iter()
+                    .all(|d| self.states[*d] == NodeState::Succeeded)
             {
                 continue;
             }
-            let key = &self.keys[i];
-            if busy.contains(&key) || out.iter().any(|o| &self.keys[*o] == key) {
-                continue;
+            if taken.insert(self.keys[i].as_str()) {
+                out.push(i);
             }
-            out.push(i);
         }
         out
     }
@@ -144,25 +146,37 @@ mod tests {
     fn starts_each_action_as_soon_as_its_own_dependencies_are_done() {
         // 0 → 1 → 3, 0 → 2 (a DAG, not levels): 2 does not wait for 1.
         let mut s = sched(&[&[], &[0], &[0], &[1]], &["a", "b", "c", "d"]);
-        assert_eq!(s.ready(), vec![0]);
+        assert_eq!(s.ready(usize::MAX), vec![0]);
         s.start(0);
-        assert!(s.ready().is_empty());
+        assert!(s.ready(usize::MAX).is_empty());
         s.finish(0, true);
-        assert_eq!(s.ready(), vec![1, 2]);
+        assert_eq!(s.ready(usize::MAX), vec![1, 2]);
         s.start(1);
         s.start(2);
         s.finish(1, true);
-        assert_eq!(s.ready(), vec![3], "3 starts while 2 still runs");
+        assert_eq!(s.ready(usize::MAX), vec![3], "3 starts while 2 still runs");
+    }
+
+    #[test]
+    fn ready_stops_at_the_limit_in_index_order() {
+        let mut s = sched(&[&[], &[], &[], &[]], &["a", "b", "c", "d"]);
+        assert_eq!(s.ready(2), vec![0, 1]);
+        assert!(s.ready(0).is_empty());
+        s.start(0);
+        assert_eq!(s.ready(2), vec![1, 2]);
     }
 
     #[test]
     fn never_two_operations_on_one_resource_at_once() {
+        let s = sched(&[&[], &[], &[]], &["same", "same", "other"]);
+        // The second action on `same` neither starts nor uses up the limit.
+        assert_eq!(s.ready(2), vec![0, 2]);
         let mut s = sched(&[&[], &[]], &["same", "same"]);
-        assert_eq!(s.ready(), vec![0]);
+        assert_eq!(s.ready(usize::MAX), vec![0]);
         s.start(0);
-        assert!(s.ready().is_empty());
+        assert!(s.ready(usize::MAX).is_empty());
         s.finish(0, true);
-        assert_eq!(s.ready(), vec![1]);
+        assert_eq!(s.ready(usize::MAX), vec![1]);
     }
 
     #[test]

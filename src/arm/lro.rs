@@ -264,6 +264,30 @@ mod tests {
     }
 
     #[test]
+    fn polls_at_the_millisecond_hint_and_at_whole_seconds_without_it() {
+        let c = LroConfig::default();
+        let now = chrono::Utc::now();
+        let interval = |pairs: &[(&'static str, &str)]| {
+            c.interval(crate::remote_http::retry::server_delay(
+                &headers(pairs),
+                now,
+            ))
+        };
+        // The emulator's (and Azure's) pair: the finer hint wins.
+        let both = [("retry-after", "1"), ("retry-after-ms", "900")];
+        assert_eq!(interval(&both), Duration::from_millis(900));
+        let x_ms = [("retry-after", "1"), ("x-ms-retry-after-ms", "450")];
+        assert_eq!(interval(&x_ms), Duration::from_millis(450));
+        // Real ARM often sends whole seconds only: honoured as sent.
+        assert_eq!(interval(&[("retry-after", "1")]), Duration::from_secs(1));
+        // The bounds still hold for the finer hint.
+        let tiny = [("retry-after", "1"), ("retry-after-ms", "3")];
+        assert_eq!(interval(&tiny), c.min_interval);
+        let huge = [("retry-after-ms", "86400000")];
+        assert_eq!(interval(&huge), c.max_interval);
+    }
+
+    #[test]
     fn poll_intervals_are_clamped() {
         let c = LroConfig::default();
         assert_eq!(c.interval(None), Duration::from_secs(5));

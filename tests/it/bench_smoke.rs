@@ -38,6 +38,9 @@ fn benchmark_path_converges_on_a_tiny_stack() {
     assert_eq!(r.surfaced_429, 0);
     // provider (or group) → topic → subscription.
     assert_eq!(r.bound.chain_actions, 3);
+    // The target keeps every term of the bound; the protocol figure adds to it.
+    assert!(r.bound.staged >= r.bound.total, "{:?}", r.bound);
+    assert!(r.bound.protocol >= r.bound.staged, "{:?}", r.bound);
     assert!(r.refresh_ratio() <= 1.0, "{}", r.replan.client.total());
 
     let table = bench::render(&p, &r);

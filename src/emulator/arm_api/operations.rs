@@ -2,6 +2,11 @@
 //! (per provider and for resource group deletion), and the headers a write that started an
 //! operation answers with (`Azure-AsyncOperation`, `Location`, `Retry-After`).
 //!
+//! While an operation runs, every answer says when to look again twice: `Retry-After` in whole
+//! seconds (rounded up, as ARM sends it) and `retry-after-ms` in milliseconds, the finer hint
+//! Azure services send beside it and the Azure SDKs read first. A client that reads only
+//! `Retry-After` polls a 0.9 s operation after 1 s; one that reads the finer hint after 0.9 s.
+//!
 //! Operations themselves (due times, completion, failure) are the store's; this module must not
 //! change them.
 
@@ -33,7 +38,22 @@ pub fn execute(
 
 /// Whole seconds (rounded up, at least 1) until `due`.
 fn seconds_until(due: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> i64 {
-    (due - now).num_milliseconds().max(0).div_euclid(1000) + 1
+    millis_until(due, now).div_euclid(1000) + 1
+}
+
+/// Milliseconds (at least 0) until `due`.
+fn millis_until(due: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> i64 {
+    (due - now).num_milliseconds().max(0)
+}
+
+/// Sets `Retry-After` (whole seconds) and `retry-after-ms` for a running operation due at `due`.
+fn set_retry_hints(
+    r: &mut Response,
+    due: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    set_header(r, "retry-after", &seconds_until(due, now).to_string());
+    set_header(r, "retry-after-ms", &millis_until(due, now).to_string());
 }
 
 /// The `Azure-AsyncOperation` URL: always 200 with the status body.
@@ -41,8 +61,7 @@ fn status(store: &Store, req: &ArmRequest<'_>, id: &str) -> Result<Response, Arm
     let op = store.operation(&req.subscription, id)?;
     let mut r = json_response(StatusCode::OK, Store::operation_status_body(op));
     if op.status == "InProgress" {
-        let secs = seconds_until(op.due, req.ctx.now);
-        set_header(&mut r, "retry-after", &secs.to_string());
+        set_retry_hints(&mut r, op.due, req.ctx.now);
     }
     Ok(r)
 }
@@ -68,8 +87,7 @@ fn result(
                 )
             };
             set_header(&mut r, "location", &url);
-            let secs = seconds_until(op.due, req.ctx.now);
-            set_header(&mut r, "retry-after", &secs.to_string());
+            set_retry_hints(&mut r, op.due, req.ctx.now);
             Ok(r)
         }
         "Failed" => Err(StoreError::bad(
@@ -94,7 +112,17 @@ pub fn retry_after(store: &Store, op: &OpRef) -> String {
     }
 }
 
-/// Adds `Azure-AsyncOperation`, `Location` (when `location`, i.e. for deletes) and `Retry-After`.
+/// The retry hints of a just-started operation: its whole duration (`Retry-After` and
+/// `retry-after-ms`), or `Retry-After: 0` alone when it is already done.
+fn set_initial_retry_hints(r: &mut Response, store: &Store, op: &OpRef) {
+    match store.operation(&op.subscription, &op.id) {
+        Ok(o) if o.status == "InProgress" => set_retry_hints(r, o.due, o.started),
+        _ => set_header(r, "retry-after", "0"),
+    }
+}
+
+/// Adds `Azure-AsyncOperation`, `Location` (when `location`, i.e. for deletes) and the retry
+/// hints (`Retry-After`, `retry-after-ms`).
 pub fn with_operation_headers(
     mut r: Response,
     store: &Store,
@@ -119,7 +147,7 @@ pub fn with_operation_headers(
             &format!("{prefix}/operationResults/{}?api-version={api}", op.id),
         );
     }
-    set_header(&mut r, "retry-after", &retry_after(store, op));
+    set_initial_retry_hints(&mut r, store, op);
     r
 }
 

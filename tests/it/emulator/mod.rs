@@ -8,6 +8,7 @@ mod clients;
 mod dataplane;
 mod golden;
 mod hostile;
+mod lro_hints;
 mod partner;
 mod rejections;
 mod sdk;
