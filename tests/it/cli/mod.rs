@@ -6,6 +6,7 @@ mod ci_example;
 mod contract;
 mod dataplane;
 mod e2e;
+mod examples;
 mod fuzz_manifests;
 mod guarantees;
 mod hostile_manifests;

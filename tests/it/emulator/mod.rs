@@ -4,6 +4,7 @@
 mod api;
 mod dataplane;
 mod golden;
+mod handshake;
 mod hostile;
 mod partner;
 mod sdk;
