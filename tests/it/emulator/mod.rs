@@ -11,3 +11,4 @@ mod sdk;
 mod sdk_dataplane;
 mod serve;
 mod subscriptions;
+mod topic_names;
