@@ -12,6 +12,7 @@ mod guarantees;
 mod hostile_manifests;
 mod hostile_server;
 mod locking;
+mod malformed_secrets;
 mod ownership;
 mod replace;
 mod runs;
