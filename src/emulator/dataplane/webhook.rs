@@ -51,10 +51,13 @@ pub(crate) fn is_loopback(url: &url::Url) -> bool {
 }
 
 /// A failed handshake in Azure's words (`Url validation`), with `what` saying what happened;
-/// the URL is shown without its query string (it may carry a secret).
+/// the URL is shown without its query string, fragment and user info (they may carry secrets).
 fn failure(url: &url::Url, what: &str) -> ArmApiError {
     let mut shown = url.clone();
     shown.set_query(None);
+    shown.set_fragment(None);
+    let _ = shown.set_password(None);
+    let _ = shown.set_username("");
     StoreError::UrlValidation(format!(
         "Webhook validation handshake failed for {shown}. {what} For troublehooting, visit https://aka.ms/esvalidation. Activity id:{}, timestamp: {} (UTC).",
         uuid::Uuid::new_v4(),

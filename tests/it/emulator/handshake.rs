@@ -69,7 +69,7 @@ async fn refusing_url() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    format!("http://{addr}/hook?code=s3cret-query")
+    format!("http://user:s3cret-pw@{addr}/hook?code=s3cret-query#s3cret-fragment")
 }
 
 async fn harness() -> Harness {
