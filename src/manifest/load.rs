@@ -407,8 +407,9 @@ pub fn parse_sources(
     }
 }
 
-/// Marks values that are secret by position (webhook URLs, `isSecret: true` attribute values) so
-/// that no message ever quotes them.
+/// Marks values that are secret by position (webhook URLs, `isSecret: true` attribute values, and
+/// a `secrets` value that is not the list of names it should be: it may hold a secret's value)
+/// so that no message ever quotes them.
 fn mark_secret_fields(node: &mut Node) {
     match &mut node.value {
         yaml::Value::Map(entries) => {
@@ -416,7 +417,10 @@ fn mark_secret_fields(node: &mut Node) {
                 .iter()
                 .any(|e| e.key == "isSecret" && e.value.as_str() == Some("true"));
             for e in entries.iter_mut() {
-                if e.key == "endpointUrl" || (secret_attr && e.key == "value") {
+                let malformed_secrets =
+                    e.key == "secrets" && !matches!(e.value.value, yaml::Value::Seq(_));
+                if e.key == "endpointUrl" || (secret_attr && e.key == "value") || malformed_secrets
+                {
                     e.value.secret = true;
                 }
                 mark_secret_fields(&mut e.value);

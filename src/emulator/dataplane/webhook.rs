@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use crate::emulator::dataplane::handshake_http::{call, handshake_client, read_json_body};
 use crate::emulator::error::ArmApiError;
 use crate::emulator::infra::clock::format_time;
 use crate::emulator::infra::http::{empty, json as json_response};
@@ -49,11 +50,16 @@ pub(crate) fn is_loopback(url: &url::Url) -> bool {
     }
 }
 
-fn failure(url: &url::Url, code: &str) -> ArmApiError {
+/// A failed handshake in Azure's words (`Url validation`), with `what` saying what happened;
+/// the URL is shown without its query string, fragment and user info (they may carry secrets).
+fn failure(url: &url::Url, what: &str) -> ArmApiError {
     let mut shown = url.clone();
     shown.set_query(None);
+    shown.set_fragment(None);
+    let _ = shown.set_password(None);
+    let _ = shown.set_username("");
     StoreError::UrlValidation(format!(
-        "Webhook validation handshake failed for {shown}. Http POST request failed with response code {code}. For troublehooting, visit https://aka.ms/esvalidation. Activity id:{}, timestamp: {} (UTC).",
+        "Webhook validation handshake failed for {shown}. {what} For troublehooting, visit https://aka.ms/esvalidation. Activity id:{}, timestamp: {} (UTC).",
         uuid::Uuid::new_v4(),
         chrono::Utc::now().format("%-m/%-d/%Y %-I:%M:%S %p"),
     ))
@@ -101,11 +107,7 @@ pub async fn validate(emu: &Emulator, ctx: &Ctx, hs: &Handshake) -> Result<Valid
         record(emu, url.as_str(), "SubscriptionValidation", event);
         return Ok(Validated::Done);
     }
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .map_err(|e| ArmApiError::Internal(e.to_string()))?;
-    let response = client
+    let request = handshake_client()?
         .post(url.clone())
         .header("content-type", "application/json")
         .header("aeg-event-type", "SubscriptionValidation")
@@ -116,23 +118,18 @@ pub async fn validate(emu: &Emulator, ctx: &Ctx, hs: &Handshake) -> Result<Valid
         .header("aeg-delivery-count", "0")
         .header("aeg-data-version", "2")
         .header("aeg-metadata-version", "1")
-        .body(event.to_string())
-        .send()
-        .await;
-    let response = match response {
-        Ok(r) => r,
-        Err(_) => return Err(failure(&url, "Unknown")),
-    };
-    let status = response.status();
-    if status.as_u16() != 200 {
-        return Err(failure(&url, status.as_str()));
-    }
-    let body: Value = response
-        .bytes()
+        .body(event.to_string());
+    let response = call(request, "POST")
         .await
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(Value::Null);
+        .map_err(|what| failure(&url, &what))?;
+    let body = read_json_body(response).await.map_err(|why| {
+        failure(
+            &url,
+            &format!(
+                "Http POST request got response code 200, but its body could not be read: {why}."
+            ),
+        )
+    })?;
     let echoed = body["validationResponse"]
         .as_str()
         .or_else(|| body["ValidationResponse"].as_str());
@@ -144,7 +141,7 @@ pub async fn validate(emu: &Emulator, ctx: &Ctx, hs: &Handshake) -> Result<Valid
     } else {
         Err(failure(
             &url,
-            "OK but the response did not echo the validationCode",
+            "Http POST request got response code 200, but the response did not echo the validationCode.",
         ))
     }
 }
@@ -168,20 +165,13 @@ async fn validate_cloud_events(
         );
         return Ok(());
     }
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .map_err(|e| ArmApiError::Internal(e.to_string()))?;
-    let response = client
+    let request = handshake_client()?
         .request(reqwest::Method::OPTIONS, url.clone())
         .header("WebHook-Request-Origin", WEBHOOK_ORIGIN)
-        .header("WebHook-Request-Rate", "120")
-        .send()
+        .header("WebHook-Request-Rate", "120");
+    let response = call(request, "OPTIONS")
         .await
-        .map_err(|_| failure(url, "Unknown"))?;
-    if response.status().as_u16() != 200 {
-        return Err(failure(url, response.status().as_str()));
-    }
+        .map_err(|what| failure(url, &what))?;
     let allowed = response
         .headers()
         .get("WebHook-Allowed-Origin")
@@ -192,7 +182,7 @@ async fn validate_cloud_events(
     } else {
         Err(failure(
             url,
-            "OK but WebHook-Allowed-Origin was not granted",
+            "Http OPTIONS request got response code 200, but WebHook-Allowed-Origin did not grant eventgrid.azure.net.",
         ))
     }
 }

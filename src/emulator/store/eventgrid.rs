@@ -2,7 +2,9 @@
 //! (`partners.rs`): topics (and their keys), system topics, plus the generic get / list / delete
 //! and PATCH plumbing every Event Grid kind shares.
 //!
-//! Bodies are kept in the shape GET returns; server defaults are filled here. No HTTP here.
+//! Bodies are kept in the shape GET returns; server defaults are filled here. A topic's endpoint
+//! is named after its name and region, which are therefore unique together (as in Azure). No HTTP
+//! here.
 
 use serde_json::{Map, Value, json};
 
@@ -134,6 +136,7 @@ impl Store {
                 false
             }
             None => {
+                self.check_topic_endpoint_free(id, &location)?;
                 let endpoint = format!(
                     "{}/eventgrid/topics/{}.{}-1/api/events",
                     ctx.base,
@@ -180,6 +183,27 @@ impl Store {
             OpAction::Provision,
         );
         Ok((created, self.eg_get(Kind::Topic, id)?, op))
+    }
+
+    /// A topic's endpoint host is `{name}.{region}-1`, so Azure keeps topic names unique per
+    /// region across every resource group and subscription: a second one is 409.
+    fn check_topic_endpoint_free(&self, id: &ResourceId, location: &str) -> Result<(), StoreError> {
+        let k = key(id);
+        let taken = self
+            .resources_of(Kind::Topic, |r| {
+                r.body["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(id.name()))
+                    && same_location(r.body["location"].as_str().unwrap_or_default(), location)
+            })
+            .any(|r| r.id.to_ascii_lowercase() != k);
+        if taken {
+            return Err(StoreError::Conflict {
+                code: "Conflict".into(),
+                message: "Topic with the specified name already exists. Choose a different topic name. Topic names must be unique within an Azure region.".into(),
+            });
+        }
+        Ok(())
     }
 
     /// `PATCH .../topics/{name}`.
