@@ -312,11 +312,39 @@ impl Builder<'_> {
             let doc = Doc {
                 kind: ResourceKind::Auth0LogStream,
                 name: name.clone(),
-                adopt: owner.is_none(),
+                // Only a recorded stream is the stack's; one whose topic the stack merely
+                // activated (a partner topic declared by name) was made outside gridform.
+                adopt: !matches!(
+                    owner,
+                    Some(crate::plan::auth0_record::StreamOwner::Recorded)
+                ),
                 protect: false,
                 spec: convert::stream_spec(body),
             };
             self.push("partner.yaml", doc);
+        }
+    }
+
+    /// On a partner topic or a CloudEvents-input topic, CloudEvents is the only delivery schema
+    /// and what an omitted one means: left out, like Azure's other defaults.
+    fn drop_implied_cloud_events(&self, topic: &ResourceId, kind: ResourceKind, spec: &mut Value) {
+        let cloud_events_input = self
+            .input
+            .live
+            .get(topic)
+            .and_then(|t| t.pointer("/properties/inputSchema"))
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.eq_ignore_ascii_case("CloudEventSchemaV1_0"));
+        let only_cloud_events = kind == ResourceKind::PartnerTopic || cloud_events_input;
+        let Some(map) = spec.as_object_mut() else {
+            return;
+        };
+        let implied = map
+            .get("eventDeliverySchema")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.eq_ignore_ascii_case("CloudEventSchemaV1_0"));
+        if only_cloud_events && implied {
+            map.remove("eventDeliverySchema");
         }
     }
 
@@ -355,7 +383,10 @@ impl Builder<'_> {
                 var_prefix,
             };
             let topic = json!({"kind": topic_kind.as_str(), "name": topic_name});
-            let spec = subscription_spec(body, topic, !adopt, &parts, &mut self.out.secrets);
+            let mut spec = subscription_spec(body, topic, !adopt, &parts, &mut self.out.secrets);
+            if let Some(topic_id) = id.parent() {
+                self.drop_implied_cloud_events(&topic_id, topic_kind, &mut spec);
+            }
             let file = subscriptions_file(topic_kind, &topic_name, &self.topics);
             let doc = Doc {
                 kind: ResourceKind::EventSubscription,

@@ -120,7 +120,7 @@ fn auth0_call(w: &World, method: reqwest::Method, path: &str, body: Value) -> Va
 /// `examples/partner-topic-by-name` as its README tells: the Auth0 log stream is made in Auth0
 /// (here the emulator's), which names the partner topic; apply authorizes Auth0 and waits; the
 /// stream, suspended until then, is re-enabled and Auth0 creates the topic. The topic's name.
-fn apply_while_auth0_creates_the_topic(
+pub(super) fn apply_while_auth0_creates_the_topic(
     w: &World,
     cwd: &Path,
     path: &str,

@@ -72,7 +72,7 @@ fn webhook_subscription() -> Value {
                        {"operatorType": "StringContains", "key": "data.sku", "values": ["x", "y"]},
                        {"operatorType": "IsNotNull", "key": "data.id"}]},
         "labels": ["team-orders", "tier-1"],
-        "eventDeliverySchema": "EventGridSchema",
+        "eventDeliverySchema": "CloudEventSchemaV1_0",
         "retryPolicy": {"maxDeliveryAttempts": 5, "eventTimeToLiveInMinutes": 60},
         "expirationTimeUtc": expiry,
         "deadLetterDestination": {"endpointType": "StorageBlob", "properties": {
