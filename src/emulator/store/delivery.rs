@@ -114,7 +114,7 @@ impl Store {
         self.delivery_log.push(record);
         let excess = self.delivery_log.len().saturating_sub(DELIVERY_LOG_CAP);
         self.delivery_log.drain(..excess);
-        self.touch();
+        self.touch_delivery_log();
     }
 
     /// The id of the Auth0 log stream whose id or name is `id_or_name`.
@@ -248,7 +248,7 @@ impl Store {
     pub fn enqueue(&mut self, pending: Pending) -> String {
         let key = uuid::Uuid::new_v4().to_string();
         self.outbox.insert(key.clone(), pending);
-        self.touch();
+        self.mark(super::rows::OUTBOX, &key);
         key
     }
 
@@ -263,6 +263,6 @@ impl Store {
                 self.outbox.remove(key);
             }
         }
-        self.touch();
+        self.mark(super::rows::OUTBOX, key);
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! Methods take a `Ctx` (time, base URL, LRO delay) and return `Result<_, StoreError>`; time only
 //! moves through `tick`, which completes operations, registrations, partner actions and expiries.
-//! This module must not know about statuses, headers or axum; it is serialised as the state file.
+//! This module must not know about statuses, headers or axum; it is kept in the state database
+//! row by row (`rows.rs`) and read from the old JSON state file for a migration.
 
 pub mod auth0;
 pub mod delivery;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod eventgrid;
 pub mod groups;
 pub mod partners;
+pub mod rows;
 pub mod subscription_fields;
 pub mod subscriptions;
 
@@ -26,7 +28,7 @@ use crate::emulator::infra::ids::IdGen;
 pub use crate::emulator::store::error::StoreError;
 use crate::model::id::ResourceId;
 
-/// The state file format version this build reads and writes.
+/// The JSON state file format version this build migrates (and the `version` meta row).
 pub const STATE_VERSION: u32 = 1;
 
 /// The Event Grid namespace.
@@ -210,7 +212,7 @@ pub struct Store {
     #[serde(default)]
     pub delivery_log: Vec<delivery::DeliveryRecord>,
     #[serde(skip)]
-    dirty: bool,
+    dirty: rows::Dirty,
 }
 
 impl Store {
@@ -229,18 +231,13 @@ impl Store {
             sink: Vec::new(),
             outbox: BTreeMap::new(),
             delivery_log: Vec::new(),
-            dirty: true,
+            dirty: rows::Dirty::everything(),
         }
     }
 
-    /// Marks the store changed (to be written to the state file).
-    pub fn touch(&mut self) {
-        self.dirty = true;
-    }
-
-    /// Returns whether the store changed since the last call, and clears the flag.
-    pub fn take_dirty(&mut self) -> bool {
-        std::mem::take(&mut self.dirty)
+    /// Marks the whole store to be written (a store read from a JSON state file).
+    pub fn mark_all(&mut self) {
+        self.dirty = rows::Dirty::everything();
     }
 
     /// Applies everything due by `now`: operations, registrations, partner actions, expiries.
@@ -256,13 +253,18 @@ impl Store {
         }
         // Finished operations are kept for an hour so pollers can still read them.
         let horizon = now - chrono::Duration::hours(1);
-        let before = self.operations.len();
-        self.operations
-            .retain(|_, op| op.status == "InProgress" || op.due > horizon);
-        if self.operations.len() != before {
-            self.dirty = true;
+        let expired: Vec<String> = self
+            .operations
+            .values()
+            .filter(|op| op.status != "InProgress" && op.due <= horizon)
+            .map(|op| op.id.clone())
+            .collect();
+        for id in expired {
+            self.operations.remove(&id);
+            self.mark(rows::OPERATIONS, &id);
         }
-        for regs in self.registrations.values_mut() {
+        let mut settled = Vec::new();
+        for (sub, regs) in &mut self.registrations {
             for reg in regs.values_mut() {
                 if reg.settles_at.is_some_and(|t| t <= now) {
                     reg.settles_at = None;
@@ -270,9 +272,12 @@ impl Store {
                         "Unregistering" => "NotRegistered".into(),
                         _ => "Registered".into(),
                     };
-                    self.dirty = true;
+                    settled.push(sub.clone());
                 }
             }
+        }
+        for sub in settled {
+            self.mark(rows::REGISTRATIONS, &sub);
         }
         self.run_partner(now);
         self.expire_partner_topics(now);
@@ -286,17 +291,17 @@ impl Store {
         };
         op.status = if op.fail { "Failed" } else { "Succeeded" }.into();
         let (action, key, fail) = (op.action, op.resource.clone(), op.fail);
-        self.dirty = true;
+        self.mark(rows::OPERATIONS, id);
         match action {
             OpAction::Provision => {
-                if let Some(res) = self.resources.get_mut(&key) {
+                if let Some(res) = self.resource_mut(&key) {
                     set_state(res, if fail { "Failed" } else { "Succeeded" });
                 }
             }
             OpAction::Track => {}
             OpAction::Delete => {
                 if fail {
-                    if let Some(res) = self.resources.get_mut(&key) {
+                    if let Some(res) = self.resource_mut(&key) {
                         set_state(res, "Failed");
                     }
                 } else {
@@ -336,7 +341,7 @@ impl Store {
             location: op.location.clone(),
         };
         self.operations.insert(id.clone(), op);
-        self.dirty = true;
+        self.mark(rows::OPERATIONS, &id);
         if ctx.delay <= chrono::Duration::zero() {
             self.complete_operation(&id);
         }
@@ -384,17 +389,23 @@ impl Store {
     /// Removes `key` and every resource whose id is below it; returns how many went.
     pub(crate) fn remove_tree(&mut self, key: &str) -> usize {
         let prefix = format!("{key}/");
+        // Keys below `key` are one contiguous range: no scan of the whole world.
+        let below = self
+            .resources
+            .range(prefix.clone()..)
+            .map(|(k, _)| k)
+            .take_while(|k| k.starts_with(&prefix));
         let doomed: Vec<String> = self
             .resources
-            .keys()
-            .filter(|k| k.as_str() == key || k.starts_with(&prefix))
+            .get_key_value(key)
+            .map(|(k, _)| k)
+            .into_iter()
+            .chain(below)
             .cloned()
             .collect();
         for k in &doomed {
             self.resources.remove(k);
-        }
-        if !doomed.is_empty() {
-            self.dirty = true;
+            self.mark(rows::RESOURCES, k);
         }
         doomed.len()
     }
@@ -404,13 +415,14 @@ impl Store {
     }
 
     pub(crate) fn resource_mut(&mut self, key: &str) -> Option<&mut Resource> {
-        self.dirty = true;
+        self.mark(rows::RESOURCES, key);
         self.resources.get_mut(key)
     }
 
     pub(crate) fn insert(&mut self, res: Resource) {
-        self.dirty = true;
-        self.resources.insert(res.id.to_ascii_lowercase(), res);
+        let key = res.id.to_ascii_lowercase();
+        self.mark(rows::RESOURCES, &key);
+        self.resources.insert(key, res);
     }
 
     /// Stored resources of `kind`, in key order, for which `keep` holds.

@@ -9,4 +9,5 @@ mod partner;
 mod sdk;
 mod sdk_dataplane;
 mod serve;
+mod state_db;
 mod subscriptions;
