@@ -4,8 +4,10 @@
 //! Results and the reading of them: docs/benchmark.md.
 //!
 //! Run with `cargo run --release --example bench_emulator_store -- [--runs R] [--writes W]
-//! [--killed N]`. Every write is a resource-group `PUT` over HTTP to an emulator on
-//! 127.0.0.1:0 with `--state` (one SQLite transaction, committed before the response). The
+//! [--killed N]`. The world has an estate's shape: topics of 99 webhook event subscriptions each
+//! (100 resources per topic) in one resource group. A measured write is an event-subscription
+//! `PUT` over HTTP to an emulator on 127.0.0.1:0 with `--state` (one SQLite transaction,
+//! committed before the response), into a topic of its own per run (created untimed). The
 //! durability part runs the emulator in a child process (this example started with
 //! `--serve-child STATE`), kills it with SIGKILL right after the last acknowledgement, restarts
 //! it on the same file and GETs every acknowledged group.
@@ -20,6 +22,8 @@ use gridform::emulator::{self, Clock, Config, Emulator, ThrottleSpec};
 
 const SUB: &str = "11111111-2222-3333-4444-555555555555";
 const API: &str = "api-version=2021-04-01";
+const EG: &str = "api-version=2025-02-15";
+const HOOK: &str = r#"{"properties":{"destination":{"endpointType":"WebHook","properties":{"endpointUrl":"https://hooks.example.com/bench"}}}}"#;
 const SIZES: [usize; 4] = [0, 2_500, 5_000, 10_000];
 
 struct Params {
@@ -58,17 +62,64 @@ fn config(state: &Path) -> Config {
     }
 }
 
-async fn put_group(http: &reqwest::Client, base: &str, name: &str) -> anyhow::Result<()> {
+async fn send(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    body: &'static str,
+) -> anyhow::Result<()> {
     let resp = http
-        .put(format!(
-            "{base}/subscriptions/{SUB}/resourcegroups/{name}?{API}"
-        ))
+        .request(method, &url)
         .header("content-type", "application/json")
-        .body(r#"{"location":"westus2","tags":{"bench":"emulator-store"}}"#)
+        .body(body)
         .send()
         .await?;
     if !resp.status().is_success() {
-        bail!("PUT {name}: {}", resp.status());
+        let status = resp.status();
+        bail!("{url}: {status} {}", resp.text().await.unwrap_or_default());
+    }
+    Ok(())
+}
+
+async fn put_group(http: &reqwest::Client, base: &str, name: &str) -> anyhow::Result<()> {
+    let url = format!("{base}/subscriptions/{SUB}/resourcegroups/{name}?{API}");
+    send(http, reqwest::Method::PUT, url, r#"{"location":"westus2"}"#).await
+}
+
+fn topic_url(base: &str, topic: &str) -> String {
+    format!(
+        "{base}/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.EventGrid/topics/{topic}"
+    )
+}
+
+async fn put_topic(http: &reqwest::Client, base: &str, topic: &str) -> anyhow::Result<()> {
+    let url = format!("{}?{EG}", topic_url(base, topic));
+    send(http, reqwest::Method::PUT, url, r#"{"location":"westus2"}"#).await
+}
+
+async fn put_hook(
+    http: &reqwest::Client,
+    base: &str,
+    topic: &str,
+    name: &str,
+) -> anyhow::Result<()> {
+    let url = format!("{}/eventSubscriptions/{name}?{EG}", topic_url(base, topic));
+    send(http, reqwest::Method::PUT, url, HOOK).await
+}
+
+/// The resource group, the Event Grid registration and `present` resources: topics of 99
+/// event subscriptions each.
+async fn build_world(http: &reqwest::Client, base: &str, present: usize) -> anyhow::Result<()> {
+    let register =
+        format!("{base}/subscriptions/{SUB}/providers/Microsoft.EventGrid/register?{API}");
+    send(http, reqwest::Method::POST, register, "").await?;
+    put_group(http, base, "rg").await?;
+    for t in 0..present / 100 {
+        let topic = format!("present-{t}");
+        put_topic(http, base, &topic).await?;
+        for i in 0..99 {
+            put_hook(http, base, &topic, &format!("hook-{i}")).await?;
+        }
     }
     Ok(())
 }
@@ -78,19 +129,20 @@ fn median(mut values: Vec<f64>) -> f64 {
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// Median per-write milliseconds with `present` groups in the world.
+/// Median per-write milliseconds with `present` resources in the world, and each run's figure.
 async fn write_cost(p: &Params, present: usize) -> anyhow::Result<(f64, Vec<f64>)> {
     let dir = tempfile::tempdir()?;
     let running = emulator::spawn_local(config(&dir.path().join("emulator.db"))).await?;
     let http = reqwest::Client::new();
-    for i in 0..present {
-        put_group(&http, &running.base_url, &format!("present-{i}")).await?;
-    }
+    let base = running.base_url.clone();
+    build_world(&http, &base, present).await?;
     let mut per_write = Vec::new();
     for run in 0..p.runs {
+        let topic = format!("measured-{run}");
+        put_topic(&http, &base, &topic).await?;
         let started = Instant::now();
         for i in 0..p.writes {
-            put_group(&http, &running.base_url, &format!("run{run}-{i}")).await?;
+            put_hook(&http, &base, &topic, &format!("hook-{i}")).await?;
         }
         per_write.push(started.elapsed().as_secs_f64() * 1000.0 / p.writes as f64);
     }
@@ -152,7 +204,7 @@ fn main() -> anyhow::Result<()> {
         Ok(p) => p,
     };
     println!(
-        "emulator state database: {} runs of {} resource-group PUTs per size (median per write)",
+        "emulator state database: {} runs of {} event-subscription PUTs per size (median per write)",
         p.runs, p.writes
     );
     println!(

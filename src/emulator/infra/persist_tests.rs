@@ -177,3 +177,33 @@ fn the_database_and_its_wal_files_are_private_and_its_folder_ignored_by_git() {
     prepare(&dir.path().join(".gridform/emulator.db")).unwrap();
     assert!(dir.path().join(".gridform/.gitignore").exists());
 }
+
+#[test]
+fn the_sink_appends_one_row_per_record_and_its_cap_deletes_the_oldest() {
+    use crate::emulator::store::SinkRecord;
+    use crate::emulator::store::rows::SINK;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let (mut db, mut store) = Db::open(&path, 3).unwrap();
+    let record = |n: u32| SinkRecord {
+        at: String::new(),
+        url: format!("u{n}"),
+        event_type: String::new(),
+        body: serde_json::Value::Null,
+    };
+    for n in 0..5 {
+        db.begin(&mut store).unwrap();
+        store.push_sink(record(n), 3);
+        let mut probe = store.clone();
+        let changes = probe.take_changes().unwrap();
+        let puts = changes.put.iter().filter(|p| p.0 == SINK).count();
+        let deletes = changes.delete.iter().filter(|d| d.0 == SINK).count();
+        assert_eq!((puts, deletes), (1, usize::from(n >= 3)), "record {n}");
+        db.commit(&mut store).unwrap();
+    }
+    drop(db);
+    assert_eq!(count(&path, SINK), 3);
+    let (_, back) = Db::open(&path, 3).unwrap();
+    let urls: Vec<&str> = back.sink.iter().map(|r| r.url.as_str()).collect();
+    assert_eq!(urls, ["u2", "u3", "u4"]);
+}

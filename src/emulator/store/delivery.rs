@@ -111,10 +111,7 @@ pub const DELIVERY_LOG_CAP: usize = 2000;
 impl Store {
     /// Appends to the delivery log (oldest dropped past the cap).
     pub fn log_delivery(&mut self, record: DeliveryRecord) {
-        self.delivery_log.push(record);
-        let excess = self.delivery_log.len().saturating_sub(DELIVERY_LOG_CAP);
-        self.delivery_log.drain(..excess);
-        self.touch_delivery_log();
+        self.push_delivery(record, DELIVERY_LOG_CAP);
     }
 
     /// The id of the Auth0 log stream whose id or name is `id_or_name`.

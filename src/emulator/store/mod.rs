@@ -8,6 +8,7 @@
 //! row by row (`rows.rs`) and read from the old JSON state file for a migration.
 
 pub mod auth0;
+pub mod deadlines;
 pub mod delivery;
 pub mod error;
 pub mod eventgrid;
@@ -213,6 +214,12 @@ pub struct Store {
     pub delivery_log: Vec<delivery::DeliveryRecord>,
     #[serde(skip)]
     dirty: rows::Dirty,
+    #[serde(skip)]
+    sink_seq: rows::LogSeq,
+    #[serde(skip)]
+    delivery_seq: rows::LogSeq,
+    #[serde(skip)]
+    deadlines: deadlines::Deadlines,
 }
 
 impl Store {
@@ -232,6 +239,9 @@ impl Store {
             outbox: BTreeMap::new(),
             delivery_log: Vec::new(),
             dirty: rows::Dirty::everything(),
+            sink_seq: rows::LogSeq::default(),
+            delivery_seq: rows::LogSeq::default(),
+            deadlines: deadlines::Deadlines::default(),
         }
     }
 
@@ -242,6 +252,35 @@ impl Store {
 
     /// Applies everything due by `now`: operations, registrations, partner actions, expiries.
     pub fn tick(&mut self, now: DateTime<Utc>) {
+        if self.deadlines.operations_due(now) {
+            self.tick_operations(now);
+        }
+        let mut settled = Vec::new();
+        for (sub, regs) in &mut self.registrations {
+            for reg in regs.values_mut() {
+                if reg.settles_at.is_some_and(|t| t <= now) {
+                    reg.settles_at = None;
+                    reg.state = match reg.state.as_str() {
+                        "Unregistering" => "NotRegistered".into(),
+                        _ => "Registered".into(),
+                    };
+                    settled.push(sub.clone());
+                }
+            }
+        }
+        for sub in settled {
+            self.mark(rows::REGISTRATIONS, &sub);
+        }
+        self.run_partner(now);
+        if self.expiry_due(now) {
+            self.expire_partner_topics(now);
+            self.expire_event_subscriptions(now);
+            self.expire_manual_validations(now);
+        }
+    }
+
+    /// Completes the due operations and forgets those finished over an hour ago.
+    fn tick_operations(&mut self, now: DateTime<Utc>) {
         let due: Vec<String> = self
             .operations
             .values()
@@ -263,26 +302,8 @@ impl Store {
             self.operations.remove(&id);
             self.mark(rows::OPERATIONS, &id);
         }
-        let mut settled = Vec::new();
-        for (sub, regs) in &mut self.registrations {
-            for reg in regs.values_mut() {
-                if reg.settles_at.is_some_and(|t| t <= now) {
-                    reg.settles_at = None;
-                    reg.state = match reg.state.as_str() {
-                        "Unregistering" => "NotRegistered".into(),
-                        _ => "Registered".into(),
-                    };
-                    settled.push(sub.clone());
-                }
-            }
-        }
-        for sub in settled {
-            self.mark(rows::REGISTRATIONS, &sub);
-        }
-        self.run_partner(now);
-        self.expire_partner_topics(now);
-        self.expire_event_subscriptions(now);
-        self.expire_manual_validations(now);
+        let next = self.operations.values().map(operation_check_time).min();
+        self.deadlines.operations_next(next);
     }
 
     fn complete_operation(&mut self, id: &str) {
@@ -344,6 +365,9 @@ impl Store {
         self.mark(rows::OPERATIONS, &id);
         if ctx.delay <= chrono::Duration::zero() {
             self.complete_operation(&id);
+        }
+        if let Some(op) = self.operations.get(&id) {
+            self.deadlines.operation_at(operation_check_time(op));
         }
         op_ref
     }
@@ -448,6 +472,15 @@ impl Store {
             Some(_) => Ok(()),
             None => Err(StoreError::ResourceGroupNotFound(group.to_string())),
         }
+    }
+}
+
+/// When `tick` must next look at `op`: its completion, or its removal an hour after.
+fn operation_check_time(op: &LongRunningOperation) -> DateTime<Utc> {
+    if op.status == "InProgress" {
+        op.due
+    } else {
+        op.due + chrono::Duration::hours(1)
     }
 }
 

@@ -3,8 +3,9 @@
 //! migration) and a store rebuilt from rows (`Store::from_rows`).
 //!
 //! Every table is `key → JSON text`: one row per resource, operation, subscription's
-//! registrations and outbox batch, and one `meta` row per small capped object (signing key, id
-//! generator, Auth0 state, sink, delivery log). It must not know SQL or files
+//! registrations and outbox batch, one row per sink and delivery-log entry (keyed by a sequence
+//! number, so appending writes one row and the cap deletes the oldest), and one `meta` row per
+//! small object (signing key, id generator, Auth0 state). It must not know SQL or files
 //! (`infra::persist` does); a write costs the rows it dirtied, never the whole world.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,15 +25,106 @@ pub const REGISTRATIONS: &str = "registrations";
 pub const OUTBOX: &str = "outbox";
 /// Small objects by name.
 pub const META: &str = "meta";
+/// What the built-in webhook sink received, by sequence number.
+pub const SINK: &str = "sink";
+/// Delivery and dead-letter records (`/_emulator/deliveries`), by sequence number.
+pub const DELIVERIES: &str = "deliveries";
 /// Every table, `meta` first.
-pub const TABLES: [&str; 5] = [META, RESOURCES, OPERATIONS, REGISTRATIONS, OUTBOX];
+pub const TABLES: [&str; 7] = [
+    META,
+    RESOURCES,
+    OPERATIONS,
+    REGISTRATIONS,
+    OUTBOX,
+    SINK,
+    DELIVERIES,
+];
 
 const META_VERSION: &str = "version";
 const META_SIGNING_KEY: &str = "signing_key";
 const META_IDS: &str = "ids";
 const META_AUTH0: &str = "auth0";
-const META_SINK: &str = "sink";
-const META_DELIVERY_LOG: &str = "delivery_log";
+
+/// Sequence numbers of a capped log kept as one row per entry: `next` is one past the newest
+/// entry's; `persisted` the range of the rows in the database.
+#[derive(Debug, Clone, Default)]
+pub struct LogSeq {
+    next: u64,
+    persisted: (u64, u64),
+}
+
+fn log_key(seq: u64) -> String {
+    format!("{seq:020}")
+}
+
+/// Appends `item` to a capped log (the oldest dropped past `cap`).
+fn push_capped<T>(list: &mut Vec<T>, seq: &mut LogSeq, item: T, cap: usize) {
+    seq.next = seq.next.max(list.len() as u64).saturating_add(1);
+    list.push(item);
+    let excess = list.len().saturating_sub(cap);
+    list.drain(..excess);
+}
+
+/// The rows a log's change needs: entries appended since the last write, deletes for the
+/// entries dropped (or cleared); with `full`, every entry (a new database).
+fn log_changes<T: Serialize>(
+    out: &mut Changes,
+    table: &'static str,
+    list: &[T],
+    seq: &mut LogSeq,
+    full: bool,
+) -> Result<(), serde_json::Error> {
+    let len = list.len() as u64;
+    seq.next = seq.next.max(len);
+    let first = seq.next - len;
+    let (old_first, old_next) = if full { (first, first) } else { seq.persisted };
+    for gone in old_first..old_next.min(first) {
+        out.delete.push((table, log_key(gone)));
+    }
+    for s in old_next.max(first)..seq.next {
+        let index = usize::try_from(s - first).unwrap_or(usize::MAX);
+        if let Some(item) = list.get(index) {
+            out.put.push((table, log_key(s), text(item)?));
+        }
+    }
+    seq.persisted = (first, seq.next);
+    Ok(())
+}
+
+/// A log from its rows (in key order) and its sequence numbers.
+fn log_from_rows<T: DeserializeOwned>(
+    table: &str,
+    rows: &[(String, String)],
+) -> Result<(Vec<T>, LogSeq), String> {
+    let mut sorted: Vec<&(String, String)> = rows.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let seq_of = |key: &str| {
+        key.parse::<u64>()
+            .map_err(|_| format!("row `{key}` of table `{table}`: not a sequence number"))
+    };
+    let first = sorted
+        .first()
+        .map(|(k, _)| seq_of(k))
+        .transpose()?
+        .unwrap_or(0);
+    let next = match sorted.last() {
+        Some((k, _)) => seq_of(k)?.saturating_add(1),
+        None => 0,
+    };
+    let list = sorted
+        .iter()
+        .map(|(k, v)| {
+            serde_json::from_str(v).map_err(|e| format!("row `{k}` of table `{table}`: {e}"))
+        })
+        .collect::<Result<Vec<T>, String>>()?;
+    Ok((
+        list,
+        LogSeq {
+            next,
+            persisted: (first, next),
+        },
+    ))
+}
 
 /// What changed since the last write.
 #[derive(Debug, Clone, Default)]
@@ -80,20 +172,30 @@ fn text(value: &impl Serialize) -> Result<String, serde_json::Error> {
 }
 
 impl Store {
-    /// Marks the small capped objects (Auth0 state, sink, delivery log) changed.
+    /// Marks the Auth0 state and the logs (sink, deliveries) changed.
     pub fn touch(&mut self) {
-        for name in [META_AUTH0, META_SINK, META_DELIVERY_LOG] {
+        for name in [META_AUTH0, SINK, DELIVERIES] {
             self.dirty.meta.insert(name);
         }
     }
 
-    /// Marks only the delivery log changed.
-    pub(crate) fn touch_delivery_log(&mut self) {
-        self.dirty.meta.insert(META_DELIVERY_LOG);
+    /// Appends to the sink (the oldest dropped past `cap`).
+    pub(crate) fn push_sink(&mut self, record: super::SinkRecord, cap: usize) {
+        push_capped(&mut self.sink, &mut self.sink_seq, record, cap);
+        self.dirty.meta.insert(SINK);
+    }
+
+    /// Appends to the delivery log (the oldest dropped past `cap`).
+    pub(crate) fn push_delivery(&mut self, record: super::delivery::DeliveryRecord, cap: usize) {
+        push_capped(&mut self.delivery_log, &mut self.delivery_seq, record, cap);
+        self.dirty.meta.insert(DELIVERIES);
     }
 
     /// Marks one row of a keyed table changed (written if present, deleted if not).
     pub(crate) fn mark(&mut self, table: &'static str, key: &str) {
+        if table == RESOURCES {
+            self.deadlines.touched(key);
+        }
         let keys = self.dirty.keys.entry(table).or_default();
         if !keys.contains(key) {
             keys.insert(key.to_string());
@@ -118,7 +220,17 @@ impl Store {
             return Ok(out);
         }
         for name in dirty.meta.iter().copied().chain([META_IDS]) {
-            out.put.push((META, name.into(), self.meta_row(name)?));
+            match name {
+                SINK => log_changes(&mut out, SINK, &self.sink, &mut self.sink_seq, false)?,
+                DELIVERIES => log_changes(
+                    &mut out,
+                    DELIVERIES,
+                    &self.delivery_log,
+                    &mut self.delivery_seq,
+                    false,
+                )?,
+                _ => out.put.push((META, name.into(), self.meta_row(name)?)),
+            }
         }
         for (table, keys) in dirty.keys {
             for key in keys {
@@ -136,8 +248,6 @@ impl Store {
             META_VERSION => text(&STATE_VERSION),
             META_SIGNING_KEY => text(&self.signing_key),
             META_AUTH0 => text(&self.auth0),
-            META_SINK => text(&self.sink),
-            META_DELIVERY_LOG => text(&self.delivery_log),
             _ => text(&self.ids),
         }
     }
@@ -152,18 +262,14 @@ impl Store {
     }
 
     /// Every row of the store (a new database, a migrated JSON state file).
-    pub fn all_rows(&self) -> Result<Changes, serde_json::Error> {
+    pub fn all_rows(&mut self) -> Result<Changes, serde_json::Error> {
         let mut out = Changes::default();
-        for name in [
-            META_VERSION,
-            META_SIGNING_KEY,
-            META_IDS,
-            META_AUTH0,
-            META_SINK,
-            META_DELIVERY_LOG,
-        ] {
+        for name in [META_VERSION, META_SIGNING_KEY, META_IDS, META_AUTH0] {
             out.put.push((META, name.into(), self.meta_row(name)?));
         }
+        log_changes(&mut out, SINK, &self.sink, &mut self.sink_seq, true)?;
+        let log = &self.delivery_log;
+        log_changes(&mut out, DELIVERIES, log, &mut self.delivery_seq, true)?;
         fn rows<V: Serialize>(
             out: &mut Changes,
             table: &'static str,
@@ -208,6 +314,8 @@ impl Store {
                 .map(|(k, v)| Ok((k.clone(), parse(table, k, v)?)))
                 .collect()
         }
+        let (sink, sink_seq) = log_from_rows(SINK, table(SINK))?;
+        let (delivery_log, delivery_seq) = log_from_rows(DELIVERIES, table(DELIVERIES))?;
         Ok(Self {
             version: STATE_VERSION,
             signing_key: parse(META, META_SIGNING_KEY, required(META_SIGNING_KEY)?)?,
@@ -216,11 +324,13 @@ impl Store {
             resources: keyed(RESOURCES, table(RESOURCES))?,
             operations: keyed(OPERATIONS, table(OPERATIONS))?,
             auth0: parse::<Option<_>>(META, META_AUTH0, optional(META_AUTH0))?.unwrap_or_default(),
-            sink: parse::<Option<_>>(META, META_SINK, optional(META_SINK))?.unwrap_or_default(),
+            sink,
+            sink_seq,
             outbox: keyed(OUTBOX, table(OUTBOX))?,
-            delivery_log: parse::<Option<_>>(META, META_DELIVERY_LOG, optional(META_DELIVERY_LOG))?
-                .unwrap_or_default(),
+            delivery_log,
+            delivery_seq,
             dirty: Dirty::default(),
+            deadlines: Default::default(),
         })
     }
 }
