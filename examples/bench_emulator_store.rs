@@ -12,7 +12,7 @@
 //! `--serve-child STATE`), kills it with SIGKILL right after the last acknowledgement, restarts
 //! it on the same file and GETs every acknowledged group.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
@@ -192,7 +192,9 @@ async fn durability(p: &Params) -> anyhow::Result<(usize, usize)> {
 async fn serve_child(state: PathBuf) -> anyhow::Result<()> {
     let emu = Emulator::open(config(&state), Clock::system())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    println!("http://{}", listener.local_addr()?);
+    let mut out = std::io::stdout();
+    writeln!(out, "http://{}", listener.local_addr()?)?;
+    out.flush()?;
     emulator::serve_until(listener, None, emu, std::future::pending()).await?;
     Ok(())
 }
@@ -203,30 +205,35 @@ fn main() -> anyhow::Result<()> {
         Err(state) => return rt.block_on(serve_child(state)),
         Ok(p) => p,
     };
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "emulator state database: {} runs of {} event-subscription PUTs per size (median per write)",
         p.runs, p.writes
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "{:>9}  {:>12}  {:>8}  runs (ms/write)",
         "present", "ms/write", "ratio"
-    );
+    )?;
     let mut base_cost = None;
     for present in SIZES {
         let (cost, runs) = rt.block_on(write_cost(&p, present))?;
         let base = *base_cost.get_or_insert(cost);
         let runs: Vec<String> = runs.iter().map(|r| format!("{r:.3}")).collect();
-        println!(
+        writeln!(
+            out,
             "{present:>9}  {cost:>12.3}  {:>7.2}x  {}",
             cost / base,
             runs.join(" ")
-        );
+        )?;
     }
     let started = Instant::now();
     let (acked, found) = rt.block_on(durability(&p))?;
-    println!(
+    writeln!(
+        out,
         "kill -9 durability: {acked} acknowledged, {found} found after restart ({:.1?})",
         started.elapsed()
-    );
+    )?;
     Ok(())
 }

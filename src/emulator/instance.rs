@@ -121,7 +121,8 @@ impl Drop for StoreGuard<'_> {
 }
 
 impl Emulator {
-    /// A fresh emulator with an empty world, in memory.
+    /// A fresh emulator with an empty world, in memory (`config.state_file` is not read or
+    /// written: `open` does that).
     pub fn new(config: Config, clock: Clock) -> Self {
         let store = Store::new(config.seed);
         Self::build(config, clock, store, None)
