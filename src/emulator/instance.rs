@@ -1,7 +1,7 @@
 //! The shared emulator handle (`Emulator`: store, clock, throttle buckets, fault injector) and
 //! its configuration (`Config`, built once from the CLI flags or by tests).
 //!
-//! It owns locking and flushing the state file. It must not route requests, build responses or
+//! It owns locking the store and committing it to the state database (`StoreGuard`). It must not route requests, build responses or
 //! contain ARM semantics (those live in the surface folders and in `store`).
 
 use std::path::PathBuf;
@@ -61,10 +61,16 @@ impl Default for Config {
     }
 }
 
+/// The store and, with `--state`, the database it is kept in; one mutex guards both.
+struct Locked {
+    store: Store,
+    db: Option<persist::Db>,
+}
+
 /// The shared emulator handle: cheap to clone, one per server.
 #[derive(Clone)]
 pub struct Emulator {
-    store: Arc<Mutex<Store>>,
+    store: Arc<Mutex<Locked>>,
     /// The emulator's notion of "now"; tests and `/_emulator/clock` move it.
     pub clock: Clock,
     config: Arc<Config>,
@@ -72,19 +78,61 @@ pub struct Emulator {
     faults: Arc<Mutex<faults::Faults>>,
 }
 
+/// The locked store (derefs to `Store`). With `--state` it holds the database's write
+/// transaction, taken when locking (the store is read again first if another process wrote);
+/// `Emulator::flush_locked` commits what changed, and dropping the guard commits anything
+/// changed after that.
+pub struct StoreGuard<'a> {
+    inner: MutexGuard<'a, Locked>,
+}
+
+impl std::ops::Deref for StoreGuard<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.inner.store
+    }
+}
+
+impl std::ops::DerefMut for StoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        &mut self.inner.store
+    }
+}
+
+impl StoreGuard<'_> {
+    fn commit(&mut self) -> Result<(), persist::PersistError> {
+        let Locked { store, db } = &mut *self.inner;
+        match db {
+            Some(db) => db.commit(store),
+            None => {
+                store.clear_dirty();
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for StoreGuard<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.commit() {
+            tracing::warn!(error = %e, "could not write the emulator state");
+        }
+    }
+}
+
 impl Emulator {
-    /// A fresh emulator with an empty world.
+    /// A fresh emulator with an empty world, in memory (`config.state_file` is not read or
+    /// written: `open` does that).
     pub fn new(config: Config, clock: Clock) -> Self {
         let store = Store::new(config.seed);
-        Self::with_store(config, clock, store)
+        Self::build(config, clock, store, None)
     }
 
-    /// An emulator around an existing store (e.g. loaded from `--state`).
-    pub fn with_store(config: Config, clock: Clock, store: Store) -> Self {
+    fn build(config: Config, clock: Clock, store: Store, db: Option<persist::Db>) -> Self {
         let faults = faults::Faults::new(config.faults.clone(), config.seed);
         let buckets = throttle::Buckets::new(config.throttle.clone());
         Self {
-            store: Arc::new(Mutex::new(store)),
+            store: Arc::new(Mutex::new(Locked { store, db })),
             clock,
             config: Arc::new(config),
             throttle: Arc::new(Mutex::new(buckets)),
@@ -92,17 +140,16 @@ impl Emulator {
         }
     }
 
-    /// Loads `config.state_file` when it exists, else starts empty (its folder prepared first:
-    /// `.gitignore`, stale temp files — `persist::prepare`).
+    /// Opens `config.state_file` (creating it, or migrating a JSON state file:
+    /// `persist::Db::open`), else starts empty in memory.
     pub fn open(config: Config, clock: Clock) -> Result<Self, persist::PersistError> {
-        let store = match &config.state_file {
+        match &config.state_file {
             Some(path) => {
-                persist::prepare(path)?;
-                persist::load(path)?.unwrap_or_else(|| Store::new(config.seed))
+                let (db, store) = persist::Db::open(path, config.seed)?;
+                Ok(Self::build(config, clock, store, Some(db)))
             }
-            None => Store::new(config.seed),
-        };
-        Ok(Self::with_store(config, clock, store))
+            None => Ok(Self::new(config, clock)),
+        }
     }
 
     /// The configuration this emulator runs with.
@@ -110,25 +157,28 @@ impl Emulator {
         &self.config
     }
 
-    /// Locks the store; a poisoned lock is recovered (the store stays usable).
-    pub fn lock(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Writes the state file if the store changed since the last write.
-    pub fn flush(&self) -> Result<(), persist::PersistError> {
-        let mut store = self.lock();
-        self.flush_locked(&mut store)
-    }
-
-    /// Same as `flush`, for callers already holding the lock.
-    pub fn flush_locked(&self, store: &mut Store) -> Result<(), persist::PersistError> {
-        if let Some(path) = &self.config.state_file
-            && store.take_dirty()
+    /// Locks the store (a poisoned lock is recovered; the store stays usable). With `--state`
+    /// this also starts the write transaction and reads what another process committed; when
+    /// that fails it is logged and `flush_locked` reports the error.
+    pub fn lock(&self) -> StoreGuard<'_> {
+        let mut inner = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let Locked { store, db } = &mut *inner;
+        if let Some(db) = db
+            && let Err(e) = db.begin(store)
         {
-            persist::save(path, store)?;
+            tracing::warn!(error = %e, "could not read the emulator state");
         }
-        Ok(())
+        StoreGuard { inner }
+    }
+
+    /// Commits what changed in the store (nothing to do in memory).
+    pub fn flush(&self) -> Result<(), persist::PersistError> {
+        self.lock().commit()
+    }
+
+    /// Same as `flush`, for callers holding the lock: commits before the response is sent.
+    pub fn flush_locked(&self, store: &mut StoreGuard<'_>) -> Result<(), persist::PersistError> {
+        store.commit()
     }
 
     pub(crate) fn throttle(&self) -> MutexGuard<'_, throttle::Buckets> {

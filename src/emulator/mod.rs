@@ -28,6 +28,6 @@ pub use infra::clock::{self, Clock};
 pub use infra::faults::FaultSpec;
 pub use infra::throttle::ThrottleSpec;
 pub use infra::{persist, tls};
-pub use instance::{Config, Emulator};
+pub use instance::{Config, Emulator, StoreGuard};
 pub use server::{Running, router, serve_until, spawn_local};
 pub use store::Store;

@@ -171,7 +171,7 @@ impl Running {
 }
 
 /// Starts an emulator on `127.0.0.1:0` in the current tokio runtime (state from
-/// `config.state_file`, e.g. `.gridform/emulator.json`, so consecutive commands see one world).
+/// `config.state_file`, e.g. `.gridform/emulator.db`, so consecutive commands see one world).
 pub async fn spawn_local(config: Config) -> Result<Running, persist::PersistError> {
     let emulator = Emulator::open(config, Clock::system())?;
     let io = |source| persist::PersistError::Io {

@@ -24,8 +24,9 @@ use crate::model::live::LiveState;
 use crate::model::{DesiredState, ResourceKind};
 use crate::plan::{Plan, PlanOptions, plan};
 
-/// Where the embedded emulator keeps its world between commands.
-pub const EMBEDDED_STATE: &str = ".gridform/emulator.json";
+/// Where the embedded emulator keeps its world between commands (an SQLite database; an old
+/// `.gridform/emulator.json` is migrated into it on first open).
+pub const EMBEDDED_STATE: &str = ".gridform/emulator.db";
 
 /// What the commands talk to, resolved once from the command line.
 #[derive(Debug, Clone)]

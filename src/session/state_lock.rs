@@ -1,5 +1,5 @@
 //! The exclusive OS file lock on an emulator state file (`.gridform/emulator.lock` next to
-//! `.gridform/emulator.json`): held for as long as a process runs an emulator on that file, so
+//! `.gridform/emulator.db`): held for as long as a process runs an emulator on that file, so
 //! two runs never load the same state and overwrite each other's writes.
 //!
 //! It owns taking the lock (waiting up to a timeout), recording who holds it in the lock file

@@ -27,15 +27,13 @@ const SINK_CAP: usize = 1000;
 pub(crate) fn record(emu: &Emulator, url: &str, event_type: &str, body: Value) {
     let at = format_time(emu.clock.now());
     let mut store = emu.lock();
-    store.sink.push(SinkRecord {
+    let record = SinkRecord {
         at,
         url: url.to_string(),
         event_type: event_type.to_string(),
         body,
-    });
-    let excess = store.sink.len().saturating_sub(SINK_CAP);
-    store.sink.drain(..excess);
-    store.touch();
+    };
+    store.push_sink(record, SINK_CAP);
     if let Err(e) = emu.flush_locked(&mut store) {
         tracing::warn!(error = %e, "could not write the state file");
     }

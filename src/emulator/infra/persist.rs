@@ -1,22 +1,36 @@
-//! The `--state` file: the whole store as JSON, written atomically (temp file, fsync, rename,
-//! directory fsync) so a `kill -9` at any moment leaves either the old or the new state. It holds
-//! every secret of the emulated world, so it is written mode 0600; the one temp name
-//! (`.FILE.tmp`) is safe because writes happen under the store's lock and the state file's lock,
-//! and `prepare` removes what a crash left. A folder the emulator creates, and `.gridform/`,
-//! get a `.gitignore` of `*`.
+//! The `--state` database: the store in SQLite (bundled, WAL mode, `synchronous=NORMAL`), one row
+//! per resource, operation, subscription's registrations and outbox batch (`store::rows`).
+//! Each write is one `BEGIN IMMEDIATE` transaction that writes only the rows the mutation
+//! dirtied; before a request works on the store, `PRAGMA data_version` tells whether another
+//! process committed since, and the store is then read again, so two processes on one file keep
+//! each other's writes. A committed transaction survives `kill -9` (a power loss may roll back the
+//! last ones; docs/emulator.md).
 //!
-//! A corrupt file or one written by a newer version is an error, never silently replaced. It
-//! must not decide when to write (callers flush after each mutation).
+//! It owns opening (creating the file mode 0600 — SQLite gives `-wal`/`-shm` the same mode —,
+//! the schema and its `user_version`, migrating a JSON state file: `migrate.rs`), reading and
+//! writing rows. A corrupt file or a newer schema is an error, never silently replaced. It must
+//! not decide when to write (the `Emulator` lock guard does).
 
-use std::io::Write;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use crate::emulator::store::{STATE_VERSION, Store};
+use rusqlite::{Connection, OpenFlags};
 
-/// Why the state file could not be read or written.
+use crate::emulator::infra::migrate;
+use crate::emulator::store::Store;
+use crate::emulator::store::rows::{self, Changes};
+
+/// The database schema this build reads and writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// How long a write waits for another process's transaction on the same file.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the state database could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum PersistError {
-    /// I/O on the file.
+    /// I/O on the file or its folder.
     #[error("emulator state file {path}: {source}")]
     Io {
         /// The file.
@@ -25,7 +39,9 @@ pub enum PersistError {
         source: std::io::Error,
     },
     /// Not a state file this build understands.
-    #[error("emulator state file {path} is corrupt: {reason}")]
+    #[error(
+        "emulator state file {path} is corrupt: {reason} (hint: move it away to start an empty world, or use another --state file)"
+    )]
     Corrupt {
         /// The file.
         path: PathBuf,
@@ -34,100 +50,252 @@ pub enum PersistError {
     },
     /// Written by a newer gridform.
     #[error(
-        "emulator state file {path} has format version {found}; this gridform reads version {STATE_VERSION} (upgrade gridform or use another --state file)"
+        "emulator state file {path} has schema version {found}; this gridform reads version {SCHEMA_VERSION} (hint: upgrade gridform or use another --state file)"
     )]
     FutureVersion {
         /// The file.
         path: PathBuf,
         /// The version found.
-        found: u64,
+        found: i64,
+    },
+    /// SQLite refused a read or write (busy beyond the timeout, disk full, …).
+    #[error("emulator state database {path}: {source}")]
+    Database {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: rusqlite::Error,
     },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PersistError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PersistError + '_ {
     move |source| PersistError::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
-/// Reads the state file; `Ok(None)` when it does not exist yet.
-pub fn load(path: &Path) -> Result<Option<Store>, PersistError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io(path)(e)),
-    };
-    let corrupt = |reason: String| PersistError::Corrupt {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
-    let version = value["version"]
-        .as_u64()
-        .ok_or_else(|| corrupt("no `version` field".into()))?;
-    if version > u64::from(STATE_VERSION) {
-        return Err(PersistError::FutureVersion {
+/// SQLite's "not a database" and "malformed" are corruption; the rest is an access error.
+fn db(path: &Path) -> impl Fn(rusqlite::Error) -> PersistError + '_ {
+    move |source| match source.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
+            PersistError::Corrupt {
+                path: path.to_path_buf(),
+                reason: source.to_string(),
+            }
+        }
+        _ => PersistError::Database {
             path: path.to_path_buf(),
-            found: version,
-        });
+            source,
+        },
     }
-    let store: Store = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
-    Ok(Some(store))
 }
 
-/// Writes the state file atomically.
-pub fn save(path: &Path, store: &Store) -> Result<(), PersistError> {
-    let text = serde_json::to_vec_pretty(store).map_err(|e| PersistError::Corrupt {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "state".into());
-    let tmp = temp_path(dir, &file_name);
-    match std::fs::remove_file(&tmp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&tmp)(e)),
-        _ => {}
+/// An open state database and what this connection last saw of it.
+#[derive(Debug)]
+pub struct Db {
+    conn: Connection,
+    path: PathBuf,
+    /// `PRAGMA data_version` when the store was last read; `None` forces a read.
+    seen: Option<i64>,
+    in_transaction: bool,
+}
+
+impl Db {
+    /// Opens the state database at `path` (creating it, or migrating a JSON state file found
+    /// there or at `path` with extension `json`: `migrate.rs`) and reads the store; a new
+    /// database starts from `Store::new(seed)`, written at once.
+    pub fn open(path: &Path, seed: u64) -> Result<(Self, Store), PersistError> {
+        prepare(path)?;
+        let migrated = migrate::json_to_database(path)?;
+        let mut db = Self::connect(path)?;
+        // Read (or, for a new database, write the fresh store) under the write lock, so two
+        // processes opening one new file agree on one world.
+        let mut store = Store::new(seed);
+        db.begin(&mut store)?;
+        db.commit(&mut store)?;
+        if let Some(old) = migrated {
+            tracing::info!(from = %old.display(), to = %path.display(), "migrated the JSON emulator state");
+        }
+        Ok((db, store))
     }
-    {
-        let mut f = private_file(&tmp).map_err(io(&tmp))?;
-        f.write_all(&text).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
+
+    /// Opens `path` (created mode 0600 when missing) and checks or creates the schema.
+    pub(crate) fn connect(path: &Path) -> Result<Self, PersistError> {
+        migrate::create_private(path)?;
+        let err = db(path);
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(&err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(&err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(&err)?;
+        if version > SCHEMA_VERSION {
+            return Err(PersistError::FutureVersion {
+                path: path.to_path_buf(),
+                found: version,
+            });
+        }
+        conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+            .map_err(&err)?;
+        // WAL + NORMAL: a commit is in the WAL before the response; only a power loss (not a
+        // process crash) can roll back the last commits, and never corrupts.
+        conn.execute_batch("PRAGMA synchronous=NORMAL")
+            .map_err(&err)?;
+        if version == 0 {
+            create_schema(&conn, path)?;
+        }
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+            seen: None,
+            in_transaction: false,
+        })
     }
-    std::fs::rename(&tmp, path).map_err(io(path))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
+
+    fn data_version(&self) -> Result<i64, PersistError> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(db(&self.path))
+    }
+
+    /// The store in the database; `None` when it holds none yet.
+    fn read_store(&self) -> Result<Option<Store>, PersistError> {
+        let mut tables: BTreeMap<&'static str, Vec<(String, String)>> = BTreeMap::new();
+        for table in rows::TABLES {
+            let mut stmt = self
+                .conn
+                .prepare_cached(&format!("SELECT key, value FROM {table}"))
+                .map_err(db(&self.path))?;
+            let found = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .and_then(|rows| rows.collect::<Result<Vec<(String, String)>, _>>())
+                .map_err(db(&self.path))?;
+            tables.insert(table, found);
+        }
+        if tables.values().all(Vec::is_empty) {
+            return Ok(None);
+        }
+        Store::from_rows(&tables)
+            .map(Some)
+            .map_err(|reason| PersistError::Corrupt {
+                path: self.path.clone(),
+                reason,
+            })
+    }
+
+    /// Starts this request's write transaction (waiting for another process's, up to the busy
+    /// timeout) and reads the store again when another connection committed since it was read.
+    pub fn begin(&mut self, store: &mut Store) -> Result<(), PersistError> {
+        if self.in_transaction {
+            return Ok(());
+        }
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(db(&self.path))?;
+        self.in_transaction = true;
+        let version = self.data_version()?;
+        if self.seen != Some(version) {
+            let fresh = self.read_store();
+            match fresh {
+                Ok(Some(fresh)) => *store = fresh,
+                Ok(None) => store.mark_all(),
+                Err(e) => {
+                    self.rollback();
+                    return Err(e);
+                }
+            }
+            self.seen = Some(version);
+        }
+        Ok(())
+    }
+
+    /// Writes the rows the store's changes need and commits (starting a transaction first when
+    /// none is open). On failure nothing is written and the next `begin` reads the store again.
+    pub fn commit(&mut self, store: &mut Store) -> Result<(), PersistError> {
+        let changes = store.take_changes();
+        let result = changes
+            .map_err(|e| PersistError::Corrupt {
+                path: self.path.clone(),
+                reason: format!("cannot encode the store: {e}"),
+            })
+            .and_then(|changes| self.write(&changes));
+        if result.is_err() {
+            self.rollback();
+            self.seen = None;
+        }
+        result
+    }
+
+    fn write(&mut self, changes: &Changes) -> Result<(), PersistError> {
+        if changes.is_empty() && !self.in_transaction {
+            return Ok(());
+        }
+        let err = db(&self.path);
+        if !self.in_transaction {
+            self.conn.execute_batch("BEGIN IMMEDIATE").map_err(&err)?;
+            self.in_transaction = true;
+        }
+        write_changes(&self.conn, changes).map_err(&err)?;
+        self.conn.execute_batch("COMMIT").map_err(&err)?;
+        self.in_transaction = false;
+        Ok(())
+    }
+
+    /// Writes every row of `store` (a migration into a new file).
+    pub(crate) fn write_all(&mut self, store: &mut Store) -> Result<(), PersistError> {
+        store.mark_all();
+        self.commit(store)
+    }
+
+    fn rollback(&mut self) {
+        if self.in_transaction {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.in_transaction = false;
+        }
+    }
+}
+
+/// Puts and deletes `changes` on `conn` (inside the caller's transaction).
+pub(crate) fn write_changes(conn: &Connection, changes: &Changes) -> rusqlite::Result<()> {
+    for (table, key, value) in &changes.put {
+        conn.prepare_cached(&format!(
+            "INSERT OR REPLACE INTO {table} (key, value) VALUES (?1, ?2)"
+        ))?
+        .execute((key, value))?;
+    }
+    for (table, key) in &changes.delete {
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE key = ?1"))?
+            .execute([key])?;
     }
     Ok(())
 }
 
-fn temp_path(dir: &Path, file_name: &str) -> PathBuf {
-    dir.join(format!(".{file_name}.tmp"))
-}
-
-/// A new file only the owner can read (never an existing one, never through a symlink).
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+/// Creates the tables on an empty file and sets `user_version`; a file with tables but no
+/// version is not ours.
+fn create_schema(conn: &Connection, path: &Path) -> Result<(), PersistError> {
+    let err = db(path);
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(&err)?;
+    if tables > 0 {
+        return Err(PersistError::Corrupt {
+            path: path.to_path_buf(),
+            reason: "an SQLite database without a gridform schema version".into(),
+        });
     }
-    options.open(path)
+    let mut sql = String::from("BEGIN IMMEDIATE;");
+    for table in rows::TABLES {
+        sql.push_str(&format!(
+            "CREATE TABLE {table} (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;"
+        ));
+    }
+    sql.push_str(&format!("PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"));
+    conn.execute_batch(&sql).map_err(&err)
 }
 
-/// Gets the state file's folder ready before the first load: creates it (with a `.gitignore`
-/// of `*`) when missing, adds that `.gitignore` to a `.gridform` folder without one, and removes
-/// temp files an earlier crash left (`.FILE.tmp`, `.FILE.tmp<pid>`).
+/// Gets the state file's folder ready: creates it (with a `.gitignore` of `*`) when missing,
+/// and adds that `.gitignore` to a `.gridform` folder without one.
 pub fn prepare(path: &Path) -> Result<(), PersistError> {
     let dir = path
         .parent()
@@ -142,91 +310,18 @@ pub fn prepare(path: &Path) -> Result<(), PersistError> {
             .create_new(true)
             .open(&ignore)
         {
-            Ok(mut f) => f
-                .write_all(b"# Written by gridform: emulator state, locks and secrets.\n*\n")
-                .map_err(io(&ignore))?,
+            Ok(mut f) => std::io::Write::write_all(
+                &mut f,
+                b"# Written by gridform: emulator state, locks and secrets.\n*\n",
+            )
+            .map_err(io(&ignore))?,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(io(&ignore)(e)),
-        }
-    }
-    let Some(file_name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-        return Ok(());
-    };
-    let stale = temp_path(dir, &file_name);
-    let stale = stale.file_name().map(|n| n.to_string_lossy().into_owned());
-    for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let is_stale = stale.as_deref().is_some_and(|s| {
-            name.strip_prefix(s)
-                .is_some_and(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
-        });
-        if is_stale {
-            let _ = std::fs::remove_file(entry.path());
         }
     }
     Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_trip_and_refusals() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub/state.json");
-        assert!(load(&path).unwrap().is_none());
-        let store = Store::new(3);
-        save(&path, &store).unwrap();
-        let back = load(&path).unwrap().unwrap();
-        assert_eq!(back.signing_key, store.signing_key);
-        std::fs::write(&path, "{not json").unwrap();
-        assert!(matches!(load(&path), Err(PersistError::Corrupt { .. })));
-        std::fs::write(&path, r#"{"version": 99}"#).unwrap();
-        assert!(matches!(
-            load(&path),
-            Err(PersistError::FutureVersion { found: 99, .. })
-        ));
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn the_state_file_is_private_and_its_folder_ignored_by_git() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("new/state.json");
-        prepare(&path).unwrap();
-        let ignore = std::fs::read_to_string(dir.path().join("new/.gitignore")).unwrap();
-        assert!(ignore.lines().any(|l| l == "*"), "{ignore}");
-        save(&path, &Store::new(3)).unwrap();
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-        // A folder that exists already is left alone, unless it is `.gridform`.
-        let here = dir.path().join("state.json");
-        prepare(&here).unwrap();
-        assert!(!dir.path().join(".gitignore").exists());
-        std::fs::create_dir(dir.path().join(".gridform")).unwrap();
-        prepare(&dir.path().join(".gridform/emulator.json")).unwrap();
-        assert!(dir.path().join(".gridform/.gitignore").exists());
-    }
-
-    #[test]
-    fn stale_temp_files_are_removed_and_saves_reuse_one_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
-        for stale in [".state.json.tmp", ".state.json.tmp4242"] {
-            std::fs::write(dir.path().join(stale), "{").unwrap();
-        }
-        std::fs::write(dir.path().join(".state.json.tmp-keep"), "x").unwrap();
-        prepare(&path).unwrap();
-        save(&path, &Store::new(3)).unwrap();
-        std::fs::write(dir.path().join(".state.json.tmp"), "{").unwrap();
-        save(&path, &Store::new(3)).unwrap();
-        let mut names: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        assert_eq!(names, [".state.json.tmp-keep", "state.json"]);
-    }
-}
+#[path = "persist_tests.rs"]
+mod tests;

@@ -111,10 +111,7 @@ pub const DELIVERY_LOG_CAP: usize = 2000;
 impl Store {
     /// Appends to the delivery log (oldest dropped past the cap).
     pub fn log_delivery(&mut self, record: DeliveryRecord) {
-        self.delivery_log.push(record);
-        let excess = self.delivery_log.len().saturating_sub(DELIVERY_LOG_CAP);
-        self.delivery_log.drain(..excess);
-        self.touch();
+        self.push_delivery(record, DELIVERY_LOG_CAP);
     }
 
     /// The id of the Auth0 log stream whose id or name is `id_or_name`.
@@ -248,7 +245,7 @@ impl Store {
     pub fn enqueue(&mut self, pending: Pending) -> String {
         let key = uuid::Uuid::new_v4().to_string();
         self.outbox.insert(key.clone(), pending);
-        self.touch();
+        self.mark(super::rows::OUTBOX, &key);
         key
     }
 
@@ -263,6 +260,6 @@ impl Store {
                 self.outbox.remove(key);
             }
         }
-        self.touch();
+        self.mark(super::rows::OUTBOX, key);
     }
 }

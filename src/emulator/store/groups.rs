@@ -56,6 +56,10 @@ fn catalog(namespace: &str) -> Option<&'static (&'static str, bool, &'static [&'
 impl Store {
     fn registration(&mut self, subscription: &str, namespace: &str) -> Option<&mut Registration> {
         let (ns, registered, _) = catalog(namespace)?;
+        self.mark(
+            super::rows::REGISTRATIONS,
+            &subscription.to_ascii_lowercase(),
+        );
         let regs = self
             .registrations
             .entry(subscription.to_ascii_lowercase())

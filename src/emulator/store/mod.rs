@@ -4,14 +4,17 @@
 //!
 //! Methods take a `Ctx` (time, base URL, LRO delay) and return `Result<_, StoreError>`; time only
 //! moves through `tick`, which completes operations, registrations, partner actions and expiries.
-//! This module must not know about statuses, headers or axum; it is serialised as the state file.
+//! This module must not know about statuses, headers or axum; it is kept in the state database
+//! row by row (`rows.rs`) and read from the old JSON state file for a migration.
 
 pub mod auth0;
+pub mod deadlines;
 pub mod delivery;
 pub mod error;
 pub mod eventgrid;
 pub mod groups;
 pub mod partners;
+pub mod rows;
 pub mod subscription_fields;
 pub mod subscription_rules;
 pub mod subscriptions;
@@ -27,7 +30,7 @@ use crate::emulator::infra::ids::IdGen;
 pub use crate::emulator::store::error::StoreError;
 use crate::model::id::ResourceId;
 
-/// The state file format version this build reads and writes.
+/// The JSON state file format version this build migrates (and the `version` meta row).
 pub const STATE_VERSION: u32 = 1;
 
 /// The Event Grid namespace.
@@ -211,7 +214,13 @@ pub struct Store {
     #[serde(default)]
     pub delivery_log: Vec<delivery::DeliveryRecord>,
     #[serde(skip)]
-    dirty: bool,
+    dirty: rows::Dirty,
+    #[serde(skip)]
+    sink_seq: rows::LogSeq,
+    #[serde(skip)]
+    delivery_seq: rows::LogSeq,
+    #[serde(skip)]
+    deadlines: deadlines::Deadlines,
 }
 
 impl Store {
@@ -230,22 +239,49 @@ impl Store {
             sink: Vec::new(),
             outbox: BTreeMap::new(),
             delivery_log: Vec::new(),
-            dirty: true,
+            dirty: rows::Dirty::everything(),
+            sink_seq: rows::LogSeq::default(),
+            delivery_seq: rows::LogSeq::default(),
+            deadlines: deadlines::Deadlines::default(),
         }
     }
 
-    /// Marks the store changed (to be written to the state file).
-    pub fn touch(&mut self) {
-        self.dirty = true;
-    }
-
-    /// Returns whether the store changed since the last call, and clears the flag.
-    pub fn take_dirty(&mut self) -> bool {
-        std::mem::take(&mut self.dirty)
+    /// Marks the whole store to be written (a store read from a JSON state file).
+    pub fn mark_all(&mut self) {
+        self.dirty = rows::Dirty::everything();
     }
 
     /// Applies everything due by `now`: operations, registrations, partner actions, expiries.
     pub fn tick(&mut self, now: DateTime<Utc>) {
+        if self.deadlines.operations_due(now) {
+            self.tick_operations(now);
+        }
+        let mut settled = Vec::new();
+        for (sub, regs) in &mut self.registrations {
+            for reg in regs.values_mut() {
+                if reg.settles_at.is_some_and(|t| t <= now) {
+                    reg.settles_at = None;
+                    reg.state = match reg.state.as_str() {
+                        "Unregistering" => "Unregistered".into(),
+                        _ => "Registered".into(),
+                    };
+                    settled.push(sub.clone());
+                }
+            }
+        }
+        for sub in settled {
+            self.mark(rows::REGISTRATIONS, &sub);
+        }
+        self.run_partner(now);
+        if self.expiry_due(now) {
+            self.expire_partner_topics(now);
+            self.expire_event_subscriptions(now);
+            self.expire_manual_validations(now);
+        }
+    }
+
+    /// Completes the due operations and forgets those finished over an hour ago.
+    fn tick_operations(&mut self, now: DateTime<Utc>) {
         let due: Vec<String> = self
             .operations
             .values()
@@ -257,28 +293,18 @@ impl Store {
         }
         // Finished operations are kept for an hour so pollers can still read them.
         let horizon = now - chrono::Duration::hours(1);
-        let before = self.operations.len();
-        self.operations
-            .retain(|_, op| op.status == "InProgress" || op.due > horizon);
-        if self.operations.len() != before {
-            self.dirty = true;
+        let expired: Vec<String> = self
+            .operations
+            .values()
+            .filter(|op| op.status != "InProgress" && op.due <= horizon)
+            .map(|op| op.id.clone())
+            .collect();
+        for id in expired {
+            self.operations.remove(&id);
+            self.mark(rows::OPERATIONS, &id);
         }
-        for regs in self.registrations.values_mut() {
-            for reg in regs.values_mut() {
-                if reg.settles_at.is_some_and(|t| t <= now) {
-                    reg.settles_at = None;
-                    reg.state = match reg.state.as_str() {
-                        "Unregistering" => "Unregistered".into(),
-                        _ => "Registered".into(),
-                    };
-                    self.dirty = true;
-                }
-            }
-        }
-        self.run_partner(now);
-        self.expire_partner_topics(now);
-        self.expire_event_subscriptions(now);
-        self.expire_manual_validations(now);
+        let next = self.operations.values().map(operation_check_time).min();
+        self.deadlines.operations_next(next);
     }
 
     fn complete_operation(&mut self, id: &str) {
@@ -287,17 +313,17 @@ impl Store {
         };
         op.status = if op.fail { "Failed" } else { "Succeeded" }.into();
         let (action, key, fail) = (op.action, op.resource.clone(), op.fail);
-        self.dirty = true;
+        self.mark(rows::OPERATIONS, id);
         match action {
             OpAction::Provision => {
-                if let Some(res) = self.resources.get_mut(&key) {
+                if let Some(res) = self.resource_mut(&key) {
                     set_state(res, if fail { "Failed" } else { "Succeeded" });
                 }
             }
             OpAction::Track => {}
             OpAction::Delete => {
                 if fail {
-                    if let Some(res) = self.resources.get_mut(&key) {
+                    if let Some(res) = self.resource_mut(&key) {
                         set_state(res, "Failed");
                     }
                 } else {
@@ -337,9 +363,12 @@ impl Store {
             location: op.location.clone(),
         };
         self.operations.insert(id.clone(), op);
-        self.dirty = true;
+        self.mark(rows::OPERATIONS, &id);
         if ctx.delay <= chrono::Duration::zero() {
             self.complete_operation(&id);
+        }
+        if let Some(op) = self.operations.get(&id) {
+            self.deadlines.operation_at(operation_check_time(op));
         }
         op_ref
     }
@@ -385,17 +414,23 @@ impl Store {
     /// Removes `key` and every resource whose id is below it; returns how many went.
     pub(crate) fn remove_tree(&mut self, key: &str) -> usize {
         let prefix = format!("{key}/");
+        // Keys below `key` are one contiguous range: no scan of the whole world.
+        let below = self
+            .resources
+            .range(prefix.clone()..)
+            .map(|(k, _)| k)
+            .take_while(|k| k.starts_with(&prefix));
         let doomed: Vec<String> = self
             .resources
-            .keys()
-            .filter(|k| k.as_str() == key || k.starts_with(&prefix))
+            .get_key_value(key)
+            .map(|(k, _)| k)
+            .into_iter()
+            .chain(below)
             .cloned()
             .collect();
         for k in &doomed {
             self.resources.remove(k);
-        }
-        if !doomed.is_empty() {
-            self.dirty = true;
+            self.mark(rows::RESOURCES, k);
         }
         doomed.len()
     }
@@ -405,13 +440,14 @@ impl Store {
     }
 
     pub(crate) fn resource_mut(&mut self, key: &str) -> Option<&mut Resource> {
-        self.dirty = true;
+        self.mark(rows::RESOURCES, key);
         self.resources.get_mut(key)
     }
 
     pub(crate) fn insert(&mut self, res: Resource) {
-        self.dirty = true;
-        self.resources.insert(res.id.to_ascii_lowercase(), res);
+        let key = res.id.to_ascii_lowercase();
+        self.mark(rows::RESOURCES, &key);
+        self.resources.insert(key, res);
     }
 
     /// Stored resources of `kind`, in key order, for which `keep` holds.
@@ -437,6 +473,15 @@ impl Store {
             Some(_) => Ok(()),
             None => Err(StoreError::ResourceGroupNotFound(group.to_string())),
         }
+    }
+}
+
+/// When `tick` must next look at `op`: its completion, or its removal an hour after.
+fn operation_check_time(op: &LongRunningOperation) -> DateTime<Utc> {
+    if op.status == "InProgress" {
+        op.due
+    } else {
+        op.due + chrono::Duration::hours(1)
     }
 }
 

@@ -16,5 +16,6 @@ mod sdk;
 mod sdk_dataplane;
 mod semantics;
 mod serve;
+mod state_db;
 mod subscriptions;
 mod topic_names;

@@ -37,7 +37,8 @@ impl Harness {
     }
 
     pub async fn with_config(config: Config) -> Self {
-        let emu = Emulator::new(config, Clock::fixed(start()));
+        // `open`: with a `state_file`, the world is kept in that database.
+        let emu = Emulator::open(config, Clock::fixed(start())).unwrap();
         let mut h = Self {
             emu,
             token: String::new(),
