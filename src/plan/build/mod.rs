@@ -3,6 +3,7 @@
 //! subscriptions in `subscriptions`, deletions of what the manifests dropped in `prune`.
 
 mod auth0_streams;
+mod freed_names;
 mod partners;
 mod prune;
 mod replace;
@@ -96,6 +97,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
     }
     let mut unmanaged = b.prune();
     b.prune_auth0_streams(&mut unmanaged);
+    b.order_freed_names();
     b.record_scopes();
     let live_digests = live_digests(live);
     let fingerprint = fingerprint(live);
