@@ -455,51 +455,60 @@ fn render(small: &StackFigures, large: &StackFigures, refresh: Option<&RefreshFi
         "\n{:<40} {:>12} {:>10} {:>7} {:>7}\n",
         "target (large stack)", "measured", "target", "ratio", "verdict"
     ));
-    let v = &large.validate;
-    let pl = &large.plan;
-    out.push_str(&row(
-        "validate CPU",
-        format!("{:.3} s", v.cpu),
-        "0.3 s",
-        v.cpu / VALIDATE_CPU,
-    ));
-    out.push_str(&row(
-        "validate peak RSS",
-        format!("{:.1} MB", v.mb),
-        "100 MB",
-        v.mb / VALIDATE_MB,
-    ));
-    out.push_str(&row(
-        "plan (empty world) CPU",
-        format!("{:.3} s", pl.cpu),
-        "0.6 s",
-        pl.cpu / PLAN_CPU,
-    ));
-    out.push_str(&row(
-        "plan (empty world) peak RSS",
-        format!("{:.1} MB", pl.mb),
-        "120 MB",
-        pl.mb / PLAN_MB,
-    ));
-    out.push_str(&row(
-        "validate CPU growth small -> large",
-        format!("{vg:.2}x"),
-        "12x",
-        vg / GROWTH,
-    ));
-    out.push_str(&row(
-        "plan CPU growth small -> large",
-        format!("{pg:.2}x"),
-        "12x",
-        pg / GROWTH,
-    ));
+    let (v, pl) = (&large.validate, &large.plan);
+    let seconds = |x: f64| format!("{x:.3} s");
+    let megabytes = |x: f64| format!("{x:.1} MB");
+    let times = |x: f64| format!("{x:.2}x");
+    let mut rows = vec![
+        (
+            "validate CPU",
+            seconds(v.cpu),
+            "0.3 s",
+            v.cpu / VALIDATE_CPU,
+        ),
+        (
+            "validate peak RSS",
+            megabytes(v.mb),
+            "100 MB",
+            v.mb / VALIDATE_MB,
+        ),
+        (
+            "plan (empty world) CPU",
+            seconds(pl.cpu),
+            "0.6 s",
+            pl.cpu / PLAN_CPU,
+        ),
+        (
+            "plan (empty world) peak RSS",
+            megabytes(pl.mb),
+            "120 MB",
+            pl.mb / PLAN_MB,
+        ),
+        (
+            "validate CPU growth small -> large",
+            times(vg),
+            "12x",
+            vg / GROWTH,
+        ),
+        (
+            "plan CPU growth small -> large",
+            times(pg),
+            "12x",
+            pg / GROWTH,
+        ),
+    ];
     if let Some(r) = refresh {
-        out.push_str(&row(
+        rows.push((
             "converged refresh client CPU",
-            format!("{:.3} s", r.client_cpu),
+            seconds(r.client_cpu),
             "0.5 s",
             r.client_cpu / REFRESH_CPU,
         ));
+    }
+    for (name, measured, target, ratio) in rows {
+        out.push_str(&row(name, measured, target, ratio));
+    }
+    if let Some(r) = refresh {
         out.push_str(&format!(
             "\nconverged large stack: applied in {:.1} s (in-process, no latency); refresh = {} \
              GET requests; whole `gridform plan` process: {:.3} s CPU, {:.1} MB\n",
