@@ -29,6 +29,7 @@ use axum::response::Response;
 use clap::Parser;
 use gridform::apply::remote::Remote;
 use gridform::apply::{ApplyOptions, Outcome, execute};
+use gridform::arm::pacing::PacingConfig;
 use gridform::arm::{ArmClientOptions, ConnectSettings};
 use gridform::emulator::{Clock, Config, Emulator, ThrottleSpec};
 use gridform::plan::{PlanOptions, plan};
@@ -266,7 +267,15 @@ fn receiver() -> axum::Router {
 fn remote_for(url: &str) -> anyhow::Result<Remote> {
     let settings = ConnectSettings {
         emulator_url: Some(url.to_string()),
-        options: ArmClientOptions::default(),
+        // No client pacing: the emulator does not throttle here, and ARM's write refill of
+        // 10/s would make converging 10k subscriptions take 17 minutes.
+        options: ArmClientOptions {
+            pacing: PacingConfig {
+                enabled: false,
+                ..PacingConfig::default()
+            },
+            ..ArmClientOptions::default()
+        },
         ..ConnectSettings::default()
     };
     let conn = gridform::arm::connect::connect_with_env(settings, &|_| None)
