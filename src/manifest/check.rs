@@ -14,6 +14,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::schema::name_rule;
+use super::walk::{Ctx, Problems, Step};
 use super::words::{describe, shown, type_words};
 use super::yaml::{Node, Plain, Pos, Value as Yaml, is_null, resolve_plain};
 use crate::model::ResourceKind;
@@ -32,15 +33,18 @@ pub struct Problem {
     pub hint: Option<String>,
 }
 
+#[cfg(test)]
+thread_local! {
+    /// How many schema nodes this thread walked (tests: the work grows linearly).
+    pub(crate) static WALKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// Checks nodes against one root schema.
 pub struct Checker<'s> {
     root: &'s Value,
     regexes: RefCell<HashMap<String, Option<Regex>>>,
-}
-
-struct Ctx<'a> {
-    path: &'a str,
-    key_pos: Pos,
+    /// `$ref` targets, resolved once instead of walking a JSON pointer at every node.
+    refs: RefCell<HashMap<String, &'s Value>>,
 }
 
 impl<'s> Checker<'s> {
@@ -49,32 +53,50 @@ impl<'s> Checker<'s> {
         Self {
             root,
             regexes: RefCell::new(HashMap::new()),
+            refs: RefCell::new(HashMap::new()),
         }
     }
 
     /// Checks a document; returns the typed JSON and every problem.
     pub fn check(&self, node: &Node) -> (Value, Vec<Problem>) {
-        let mut problems = Vec::new();
+        let mut problems = Problems::collect();
         let ctx = Ctx {
-            path: "",
+            parent: None,
+            step: Step::Root,
             key_pos: node.pos,
         };
         let value = self.walk(self.root, node, &ctx, &mut problems);
-        (value, problems)
+        (value, problems.list)
     }
 
     fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
         match schema.get("$ref").and_then(Value::as_str) {
-            Some(r) => r
-                .strip_prefix('#')
-                .and_then(|p| self.root.pointer(p))
-                .map(|s| self.resolve(s))
-                .unwrap_or(&Value::Bool(true)),
+            Some(r) => self.target_of(r).unwrap_or(&Value::Bool(true)),
             None => schema,
         }
     }
 
-    fn walk(&self, schema: &Value, node: &Node, ctx: &Ctx, out: &mut Vec<Problem>) -> Value {
+    /// The schema a `$ref` names (itself resolved), cached per reference.
+    fn target_of(&self, reference: &str) -> Option<&'s Value> {
+        if let Some(found) = self.refs.borrow().get(reference) {
+            return Some(found);
+        }
+        let root: &'s Value = self.root;
+        let mut target = root.pointer(reference.strip_prefix('#')?)?;
+        // A chain of bare `$ref`s; a cycle resolves to nothing (as `true`), not a hang.
+        for _ in 0..32 {
+            let Some(next) = target.get("$ref").and_then(Value::as_str) else {
+                self.refs.borrow_mut().insert(reference.to_string(), target);
+                return Some(target);
+            };
+            target = root.pointer(next.strip_prefix('#')?)?;
+        }
+        None
+    }
+
+    fn walk(&self, schema: &Value, node: &Node, ctx: &Ctx, out: &mut Problems) -> Value {
+        #[cfg(test)]
+        WALKS.with(|n| n.set(n.get() + 1));
         let schema = self.resolve(schema);
         if let Some(branches) = schema.get("anyOf").and_then(Value::as_array) {
             return self.walk_any_of(branches, node, ctx, out);
@@ -94,7 +116,7 @@ impl<'s> Checker<'s> {
                 let part = self.resolve(part);
                 let sub = match (part.get("if"), part.get("then")) {
                     (Some(cond), Some(then)) => {
-                        let mut scratch = Vec::new();
+                        let mut scratch = Problems::trial();
                         self.walk(cond, node, ctx, &mut scratch);
                         if !scratch.is_empty() {
                             continue;
@@ -109,20 +131,14 @@ impl<'s> Checker<'s> {
         value
     }
 
-    fn walk_any_of(
-        &self,
-        branches: &[Value],
-        node: &Node,
-        ctx: &Ctx,
-        out: &mut Vec<Problem>,
-    ) -> Value {
+    fn walk_any_of(&self, branches: &[Value], node: &Node, ctx: &Ctx, out: &mut Problems) -> Value {
         let is_null_schema = |b: &Value| b.get("type").and_then(Value::as_str) == Some("null");
         if is_null(node) && branches.iter().any(is_null_schema) {
             return Value::Null;
         }
         let real: Vec<&Value> = branches.iter().filter(|b| !is_null_schema(b)).collect();
         for branch in &real {
-            let mut scratch = Vec::new();
+            let mut scratch = Problems::trial();
             let value = self.walk(branch, node, ctx, &mut scratch);
             if scratch.is_empty() {
                 return value;
@@ -135,13 +151,7 @@ impl<'s> Checker<'s> {
     }
 
     /// Objects without `type` (the `if` of a branch, the name-rule overlay).
-    fn convert_untyped(
-        &self,
-        schema: &Value,
-        node: &Node,
-        ctx: &Ctx,
-        out: &mut Vec<Problem>,
-    ) -> Value {
+    fn convert_untyped(&self, schema: &Value, node: &Node, ctx: &Ctx, out: &mut Problems) -> Value {
         if schema.get("properties").is_some() || schema.get("required").is_some() {
             if let Yaml::Map(_) = node.value {
                 return self.check_object(schema, node, ctx, out);
@@ -160,7 +170,7 @@ impl<'s> Checker<'s> {
         t: &Value,
         node: &Node,
         ctx: &Ctx,
-        out: &mut Vec<Problem>,
+        out: &mut Problems,
     ) -> Value {
         let types: Vec<&str> = match t {
             Value::String(s) => vec![s.as_str()],
@@ -214,43 +224,11 @@ impl<'s> Checker<'s> {
             }
             _ => {}
         }
-        let expected = types
-            .iter()
-            .filter(|t| **t != "null")
-            .map(|t| type_words(t))
-            .collect::<Vec<_>>()
-            .join(" or ");
-        let mut problem = Problem {
-            pos: node.pos,
-            message: format!(
-                "`{}` must be {expected}, found {}",
-                ctx.path,
-                describe(node)
-            ),
-            hint: None,
-        };
-        if let Yaml::Scalar { plain: false, text } = &node.value
-            && (types.contains(&"integer")
-                || types.contains(&"number")
-                || types.contains(&"boolean"))
-            && resolve_plain(text) != Plain::Str
-        {
-            problem.hint = Some("remove the quotes".into());
-        }
-        if is_null(node) {
-            problem.message = format!("`{}` has no value; it must be {expected}", ctx.path);
-        }
-        out.push(problem);
+        out.push(|| wrong_type(&types, node, ctx));
         Value::Null
     }
 
-    fn check_object(
-        &self,
-        schema: &Value,
-        node: &Node,
-        ctx: &Ctx,
-        out: &mut Vec<Problem>,
-    ) -> Value {
+    fn check_object(&self, schema: &Value, node: &Node, ctx: &Ctx, out: &mut Problems) -> Value {
         let Some(entries) = node.entries() else {
             return Value::Null;
         };
@@ -261,9 +239,9 @@ impl<'s> Checker<'s> {
         // repeat the "did you mean" of the unknown key (`values` on `BoolEquals`).
         let mut suggested: Vec<&str> = Vec::new();
         for entry in entries {
-            let child_path = join(ctx.path, &entry.key);
             let child_ctx = Ctx {
-                path: &child_path,
+                parent: Some(ctx),
+                step: Step::Key(&entry.key),
                 key_pos: entry.key_pos,
             };
             if let Some(sub) = props.and_then(|p| p.get(&entry.key)) {
@@ -273,40 +251,31 @@ impl<'s> Checker<'s> {
                 let v = self.walk(extra, &entry.value, &child_ctx, out);
                 result.insert(entry.key.clone(), v);
             } else if additional == Some(&Value::Bool(false)) {
-                let known: Vec<&str> = props
-                    .map(|p| p.keys().map(String::as_str).collect())
-                    .unwrap_or_default();
-                let place = if ctx.path.is_empty() {
-                    "the document".to_string()
-                } else {
-                    format!("`{}`", ctx.path)
-                };
-                let mut problem = Problem {
-                    pos: entry.key_pos,
-                    message: format!("unknown field `{}` in {place}", entry.key),
-                    hint: None,
-                };
-                problem.hint = Some(match did_you_mean(&entry.key, &known) {
-                    Some(s) => {
-                        suggested.push(s);
-                        format!("did you mean `{s}`?")
+                out.push(|| {
+                    let known: Vec<&str> = props
+                        .map(|p| p.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
+                    let hint = match did_you_mean(&entry.key, &known) {
+                        Some(s) => {
+                            suggested.push(s);
+                            format!("did you mean `{s}`?")
+                        }
+                        None => format!("expected one of: {}", known.join(", ")),
+                    };
+                    Problem {
+                        pos: entry.key_pos,
+                        message: format!("unknown field `{}` in {}", entry.key, place(ctx)),
+                        hint: Some(hint),
                     }
-                    None => format!("expected one of: {}", known.join(", ")),
                 });
-                out.push(problem);
             }
         }
         if let Some(required) = schema.get("required").and_then(Value::as_array) {
             for name in required.iter().filter_map(Value::as_str) {
                 if node.entry(name).is_none() && !suggested.contains(&name) {
-                    let place = if ctx.path.is_empty() {
-                        "the document".to_string()
-                    } else {
-                        format!("`{}`", ctx.path)
-                    };
-                    out.push(Problem {
+                    out.push(|| Problem {
                         pos: ctx.key_pos,
-                        message: format!("missing required field `{name}` in {place}"),
+                        message: format!("missing required field `{name}` in {}", place(ctx)),
                         hint: None,
                     });
                 }
@@ -321,26 +290,29 @@ impl<'s> Checker<'s> {
         items: &[Node],
         node: &Node,
         ctx: &Ctx,
-        out: &mut Vec<Problem>,
+        out: &mut Problems,
     ) -> Value {
         let n = items.len() as u64;
         if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
             && n > max
         {
-            out.push(Problem {
+            out.push(|| Problem {
                 pos: node.pos,
-                message: format!("`{}` has {n} entries; at most {max} are allowed", ctx.path),
+                message: format!(
+                    "`{}` has {n} entries; at most {max} are allowed",
+                    ctx.path()
+                ),
                 hint: None,
             });
         }
         if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
             && n < min
         {
-            out.push(Problem {
+            out.push(|| Problem {
                 pos: node.pos,
                 message: format!(
                     "`{}` has {n} entries; at least {min} are required",
-                    ctx.path
+                    ctx.path()
                 ),
                 hint: None,
             });
@@ -350,9 +322,9 @@ impl<'s> Checker<'s> {
             .iter()
             .enumerate()
             .map(|(i, item)| {
-                let path = format!("{}[{i}]", ctx.path);
                 let child = Ctx {
-                    path: &path,
+                    parent: Some(ctx),
+                    step: Step::Index(i),
                     key_pos: item.pos,
                 };
                 match item_schema {
@@ -364,7 +336,7 @@ impl<'s> Checker<'s> {
         Value::Array(values)
     }
 
-    fn check_range(&self, schema: &Value, n: f64, node: &Node, ctx: &Ctx, out: &mut Vec<Problem>) {
+    fn check_range(&self, schema: &Value, n: f64, node: &Node, ctx: &Ctx, out: &mut Problems) {
         let min = schema.get("minimum").and_then(Value::as_f64);
         let max = schema.get("maximum").and_then(Value::as_f64);
         let below = min.is_some_and(|m| n < m);
@@ -378,34 +350,27 @@ impl<'s> Checker<'s> {
             (None, Some(hi)) => format!("at most {hi}"),
             (None, None) => return,
         };
-        out.push(Problem {
+        out.push(|| Problem {
             pos: node.pos,
             message: format!(
                 "`{}` must be {bound}, found {}",
-                ctx.path,
+                ctx.path(),
                 shown(node, &n.to_string())
             ),
             hint: None,
         });
     }
 
-    fn check_string(
-        &self,
-        schema: &Value,
-        text: &str,
-        node: &Node,
-        ctx: &Ctx,
-        out: &mut Vec<Problem>,
-    ) {
+    fn check_string(&self, schema: &Value, text: &str, node: &Node, ctx: &Ctx, out: &mut Problems) {
         let len = text.chars().count() as u64;
         if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
             && len > max
         {
-            out.push(Problem {
+            out.push(|| Problem {
                 pos: node.pos,
                 message: format!(
                     "`{}` is {len} characters long; at most {max} are allowed",
-                    ctx.path
+                    ctx.path()
                 ),
                 hint: None,
             });
@@ -413,11 +378,11 @@ impl<'s> Checker<'s> {
         if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
             && len < min
         {
-            out.push(Problem {
+            out.push(|| Problem {
                 pos: node.pos,
                 message: format!(
                     "`{}` is {len} characters long; at least {min} are required",
-                    ctx.path
+                    ctx.path()
                 ),
                 hint: None,
             });
@@ -425,29 +390,13 @@ impl<'s> Checker<'s> {
         if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
             && !self.matches(pattern, text)
         {
-            let expected = match schema.get("x-message").and_then(Value::as_str) {
-                Some(m) => m.to_string(),
-                None if pattern == GUID_PATTERN => {
-                    "a GUID such as `00000000-0000-0000-0000-000000000000`".into()
-                }
-                None if pattern.starts_with("^[a-z0-9](?:[a-z0-9]|-[a-z0-9])") => {
-                    "3–63 lowercase letters, digits and single `-` between them".into()
-                }
-                None => match ResourceKind::ALL
-                    .into_iter()
-                    .map(name_rule)
-                    .find(|r| r.pattern == pattern)
-                {
-                    Some(rule) => rule.message.to_string(),
-                    None => format!("text matching `{pattern}`"),
-                },
-            };
-            out.push(Problem {
+            out.push(|| Problem {
                 pos: node.pos,
                 message: format!(
-                    "invalid `{}` {}: expected {expected}",
-                    ctx.path,
-                    shown(node, &format!("`{text}`"))
+                    "invalid `{}` {}: expected {}",
+                    ctx.path(),
+                    shown(node, &format!("`{text}`")),
+                    pattern_words(schema, pattern)
                 ),
                 hint: None,
             });
@@ -455,9 +404,9 @@ impl<'s> Checker<'s> {
         if schema.get("format").and_then(Value::as_str) == Some("date-time")
             && chrono::DateTime::parse_from_rfc3339(text).is_err()
         {
-            out.push(Problem {
+            out.push(|| Problem {
                 pos: node.pos,
-                message: format!("`{}` is not an RFC 3339 date-time", ctx.path),
+                message: format!("`{}` is not an RFC 3339 date-time", ctx.path()),
                 hint: Some("write it like `2027-01-31T00:00:00Z`".into()),
             });
         }
@@ -477,36 +426,55 @@ impl<'s> Checker<'s> {
         value: &Value,
         node: &Node,
         ctx: &Ctx,
-        out: &mut Vec<Problem>,
+        out: &mut Problems,
     ) {
         if value.is_null() || allowed.contains(value) {
             return;
         }
-        let names: Vec<String> = allowed
-            .iter()
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-            .collect();
-        let got = value
-            .as_str()
-            .map_or_else(|| value.to_string(), str::to_string);
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let hint = match did_you_mean(&got, &refs) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => format!("expected one of: {}", names.join(", ")),
-        };
-        let field = if ctx.path == "kind" {
-            "kind".to_string()
-        } else {
-            ctx.path.to_string()
-        };
-        out.push(Problem {
-            pos: node.pos,
-            message: format!(
-                "{} is not a valid `{field}`",
-                shown(node, &format!("`{got}`"))
-            ),
-            hint: Some(hint),
+        out.push(|| {
+            let names: Vec<String> = allowed
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .collect();
+            let got = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_string);
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let hint = match did_you_mean(&got, &refs) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("expected one of: {}", names.join(", ")),
+            };
+            Problem {
+                pos: node.pos,
+                message: format!(
+                    "{} is not a valid `{}`",
+                    shown(node, &format!("`{got}`")),
+                    ctx.path()
+                ),
+                hint: Some(hint),
+            }
         });
+    }
+}
+
+/// What a `pattern` expects, in words.
+fn pattern_words(schema: &Value, pattern: &str) -> String {
+    match schema.get("x-message").and_then(Value::as_str) {
+        Some(m) => m.to_string(),
+        None if pattern == GUID_PATTERN => {
+            "a GUID such as `00000000-0000-0000-0000-000000000000`".into()
+        }
+        None if pattern.starts_with("^[a-z0-9](?:[a-z0-9]|-[a-z0-9])") => {
+            "3–63 lowercase letters, digits and single `-` between them".into()
+        }
+        None => match ResourceKind::ALL
+            .into_iter()
+            .map(name_rule)
+            .find(|r| r.pattern == pattern)
+        {
+            Some(rule) => rule.message.to_string(),
+            None => format!("text matching `{pattern}`"),
+        },
     }
 }
 
@@ -543,10 +511,37 @@ fn scalar_as_json(node: &Node) -> Value {
     }
 }
 
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
+/// `the document` at the root, else the quoted path.
+fn place(ctx: &Ctx) -> String {
+    if ctx.is_root() {
+        "the document".to_string()
     } else {
-        format!("{path}.{key}")
+        format!("`{}`", ctx.path())
     }
+}
+
+/// `` `path` must be a string, found … `` (or "has no value" for a null).
+fn wrong_type(types: &[&str], node: &Node, ctx: &Ctx) -> Problem {
+    let expected = types
+        .iter()
+        .filter(|t| **t != "null")
+        .map(|t| type_words(t))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let path = ctx.path();
+    let mut problem = Problem {
+        pos: node.pos,
+        message: format!("`{path}` must be {expected}, found {}", describe(node)),
+        hint: None,
+    };
+    if let Yaml::Scalar { plain: false, text } = &node.value
+        && (types.contains(&"integer") || types.contains(&"number") || types.contains(&"boolean"))
+        && resolve_plain(text) != Plain::Str
+    {
+        problem.hint = Some("remove the quotes".into());
+    }
+    if is_null(node) {
+        problem.message = format!("`{path}` has no value; it must be {expected}");
+    }
+    problem
 }

@@ -5,7 +5,7 @@
 //! that cannot be read causes no follow-on errors. Must not type specs or check one document's
 //! fields (`check` and `semantic` do).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use super::check::{Problem, did_you_mean};
@@ -165,6 +165,16 @@ pub fn check_duplicates(
 /// Checks `spec.topic` and `spec.fromAuth0LogStream` of every document, schema errors or not.
 /// A name that a document of unknown kind or an unreadable file may declare is not reported.
 pub fn check_references(declared: &[Declared], unreadable: &Unreadable) -> Vec<FileProblem> {
+    // Looked up once per reference instead of scanning every document for each.
+    let by_kind_and_name: HashSet<(&str, &str)> = declared
+        .iter()
+        .filter_map(|o| Some((o.kind_text.as_deref()?, o.name.as_str())))
+        .collect();
+    let unknown_kind_names: HashSet<String> = declared
+        .iter()
+        .filter(|o| o.kind.is_none())
+        .filter_map(|o| text_at(o.root, &["metadata", "name"]))
+        .collect();
     let mut out = Vec::new();
     for d in declared {
         let reference = match d.kind {
@@ -184,14 +194,8 @@ pub fn check_references(declared: &[Declared], unreadable: &Unreadable) -> Vec<F
         ) {
             continue; // the schema check reports the bad kind
         }
-        let declares =
-            |o: &&Declared| o.name == name && o.kind_text.as_deref() == Some(&target_kind);
-        let unknown_kind_named = |o: &&Declared| {
-            o.kind.is_none() && text_at(o.root, &["metadata", "name"]).as_deref() == Some(&name)
-        };
-        if declared
-            .iter()
-            .any(|o| declares(&o) || unknown_kind_named(&o))
+        if by_kind_and_name.contains(&(target_kind.as_str(), name.as_str()))
+            || unknown_kind_names.contains(&name)
             || unreadable.may_declare(&name)
         {
             continue;

@@ -3,11 +3,12 @@
 //! The only code in `manifest` that touches the file system is `discover` and `load`; `parse_sources`
 //! works on strings so that tests need no files.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
@@ -268,13 +269,15 @@ fn interpolate_with(
     interpolated
 }
 
-/// The JSON of every schema-valid document, by index into `raws`.
+/// Checks every document and hands the JSON of each schema-valid one (with its index into
+/// `raws`) to `on_valid` at once, so that only one document's JSON is alive at a time.
 fn schema_check(
     raws: &[RawDoc],
     sources: &[(PathBuf, String)],
     diags: &mut Vec<Diagnostic>,
-) -> Vec<(usize, Json)> {
-    CHECKER.with(|checker| schema_check_with(checker, raws, sources, diags))
+    on_valid: &mut dyn FnMut(usize, Json, &mut Vec<Diagnostic>),
+) {
+    CHECKER.with(|checker| schema_check_with(checker, raws, sources, diags, on_valid))
 }
 
 /// The schema, built once per process.
@@ -290,8 +293,8 @@ fn schema_check_with(
     raws: &[RawDoc],
     sources: &[(PathBuf, String)],
     diags: &mut Vec<Diagnostic>,
-) -> Vec<(usize, Json)> {
-    let mut typed = Vec::new();
+    on_valid: &mut dyn FnMut(usize, Json, &mut Vec<Diagnostic>),
+) {
     for (i, raw) in raws.iter().enumerate() {
         if !matches!(raw.root.value, yaml::Value::Map(_)) {
             diags.push(Diagnostic::error(&sources[raw.file].0, raw.root.pos,
@@ -300,7 +303,7 @@ fn schema_check_with(
         }
         let (json, problems) = checker.check(&raw.root);
         if problems.is_empty() {
-            typed.push((i, json));
+            on_valid(i, json, diags);
         }
         diags.extend(
             problems
@@ -308,7 +311,6 @@ fn schema_check_with(
                 .map(|p| to_diag(&sources[raw.file].0, p)),
         );
     }
-    typed
 }
 
 /// Parses and checks in-memory sources `(path, text)`.
@@ -329,10 +331,9 @@ pub fn parse_sources(
         );
     }
     let interpolated = interpolate_all(&mut raws, sources, env, &mut diags);
-    let typed = schema_check(&raws, sources, &mut diags);
     let mut docs = Vec::new();
     let mut stacks: Vec<(usize, String, StackSpec)> = Vec::new();
-    for (i, json) in typed {
+    schema_check(&raws, sources, &mut diags, &mut |i, json, diags| {
         let raw = &raws[i];
         match to_typed(&json) {
             Ok((kind, metadata, spec)) => {
@@ -356,7 +357,7 @@ pub fn parse_sources(
                 format!("invalid document: {e}"),
             )),
         }
-    }
+    });
     let paths: Vec<&PathBuf> = sources.iter().map(|(p, _)| p).collect();
     let raw_refs: Vec<(usize, &Node)> = raws.iter().map(|r| (r.file, &r.root)).collect();
     let declared = read_declared(&raw_refs);
@@ -378,12 +379,13 @@ pub fn parse_sources(
             let stack = Stack {
                 name,
                 spec,
-                origin: origin(sources, raw),
+                origin: origin(sources, raw.file, &raw.root),
             };
+            let parents = TopicIndex::new(&docs);
             let resources = docs
                 .iter()
                 .filter(|d| d.kind != ResourceKind::Stack)
-                .filter_map(|d| build_resource(d, &raws, sources, &stack, &docs))
+                .filter_map(|d| build_resource(d, sources, &stack, &parents))
                 .collect();
             let secret_values = interpolated
                 .secret_values
@@ -441,33 +443,54 @@ fn is_empty_scalar(node: &Node) -> bool {
     matches!(&node.value, yaml::Value::Scalar { text, plain: true } if text.is_empty())
 }
 
-fn origin(sources: &[(PathBuf, String)], raw: &RawDoc) -> Origin {
+fn origin(sources: &[(PathBuf, String)], file: usize, root: &Node) -> Origin {
     Origin {
-        file: sources[raw.file].0.clone(),
-        line: locate(&raw.root, "kind").line,
+        file: sources[file].0.clone(),
+        line: locate(root, "kind").line,
+    }
+}
+
+/// The first typed document of each (kind, name): what a subscription's `spec.topic` names,
+/// found without scanning every document for every subscription.
+struct TopicIndex<'d> {
+    first: HashMap<(ResourceKind, &'d str), &'d TypedDoc<'d>>,
+}
+
+impl<'d> TopicIndex<'d> {
+    fn new(docs: &'d [TypedDoc<'d>]) -> Self {
+        let mut first = HashMap::new();
+        for d in docs {
+            first.entry((d.kind, d.name.as_str())).or_insert(d);
+        }
+        Self { first }
+    }
+
+    fn get(&self, kind: ResourceKind, name: &str) -> Option<&'d TypedDoc<'d>> {
+        self.first.get(&(kind, name)).copied()
     }
 }
 
 fn stack_spec(json: &Json) -> Result<StackSpec, serde_json::Error> {
-    Ok(serde_json::from_value::<Doc<StackSpec>>(json.clone())?.spec)
+    Ok(Doc::<StackSpec>::deserialize(json)?.spec)
 }
 
 fn doc<S: DeserializeOwned>(json: &Json) -> Result<(Metadata, S), serde_json::Error> {
-    let d: Doc<S> = serde_json::from_value(json.clone())?;
+    // Deserialized from the borrowed tree: no copy of the document.
+    let d = Doc::<S>::deserialize(json)?;
     Ok((d.metadata, d.spec))
 }
 
 fn doc_default<S: DeserializeOwned + Default>(
     json: &Json,
 ) -> Result<(Metadata, S), serde_json::Error> {
-    let d: DocDefault<S> = serde_json::from_value(json.clone())?;
+    let d = DocDefault::<S>::deserialize(json)?;
     Ok((d.metadata, d.spec))
 }
 
 type Typed = (ResourceKind, Metadata, Option<ResourceSpec>);
 
 fn to_typed(json: &Json) -> Result<Typed, serde_json::Error> {
-    let kind: ResourceKind = serde_json::from_value(json["kind"].clone())?;
+    let kind = ResourceKind::deserialize(&json["kind"])?;
     use ResourceKind as K;
     let (metadata, spec) = match kind {
         K::Stack => (doc::<StackSpec>(json)?.0, None),
@@ -494,13 +517,11 @@ const EG: &str = crate::model::EVENT_GRID_NAMESPACE;
 
 fn build_resource(
     d: &TypedDoc,
-    raws: &[RawDoc],
     sources: &[(PathBuf, String)],
     stack: &Stack,
-    docs: &[TypedDoc],
+    parents: &TopicIndex,
 ) -> Option<DesiredResource> {
     let spec = d.spec.clone()?;
-    let raw = raws.iter().find(|r| std::ptr::eq(&r.root, d.root))?;
     let sub = &stack.spec.subscription_id;
     let rg = d
         .resource_group
@@ -539,7 +560,9 @@ fn build_resource(
             let id = rg_id(&rg).map(|g| g.provider_resource(EG, "systemTopics", &d.name));
             (rg, s.location.clone().or(stack_loc), id)
         }
-        ResourceSpec::EventSubscription(s) => subscription_placement(s, &d.name, sub, stack, docs),
+        ResourceSpec::EventSubscription(s) => {
+            subscription_placement(s, &d.name, sub, stack, parents)
+        }
     };
     Some(DesiredResource {
         kind: d.kind,
@@ -549,7 +572,7 @@ fn build_resource(
         location,
         id,
         spec,
-        origin: origin(sources, raw),
+        origin: origin(sources, d.file, d.root),
     })
 }
 
@@ -560,7 +583,7 @@ fn subscription_placement(
     name: &str,
     sub: &str,
     stack: &Stack,
-    docs: &[TypedDoc],
+    parents: &TopicIndex,
 ) -> Placement {
     if let Some(scope) = &s.scope {
         let id = ResourceId::parse(scope)
@@ -579,7 +602,7 @@ fn subscription_placement(
         TopicKind::SystemTopic => (ResourceKind::SystemTopic, "systemTopics"),
         TopicKind::PartnerTopic => (ResourceKind::PartnerTopic, "partnerTopics"),
     };
-    let Some(parent) = docs.iter().find(|d| d.kind == kind && d.name == t.name) else {
+    let Some(parent) = parents.get(kind, &t.name) else {
         return (None, None, None);
     };
     let rg = parent

@@ -9,8 +9,11 @@ pub(crate) mod declared;
 pub(crate) mod diagnostic;
 pub(crate) mod interpolate;
 pub(crate) mod load;
+#[cfg(test)]
+mod scale_tests;
 pub(crate) mod schema;
 pub(crate) mod semantic;
+mod walk;
 mod words;
 pub use words::did_you_mean;
 pub(crate) mod yaml;

@@ -46,8 +46,16 @@ fn shorten(text: &str) -> String {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// How many suggestions this thread computed (tests: none for valid documents).
+    pub(crate) static SUGGESTIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// The closest candidate: same letters in another case, or a small edit distance.
 pub fn did_you_mean<'a>(got: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    #[cfg(test)]
+    SUGGESTIONS.with(|n| n.set(n.get() + 1));
     if let Some(c) = candidates.iter().find(|c| c.eq_ignore_ascii_case(got)) {
         return Some(c);
     }
