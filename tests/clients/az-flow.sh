@@ -5,15 +5,17 @@
 # discovery), service-principal login, provider registration, the partner flow (partner
 # configuration authorizing Auth0, Auth0 log stream, partner topic, activate, subscribe), a
 # custom topic and a SignalR system topic with subscriptions, the regional and topic-type lists,
-# publishing with key / SAS / CloudEvents (curl: az has no publish command), deletion and
-# provider unregistration. Prints "ok: STEP" per step and "ALL OK" at the end.
+# publishing with key / SAS / CloudEvents (curl: az has no publish command), the requests Azure
+# refuses (issue 16.4) and an update that sends a masked secret back, deletion and provider
+# unregistration. Prints "ok: STEP" per step and "ALL OK" at the end.
 set -euo pipefail
 
 BASE=${1:?usage: az-flow.sh BASE_URL CA_PEM}
 CA=${2:?usage: az-flow.sh BASE_URL CA_PEM}
 AZ=${AZ:-az}
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+RECEIVER=
+trap '[ -z "$RECEIVER" ] || kill "$RECEIVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export AZURE_CONFIG_DIR="$WORK/az" REQUESTS_CA_BUNDLE="$CA" AZURE_CORE_COLLECT_TELEMETRY=false
 export AZURE_CORE_NO_COLOR=true AZURE_CORE_ONLY_SHOW_ERRORS=true
 
@@ -149,9 +151,98 @@ grep -q auth0-1 <<<"$sink" || fail "Auth0 event not delivered: $sink"
 step "published with key, SAS and CloudEvents; Auth0 and SignalR events delivered"
 
 # --- rejection probes (issue 16.4) ----------------------------------------------------------
-# Requests Azure refuses go here, each checking the status and error code az prints, e.g.
-#   probe "unknown location" LocationNotAvailableForResourceType az eventgrid topic create -g "$RG" -n x -l mars
-# (added by the validation work; the happy flow above sends only valid requests).
+# Each request Azure refuses, sent as an az user would (the command is "$AZ" ...); az must fail with the HTTP status (its
+# --debug log) and the ARM error code it prints. Where az itself refuses before sending,
+# refused_by_az checks that no write went out and that az said why.
+probe() { # probe WHAT STATUS CODE az-args...
+  local what=$1 status=$2 code=$3
+  shift 3
+  if AZURE_CORE_ONLY_SHOW_ERRORS=false "$@" --debug -o none >"$WORK/probe.out" 2>"$WORK/probe.err"; then
+    fail "$what: az succeeded"
+  fi
+  grep -q "Response status: $status" "$WORK/probe.err" || fail "$what: no $status response: $(tail -5 "$WORK/probe.err")"
+  grep -q "($code)" "$WORK/probe.err" || fail "$what: no ($code) in: $(grep -v '^DEBUG\|^INFO' "$WORK/probe.err")"
+}
+refused_by_az() { # refused_by_az WHAT MESSAGE-REGEX az-args...
+  local what=$1 message=$2
+  shift 2
+  if AZURE_CORE_ONLY_SHOW_ERRORS=false "$@" --debug -o none >"$WORK/probe.out" 2>"$WORK/probe.err"; then
+    fail "$what: az succeeded"
+  fi
+  ! grep -q "Request method: 'PUT'" "$WORK/probe.err" || fail "$what: az sent the PUT"
+  grep -Eq "$message" "$WORK/probe.err" || fail "$what: az did not say '$message': $(grep -v '^DEBUG\|^INFO' "$WORK/probe.err")"
+}
+STORAGE="/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.Storage/storageAccounts/deadletters"
+sub_() { "$AZ" eventgrid event-subscription create -n probe --source-resource-id "$TOPIC_ID" --endpoint "$SINK/probe" "$@"; }
+probe "unknown location" 400 LocationNotAvailableForResourceType "$AZ" eventgrid topic create -g "$RG" -n probe -l mars
+probe "Deny rule" 400 InvalidRequest "$AZ" eventgrid topic create -g "$RG" -n probe -l "$LOC" --inbound-ip-rules 10.0.0.0/8 Deny
+probe "mask not-an-ip" 400 InvalidRequest "$AZ" eventgrid topic create -g "$RG" -n probe -l "$LOC" --inbound-ip-rules not-an-ip Allow
+mapfile -t tags < <(for i in $(seq 51); do echo "k$i=v"; done)
+probe "51 tags" 400 InvalidRequest "$AZ" eventgrid topic create -g "$RG" -n probe -l "$LOC" --tags "${tags[@]}"
+step "topics refused: location mars, Deny rule, mask not-an-ip, 51 tags"
+mapfile -t values < <(seq 26)
+probe "26 filter values" 400 InvalidRequest sub_ --advanced-filter subject StringIn "${values[@]}"
+probe "513-character value" 400 InvalidRequest sub_ --advanced-filter subject StringIn "$(printf 'x%.0s' $(seq 513))"
+# az knows the operators and parses NumberIn values as numbers, so these never leave the client.
+refused_by_az "StringMatches" "StringMatches' is not a valid operator" sub_ --advanced-filter subject StringMatches a
+refused_by_az "NumberIn with strings" "could not convert string to float" sub_ --advanced-filter data.n NumberIn a
+# az checks the batch limits before sending too.
+refused_by_az "maxEventsPerBatch 5001" "max-events-per-batch must be a number between 1 and 5000" sub_ --max-events-per-batch 5001
+refused_by_az "preferredBatchSizeInKilobytes 1025" "preferred-batch-size-in-kilobytes must be a number" sub_ --preferred-batch-size-in-kilobytes 1025
+attributes=()
+for i in $(seq 11); do attributes+=(--delivery-attribute-mapping "h$i" static v); done
+probe "11 delivery attributes" 400 InvalidRequest sub_ "${attributes[@]}"
+# az splits the endpoint at "/containers/": an empty container name is sent as "".
+probe "dead letter without container" 400 InvalidRequest sub_ --deadletter-endpoint "$STORAGE/blobServices/default/containers/"
+probe "StorageQueue TTL 0" 400 InvalidRequest "$AZ" eventgrid event-subscription create -n probe --source-resource-id "$TOPIC_ID" \
+  --endpoint-type storagequeue --endpoint "$STORAGE/queueServices/default/queues/q" --storage-queue-msg-ttl 0
+step "event subscriptions refused: 26 values, 513 characters, 11 attributes, dead letter, queue TTL 0; StringMatches, NumberIn strings, batch limits refused by az"
+probe "topic type of another source" 400 InvalidRequest "$AZ" eventgrid system-topic create -g "$RG" -n probe -l "$LOC" \
+  --topic-type Microsoft.SignalRService.SignalR --source "$STORAGE"
+probe "EventGridSchema on a partner topic" 400 InvalidRequest "$AZ" eventgrid partner topic event-subscription create -g "$RG" \
+  --partner-topic-name "$PT" -n probe --endpoint "$SINK/probe" --event-delivery-schema eventgridschema
+probe "EventGridSchema on a CloudEvents topic" 400 InvalidRequest "$AZ" eventgrid event-subscription create -n probe \
+  --source-resource-id "$CE_ID" --endpoint "$SINK/probe" --event-delivery-schema eventgridschema
+step "refused: system topic of another source, EventGridSchema on partner and CloudEvents topics"
+
+# `update` sends back the destination as `show` printed it, the secret masked as "Hidden"; the
+# stored secret must survive. A loopback receiver (the sink records no headers) shows X-Token.
+python3 - "$WORK/tokens" >"$WORK/port" <<'EOF' &
+import http.server, json, sys
+class Receiver(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", "0"))) or b"null")
+        first = body[0] if isinstance(body, list) and body else {}
+        out = b""
+        if first.get("eventType") == "Microsoft.EventGrid.SubscriptionValidationEvent":
+            out = json.dumps({"validationResponse": first["data"]["validationCode"]}).encode()
+        else:
+            with open(sys.argv[1], "a") as f:
+                f.write(self.headers.get("x-token", "<none>") + "\n")
+        self.send_response(200)
+        self.send_header("content-length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+print(server.server_port, flush=True)
+server.serve_forever()
+EOF
+RECEIVER=$!
+for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
+az_ eventgrid event-subscription create -n with-secret --source-resource-id "$TOPIC_ID" \
+  --endpoint "http://127.0.0.1:$(cat "$WORK/port")/hook" --delivery-attribute-mapping X-Token static s3cret true -o none
+expect "masked secret" "$(az_ eventgrid event-subscription show -n with-secret --source-resource-id "$TOPIC_ID" \
+  --query 'destination.deliveryAttributeMappings[0].value' -o tsv)" Hidden
+az_ eventgrid event-subscription update -n with-secret --source-resource-id "$TOPIC_ID" --labels probed -o none
+curl -sS --fail-with-body --cacert "$CA" "$ENDPOINT" -H "aeg-sas-key: $KEY" -H 'content-type: application/json' -d "$(event after-update)"
+for _ in $(seq 100); do [ -s "$WORK/tokens" ] && break; sleep 0.1; done
+expect "X-Token after update" "$(cat "$WORK/tokens" 2>/dev/null)" s3cret
+kill "$RECEIVER"
+RECEIVER=
+az_ eventgrid event-subscription delete -n with-secret --source-resource-id "$TOPIC_ID"
+step "update with the masked secret kept it: the webhook received X-Token s3cret"
 
 # --- delete everything, unregister ----------------------------------------------------------
 api DELETE "/auth0/api/v2/log-streams/$STREAM_ID" -H "authorization: Bearer $A0_TOKEN" -o /dev/null

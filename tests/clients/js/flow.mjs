@@ -4,9 +4,10 @@
 // user would, apart from the endpoint: the default subscription, provider registration, the
 // partner flow (partner configuration authorizing Auth0, Auth0 log stream, partner topic,
 // activate, subscribe), a custom topic and a SignalR system topic with subscriptions, the
-// catalogs and aggregated lists, publishing with key / SAS / CloudEvents, deletion and
-// unregistration. Prints "ok: STEP" per step and "ALL OK" at the end.
+// catalogs and aggregated lists, publishing with key / SAS / CloudEvents, the requests Azure
+// refuses (issue 16.4) and an update that sends a masked secret back, deletion and unregistration. Prints "ok: STEP" per step and "ALL OK" at the end.
 import assert from "node:assert/strict";
+import http from "node:http";
 import { ClientSecretCredential } from "@azure/identity";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { EventGridManagementClient } from "@azure/arm-eventgrid";
@@ -231,10 +232,139 @@ for (const id of ["by-key", "by-sas", "by-cloudevents", "auth0-1", "signalr-1"])
 step("published with key, SAS and CloudEvents; Auth0 and SignalR events delivered");
 
 // --- rejection probes (issue 16.4) ------------------------------------------------------------
-// Requests Azure refuses go here, each asserting the status and error code the SDK surfaces, e.g.
-//   await rejects("unknown location", "LocationNotAvailableForResourceType",
-//     () => eg.topics.beginCreateOrUpdateAndWait(RG, "x", { location: "mars" }, poll));
-// (added by the validation work; the happy flow above sends only valid requests).
+// Each request Azure refuses, sent through the SDK as a user would; the call must fail with a
+// RestError carrying the HTTP status and ARM error code.
+async function rejects(what, statusCode, code, call) {
+  const err = await call().then(
+    () => null,
+    (e) => e,
+  );
+  assert.ok(err, `${what}: accepted`);
+  assert.deepEqual([err.statusCode, err.code], [statusCode, code], `${what}: ${err.message}`);
+}
+const STORAGE = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts/deadletters`;
+const many = (n, item) => Array.from({ length: n }, (_, i) => item(i));
+const hook = (extra = {}) => ({ endpointType: "WebHook", endpointUrl: `${SINK}/probe`, ...extra });
+const probeTopic = (body) => eg.topics.beginCreateOrUpdateAndWait(RG, "probe", { location: LOC, ...body }, poll);
+const probeSub = (body) => eg.topicEventSubscriptions.beginCreateOrUpdateAndWait(RG, "orders", "probe", body, poll);
+const probeFilter = (filter) => probeSub({ destination: hook(), filter: { advancedFilters: [filter] } });
+await rejects("unknown location", 400, "LocationNotAvailableForResourceType", () => probeTopic({ location: "mars" }));
+await rejects("Deny rule", 400, "InvalidRequest", () =>
+  probeTopic({ inboundIpRules: [{ ipMask: "10.0.0.0/8", action: "Deny" }] }),
+);
+await rejects("mask not-an-ip", 400, "InvalidRequest", () =>
+  probeTopic({ inboundIpRules: [{ ipMask: "not-an-ip", action: "Allow" }] }),
+);
+await rejects("51 tags", 400, "InvalidRequest", () =>
+  probeTopic({ tags: Object.fromEntries(many(51, (i) => [`k${i}`, "v"])) }),
+);
+step("topics refused: location mars, Deny rule, mask not-an-ip, 51 tags");
+await rejects("26 filter values", 400, "InvalidRequest", () =>
+  probeFilter({ operatorType: "StringIn", key: "subject", values: many(26, (i) => `v${i}`) }),
+);
+await rejects("513-character value", 400, "InvalidRequest", () =>
+  probeFilter({ operatorType: "StringIn", key: "subject", values: ["x".repeat(513)] }),
+);
+await rejects("StringMatches", 400, "InvalidRequest", () =>
+  probeFilter({ operatorType: "StringMatches", key: "subject", values: ["a"] }),
+);
+// The SDK's serializer refuses strings where its model says numbers: the request never leaves.
+const refusedBySdk = await probeFilter({ operatorType: "NumberIn", key: "data.n", values: ["a"] }).then(
+  () => null,
+  (e) => e,
+);
+assert.equal(refusedBySdk?.statusCode, undefined, `NumberIn with strings reached the server: ${refusedBySdk}`);
+assert.match(refusedBySdk.message, /values with value a must be of type number/);
+await rejects("maxEventsPerBatch 5001", 400, "InvalidRequest", () =>
+  probeSub({ destination: hook({ maxEventsPerBatch: 5001 }) }),
+);
+await rejects("preferredBatchSizeInKilobytes 1025", 400, "InvalidRequest", () =>
+  probeSub({ destination: hook({ preferredBatchSizeInKilobytes: 1025 }) }),
+);
+await rejects("11 delivery attributes", 400, "InvalidRequest", () =>
+  probeSub({ destination: hook({ deliveryAttributeMappings: many(11, (i) => ({ name: `h${i}`, type: "Static", value: "v" })) }) }),
+);
+await rejects("dead letter without container", 400, "InvalidRequest", () =>
+  probeSub({ destination: hook(), deadLetterDestination: { endpointType: "StorageBlob", resourceId: STORAGE } }),
+);
+await rejects("StorageQueue TTL 0", 400, "InvalidRequest", () =>
+  probeSub({
+    destination: { endpointType: "StorageQueue", resourceId: STORAGE, queueName: "q", queueMessageTimeToLiveInSeconds: 0 },
+  }),
+);
+step("event subscriptions refused: 26 values, 513 characters, StringMatches, batch limits, 11 attributes, dead letter, queue TTL 0; NumberIn strings refused by the SDK");
+await rejects("topic type of another source", 400, "InvalidRequest", () =>
+  eg.systemTopics.beginCreateOrUpdateAndWait(
+    RG,
+    "probe",
+    { location: LOC, source: STORAGE, topicType: "Microsoft.SignalRService.SignalR" },
+    poll,
+  ),
+);
+await rejects("EventGridSchema on a partner topic", 400, "InvalidRequest", () =>
+  eg.partnerTopicEventSubscriptions.beginCreateOrUpdateAndWait(
+    RG,
+    ptName,
+    "probe",
+    { destination: hook(), eventDeliverySchema: "EventGridSchema" },
+    poll,
+  ),
+);
+await rejects("EventGridSchema on a CloudEvents topic", 400, "InvalidRequest", () =>
+  eg.eventSubscriptions.beginCreateOrUpdateAndWait(
+    ceTopic.id,
+    "probe",
+    { destination: hook(), eventDeliverySchema: "EventGridSchema" },
+    poll,
+  ),
+);
+step("refused: system topic of another source, EventGridSchema on partner and CloudEvents topics");
+
+// An update that sends back the destination as get returned it (the secret masked as "Hidden")
+// keeps the stored secret. A loopback receiver (the sink records no headers) shows X-Token.
+const tokens = [];
+const receiver = http.createServer((req, res) => {
+  let body = "";
+  req.on("data", (chunk) => (body += chunk));
+  req.on("end", () => {
+    const first = JSON.parse(body || "null")?.[0] ?? {};
+    if (first.eventType === "Microsoft.EventGrid.SubscriptionValidationEvent") {
+      res.end(JSON.stringify({ validationResponse: first.data.validationCode }));
+    } else {
+      tokens.push(req.headers["x-token"]);
+      res.end();
+    }
+  });
+});
+await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+await eg.topicEventSubscriptions.beginCreateOrUpdateAndWait(
+  RG,
+  "orders",
+  "with-secret",
+  {
+    destination: {
+      endpointType: "WebHook",
+      endpointUrl: `http://127.0.0.1:${receiver.address().port}/hook`,
+      deliveryAttributeMappings: [{ name: "X-Token", type: "Static", value: "s3cret", isSecret: true }],
+    },
+  },
+  poll,
+);
+const shown = await eg.topicEventSubscriptions.get(RG, "orders", "with-secret");
+assert.equal(shown.destination.deliveryAttributeMappings[0].value, "Hidden");
+await eg.topicEventSubscriptions.beginUpdateAndWait(
+  RG,
+  "orders",
+  "with-secret",
+  { destination: shown.destination, labels: ["probed"] },
+  poll,
+);
+await new EventGridPublisherClient(topic.endpoint, "EventGrid", new AzureKeyCredential(keys.key1)).send([event("after-update")]);
+for (let i = 0; i < 100 && tokens.length === 0; i++) await sleep(20);
+assert.deepEqual(tokens, ["s3cret"]);
+receiver.close();
+await eg.topicEventSubscriptions.beginDeleteAndWait(RG, "orders", "with-secret", poll);
+step("update with the masked secret kept it: the webhook received X-Token s3cret");
 
 // --- delete everything, unregister ------------------------------------------------------------
 await api("DELETE", `/auth0/api/v2/log-streams/${stream.id}`, undefined, a0Headers);

@@ -1,6 +1,7 @@
 //! Client conformance (issue 16): the Azure CLI (`tests/clients/az-flow.sh`) and the JavaScript
 //! SDKs (`tests/clients/js/flow.mjs`) drive a live `gridform emulator serve --tls`, unchanged
-//! apart from the endpoint. They need az and the npm packages, so they are ignored by default;
+//! apart from the endpoint, and send the requests Azure refuses (issue 16.4), each checked for
+//! the status and ARM error code the client reports. They need az and the npm packages, so they are ignored by default;
 //! `.ci/run` installs both and runs them with
 //!
 //! ```sh
