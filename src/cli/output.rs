@@ -7,7 +7,8 @@
 
 use std::io::{IsTerminal, Write};
 
-use crate::model::secret::scrub_run;
+use crate::model::Sensitive;
+use crate::model::secret::{registered_multiline, scrub, scrub_run};
 
 use super::args::ColorChoice;
 use super::exit::{Hinted, UsageError};
@@ -45,6 +46,16 @@ impl Printer {
         // A closed pipe (`gridform schema | head`) is not an error worth reporting.
         let _ = out.write_all(scrub_run(text).as_bytes());
         let _ = out.flush();
+    }
+
+    /// A stdout writer for long data (a 10k-document plan): the text is scrubbed and written in
+    /// chunks as it is produced instead of being built whole first. `secrets` are removed as by
+    /// `model::secret::scrub`, then the run's registered values as by [`Printer::data`].
+    pub fn data_stream<'a>(
+        &self,
+        secrets: &'a [Sensitive<String>],
+    ) -> Scrubbing<'a, std::io::Stdout> {
+        Scrubbing::new(secrets, std::io::stdout())
     }
 
     /// Writes a diagnostic or progress line to stderr.
@@ -129,5 +140,106 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for ScrubbedStderr {
 
     fn make_writer(&'a self) -> ScrubbedEvent {
         ScrubbedEvent::default()
+    }
+}
+
+/// Chunks buffered before they are scrubbed and written.
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// Data on its way to `sink` (stdout) through the scrubber (see [`Printer::data_stream`]).
+/// Whole lines are scrubbed, so a value is found as when the text is scrubbed at once; when
+/// some secret spans lines, everything is held until [`Scrubbing::finish`].
+#[derive(Debug)]
+pub struct Scrubbing<'a, W: Write> {
+    secrets: &'a [Sensitive<String>],
+    by_lines: bool,
+    pending: Vec<u8>,
+    sink: W,
+}
+
+impl<'a, W: Write> Scrubbing<'a, W> {
+    fn new(secrets: &'a [Sensitive<String>], sink: W) -> Self {
+        let multiline = registered_multiline() || secrets.iter().any(|s| s.expose().contains('\n'));
+        Self {
+            secrets,
+            by_lines: !multiline,
+            pending: Vec::new(),
+            sink,
+        }
+    }
+
+    /// Scrubs and writes the bytes before `end` (just after a newline), keeping the rest.
+    fn emit(&mut self, end: usize) {
+        let rest = self.pending.split_off(end);
+        let text = String::from_utf8_lossy(&self.pending);
+        let scrubbed = scrub(&text, self.secrets);
+        // A closed pipe (`gridform plan | head`) is not an error worth reporting.
+        let _ = self.sink.write_all(scrub_run(&scrubbed).as_bytes());
+        self.pending = rest;
+    }
+
+    /// Writes what is still pending and flushes the sink; gives the sink back.
+    pub fn finish(mut self) -> W {
+        self.emit(self.pending.len());
+        let _ = self.sink.flush();
+        self.sink
+    }
+}
+
+impl<W: Write> Write for Scrubbing<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if self.by_lines
+            && self.pending.len() >= STREAM_CHUNK
+            && let Some(newline) = self.pending.iter().rposition(|&b| b == b'\n')
+        {
+            self.emit(newline + 1);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn streamed(text: &str, secrets: &[Sensitive<String>], piece: usize) -> String {
+        let mut out = Scrubbing::new(secrets, Vec::new());
+        for part in text.as_bytes().chunks(piece) {
+            let _ = out.write_all(part);
+        }
+        String::from_utf8_lossy(&out.finish()).into_owned()
+    }
+
+    #[test]
+    fn streamed_text_is_scrubbed_as_the_whole_text() {
+        let secrets = [
+            Sensitive::new("s3cr3t-stream".to_string()),
+            Sensitive::new("é-two".to_string()),
+        ];
+        let mut text = String::new();
+        for i in 0..20_000 {
+            text.push_str(&format!("line {i} s3cr3t-stream é-two ü\n"));
+        }
+        let whole = scrub_run(&scrub(&text, &secrets)).into_owned();
+        assert!(!whole.contains("s3cr3t") && whole.contains("(sensitive)"));
+        for piece in [1, 7, 4096, 100_000] {
+            assert_eq!(streamed(&text, &secrets, piece), whole, "pieces of {piece}");
+        }
+    }
+
+    #[test]
+    fn a_secret_across_lines_holds_the_text_until_finish() {
+        let secrets = [Sensitive::new("two\nlines".to_string())];
+        let text = "x\n".repeat(STREAM_CHUNK) + "two\nlines\n";
+        let mut out = Scrubbing::new(&secrets, Vec::new());
+        let _ = out.write_all(text.as_bytes());
+        assert!(out.sink.is_empty(), "nothing written before finish");
+        let shown = String::from_utf8_lossy(&out.finish()).into_owned();
+        assert!(shown.ends_with("x\n(sensitive)\n"));
     }
 }

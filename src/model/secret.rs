@@ -88,6 +88,12 @@ fn registry() -> &'static RwLock<Vec<String>> {
     REGISTRY.get_or_init(RwLock::default)
 }
 
+/// Whether a registered value spans lines (text can then not be scrubbed line by line).
+pub fn registered_multiline() -> bool {
+    let all = registry().read().unwrap_or_else(|e| e.into_inner());
+    all.iter().any(|v| v.contains('\n'))
+}
+
 /// Adds secret values to the process-wide set that [`scrub_run`] removes from every printed or
 /// logged line. Values shorter than [`MIN_SCRUBBED_LEN`] are skipped; longer ones are tried
 /// first, so a value containing another is removed whole.

@@ -348,14 +348,7 @@ pub(crate) fn prune_empty(v: &mut Value) -> bool {
             items.is_empty()
         }
         Value::Object(map) => {
-            let keys: Vec<String> = map.keys().cloned().collect();
-            for k in keys {
-                if let Some(child) = map.get_mut(&k)
-                    && prune_empty(child)
-                {
-                    map.remove(&k);
-                }
-            }
+            map.retain(|_, child| !prune_empty(child));
             map.is_empty()
         }
         _ => false,
@@ -369,29 +362,36 @@ pub fn flatten(v: &Value) -> Map<String, Value> {
     if v.as_object().is_some_and(Map::is_empty) {
         return out;
     }
-    flatten_into(v, String::new(), &mut out);
+    flatten_into(v, &mut String::new(), &mut out);
     out
 }
 
-fn flatten_into(v: &Value, prefix: String, out: &mut Map<String, Value>) {
+/// `prefix` is the path so far; it is extended in place and restored before returning, so
+/// paths are built without a new string per level.
+fn flatten_into(v: &Value, prefix: &mut String, out: &mut Map<String, Value>) {
+    let len = prefix.len();
     match v {
         Value::Object(map) if !map.is_empty() => {
             for (k, child) in map {
-                let p = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten_into(child, p, out);
+                if len > 0 {
+                    prefix.push('.');
+                }
+                prefix.push_str(k);
+                flatten_into(child, prefix, out);
+                prefix.truncate(len);
             }
         }
         Value::Array(items) if items.iter().any(|i| i.is_object() || i.is_array()) => {
             for (i, child) in items.iter().enumerate() {
-                flatten_into(child, format!("{prefix}[{i}]"), out);
+                prefix.push('[');
+                prefix.push_str(&i.to_string());
+                prefix.push(']');
+                flatten_into(child, prefix, out);
+                prefix.truncate(len);
             }
         }
         _ => {
-            out.insert(prefix, v.clone());
+            out.insert(prefix.clone(), v.clone());
         }
     }
 }
