@@ -71,6 +71,8 @@ struct Builder<'a> {
     claimed: BTreeSet<ResourceId>,
     /// Protected owned resources kept instead of deleted.
     kept: Vec<Unmanaged>,
+    /// Each declared custom topic's input schema, by handle (one lookup per subscription).
+    topic_inputs: HashMap<&'a str, Option<crate::model::spec::InputSchema>>,
 }
 
 /// Computes the plan. Pure: everything it needs is in its arguments.
@@ -87,6 +89,16 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
         provider_action: None,
         claimed: BTreeSet::new(),
         kept: Vec::new(),
+        topic_inputs: desired
+            .resources
+            .iter()
+            .filter_map(|r| match &r.spec {
+                crate::model::ResourceSpec::Topic(spec) => {
+                    Some((r.name.as_str(), spec.input_schema))
+                }
+                _ => None,
+            })
+            .collect(),
     };
     b.check_prerequisites();
     b.check_force_replace();

@@ -178,12 +178,10 @@ impl Builder<'_> {
         let Some(t) = &s.topic else {
             return false;
         };
-        let input = self.desired.resources.iter().find_map(|r| match &r.spec {
-            ResourceSpec::Topic(spec) if t.kind == TopicKind::Topic && r.name == t.name => {
-                spec.input_schema
-            }
+        let input = match t.kind {
+            TopicKind::Topic => self.topic_inputs.get(t.name.as_str()).copied().flatten(),
             _ => None,
-        });
+        };
         crate::model::subscription::EventDeliverySchema::cloud_events_only(t.kind, input)
     }
 
