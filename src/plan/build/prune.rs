@@ -81,13 +81,10 @@ impl Builder<'_> {
         });
         // Children first: a topic's delete waits for its subscriptions' deletes.
         deletes.sort_by_key(|(id, kind)| (*kind != ResourceKind::EventSubscription, id.clone()));
-        let mut index_of: HashMap<ResourceId, usize> = HashMap::new();
+        // Deletes planned so far, by parent: a lookup per topic, not a scan of every delete.
+        let mut children_of: HashMap<ResourceId, Vec<usize>> = HashMap::new();
         for (id, kind) in deletes {
-            let deps: Vec<usize> = index_of
-                .iter()
-                .filter(|(child, _)| child.parent().as_ref() == Some(&id))
-                .map(|(_, i)| *i)
-                .collect();
+            let deps: Vec<usize> = children_of.remove(&id).unwrap_or_default();
             let index = self.actions.len();
             self.actions.push(Action {
                 index,
@@ -104,7 +101,9 @@ impl Builder<'_> {
                     at: Locator::Id(id.clone()),
                 },
             });
-            index_of.insert(id, index);
+            if let Some(parent) = id.parent() {
+                children_of.entry(parent).or_default().push(index);
+            }
         }
         unmanaged
     }
