@@ -1,12 +1,12 @@
 //! The real binary against the emulator on 127.0.0.1:0: every manifest set in `manifests/` and
 //! `examples/` applies, then plans empty; ownership, secrets and saved plans end to end.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use gridform::model::ResourceId;
 use serde_json::json;
 
-use crate::support::{World, repo, texts};
+use crate::support::{World, texts};
 
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
 
@@ -23,25 +23,10 @@ fn partner_creates(w: &World, group: &str, topic: &str, source: &str) {
     });
 }
 
-fn sets() -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    for top in ["manifests", "examples"] {
-        for e in std::fs::read_dir(repo().join(top)).unwrap() {
-            let p = e.unwrap().path();
-            // examples/ci holds a CI workflow and a Dockerfile, not manifests.
-            if p.is_dir() && !p.ends_with("examples/ci") {
-                dirs.push(p);
-            }
-        }
-    }
-    dirs.sort();
-    dirs
-}
-
 #[test]
 fn every_manifest_set_applies_then_plans_empty() {
     let mut failures = Vec::new();
-    for set in sets() {
+    for set in crate::support::manifest_sets() {
         let w = World::start();
         let cwd = tempfile::tempdir().unwrap();
         let path = set.display().to_string();

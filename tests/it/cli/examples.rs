@@ -2,34 +2,13 @@
 //! the real binary applies it against a fresh emulator on 127.0.0.1:0 with no variables set, a
 //! second plan is empty and `gridform verify` passes. A failure names the directory.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 
 use gridform::emulator::Config;
 use serde_json::{Value, json};
 
 use crate::support::{World, gridform, gridform_command, outcome, repo};
-
-/// The example directories: those under `examples/` and `manifests/` with a manifest file at
-/// their top level (`examples/ci` is a workflow, not a manifest set).
-fn example_dirs() -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    for parent in ["examples", "manifests"] {
-        for entry in std::fs::read_dir(repo().join(parent)).unwrap() {
-            let dir = entry.unwrap().path();
-            let has_manifest = dir.is_dir()
-                && std::fs::read_dir(&dir).unwrap().any(|f| {
-                    let p = f.unwrap().path();
-                    p.extension().is_some_and(|e| e == "yaml" || e == "yml")
-                });
-            if has_manifest {
-                dirs.push(dir);
-            }
-        }
-    }
-    dirs.sort();
-    dirs
-}
 
 /// The environment of a run: the emulator's address and `extra` (no example variables).
 fn env<'a>(w: &'a World, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
@@ -169,7 +148,7 @@ pub(super) fn apply_while_auth0_creates_the_topic(
 
 #[test]
 fn every_example_applies_replans_empty_and_verifies() {
-    let dirs = example_dirs();
+    let dirs = crate::support::manifest_sets();
     assert!(dirs.len() >= 10, "{dirs:?}");
     let failures: Vec<String> = dirs
         .iter()

@@ -4,28 +4,13 @@
 //! adopts, applies and then plans empty, its canary secret only ever in `DIR/.env`; a
 //! non-empty directory is refused without `--force`; the exported files are snapshots.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
 use crate::support::{World, repo, snapshot::scrub, texts};
 
 pub(super) const SUB: &str = "00000000-0000-0000-0000-000000000000";
-
-fn sets() -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    for top in ["manifests", "examples"] {
-        for e in std::fs::read_dir(repo().join(top)).unwrap() {
-            let p = e.unwrap().path();
-            // examples/ci holds a CI workflow and a Dockerfile, not manifests.
-            if p.is_dir() && !p.ends_with("examples/ci") {
-                dirs.push(p);
-            }
-        }
-    }
-    dirs.sort();
-    dirs
-}
 
 /// The Stack's `spec.resourceGroup` of a manifest set.
 fn group_of(set: &Path) -> String {
@@ -178,7 +163,7 @@ fn round_trip(set: &Path) -> Result<(), String> {
 
 #[test]
 fn every_manifest_set_applies_exports_and_plans_empty() {
-    let failures: Vec<String> = sets()
+    let failures: Vec<String> = crate::support::manifest_sets()
         .iter()
         .filter_map(|set| round_trip(set).err())
         .collect();

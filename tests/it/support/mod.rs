@@ -19,6 +19,27 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Every manifest set of the repository: the directories of `manifests/` and `examples/` that
+/// hold YAML at their top level (`examples/ci` is a workflow, not a manifest set), sorted.
+pub fn manifest_sets() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for parent in ["manifests", "examples"] {
+        for entry in std::fs::read_dir(repo().join(parent)).unwrap() {
+            let dir = entry.unwrap().path();
+            let has_manifest = dir.is_dir()
+                && std::fs::read_dir(&dir).unwrap().any(|f| {
+                    let p = f.unwrap().path();
+                    p.extension().is_some_and(|e| e == "yaml" || e == "yml")
+                });
+            if has_manifest {
+                dirs.push(dir);
+            }
+        }
+    }
+    dirs.sort();
+    dirs
+}
+
 /// The official Azure REST API specs (`azure-spec`) that golden tests read at run time:
 /// `GRIDFORM_AZURE_SPEC_DIR`, else `../shared/azure-spec` beside the repository. `None`, after
 /// saying on stderr that `test` is skipped and why, when the folder is missing (a clone without
