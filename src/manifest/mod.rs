@@ -13,6 +13,7 @@ pub(crate) mod load;
 mod scale_tests;
 pub(crate) mod schema;
 pub(crate) mod semantic;
+mod typing;
 mod walk;
 mod words;
 pub use words::did_you_mean;
