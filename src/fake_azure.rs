@@ -323,4 +323,64 @@ impl Backend for FakeAzure {
         delete_stream(&mut self.state(), stream_id);
         Ok(())
     }
+    async fn graph_create(&self, body: &Value) -> BackendResult<Value> {
+        self.wrote();
+        Ok(create_graph_subscription(
+            &mut self.state(),
+            body,
+            &self.source,
+        ))
+    }
+    async fn graph_get(&self, id: &str) -> BackendResult<Option<Value>> {
+        Ok(self.state().graph_subscriptions.get(id).cloned())
+    }
+    async fn graph_patch(&self, id: &str, body: &Value) -> BackendResult<Value> {
+        self.wrote();
+        let mut live = self.state();
+        let sub = live
+            .graph_subscriptions
+            .get_mut(id)
+            .ok_or_else(|| BackendError::new("404 ResourceNotFound"))?;
+        for (k, v) in body.as_object().into_iter().flatten() {
+            sub[k] = v.clone();
+        }
+        Ok(sub.clone())
+    }
+    async fn graph_delete(&self, id: &str) -> BackendResult<()> {
+        self.wrote();
+        self.state().graph_subscriptions.remove(id);
+        Ok(())
+    }
+}
+
+/// Microsoft Graph creates a subscription; its partner creates the partner topic the
+/// `EventGrid:?` notification URL names (not yet activated), with `source`.
+pub fn create_graph_subscription(live: &mut LiveState, body: &Value, source: &str) -> Value {
+    let mut b = body.clone();
+    let id = format!("graph-{:04}", live.graph_subscriptions.len() + 1);
+    b["id"] = json!(id);
+    let url = b["notificationUrl"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let query: std::collections::BTreeMap<String, String> =
+        url::form_urlencoded::parse(url.trim_start_matches("EventGrid:?").as_bytes())
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+            .collect();
+    if let (Some(sub), Some(rg), Some(topic)) = (
+        query.get("azuresubscriptionid"),
+        query.get("resourcegroup"),
+        query.get("partnertopic"),
+    ) {
+        let topic_id = ResourceId::resource_group(sub, rg).provider_resource(
+            crate::arm::EVENT_GRID_NAMESPACE,
+            "partnerTopics",
+            topic,
+        );
+        if !live.resources.contains_key(&topic_id) {
+            partner_creates_topic(live, &topic_id, source);
+        }
+    }
+    live.graph_subscriptions.insert(id, b.clone());
+    b
 }

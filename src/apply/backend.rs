@@ -89,4 +89,18 @@ pub trait Backend: Send + Sync + 'static {
     ) -> impl Future<Output = BackendResult<()>> + Send;
     /// Deletes an Auth0 log stream; a missing one is success.
     fn auth0_delete(&self, stream_id: &str) -> impl Future<Output = BackendResult<()>> + Send;
+    /// Microsoft Graph: `POST /subscriptions`; returns the created subscription (with its `id`
+    /// and the `expirationDateTime` Graph granted).
+    fn graph_create(&self, body: &Value) -> impl Future<Output = BackendResult<Value>> + Send;
+    /// Microsoft Graph: `GET /subscriptions/{id}`; `None` on 404.
+    fn graph_get(&self, id: &str) -> impl Future<Output = BackendResult<Option<Value>>> + Send;
+    /// Microsoft Graph: `PATCH /subscriptions/{id}` (renewal: `expirationDateTime`); returns the
+    /// subscription as Graph answers it (the expiry granted may differ from the one asked).
+    fn graph_patch(
+        &self,
+        id: &str,
+        body: &Value,
+    ) -> impl Future<Output = BackendResult<Value>> + Send;
+    /// Microsoft Graph: `DELETE /subscriptions/{id}`; a missing one is success.
+    fn graph_delete(&self, id: &str) -> impl Future<Output = BackendResult<()>> + Send;
 }

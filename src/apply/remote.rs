@@ -169,4 +169,21 @@ impl Backend for Remote {
             .map(|_| ())
             .map_err(auth0_err)
     }
+    async fn graph_create(&self, _body: &Value) -> BackendResult<Value> {
+        Err(no_graph_client())
+    }
+    async fn graph_get(&self, _id: &str) -> BackendResult<Option<Value>> {
+        Err(no_graph_client())
+    }
+    async fn graph_patch(&self, _id: &str, _body: &Value) -> BackendResult<Value> {
+        Err(no_graph_client())
+    }
+    async fn graph_delete(&self, _id: &str) -> BackendResult<()> {
+        Err(no_graph_client())
+    }
+}
+
+// Placeholder until the Graph client lands (issue 17).
+fn no_graph_client() -> BackendError {
+    BackendError::new("no Microsoft Graph client")
 }

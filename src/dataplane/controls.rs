@@ -84,6 +84,24 @@ impl EmulatorControls {
         self.emit(what, &path, &json!([event])).await
     }
 
+    /// Makes the emulated Microsoft Graph send `event` (a CloudEvent; the emulator stamps the
+    /// subscription's `source` and `data` fields) for the Graph subscription `graph_subscription_id`
+    /// to its partner topic; returns the batches queued.
+    #[allow(dead_code)] // until `emulator emit graph` and verify use it (issue 17)
+    pub async fn emit_graph(
+        &self,
+        graph_subscription_id: &str,
+        event: &Value,
+    ) -> Result<u64, DataPlaneError> {
+        let path = format!(
+            "/_emulator/graph/subscriptions/{}/events",
+            url::form_urlencoded::byte_serialize(graph_subscription_id.as_bytes())
+                .collect::<String>()
+        );
+        let what = format!("emitting for Graph subscription `{graph_subscription_id}`");
+        self.emit(what, &path, &json!([event])).await
+    }
+
     /// Emits to the system topics on `source`; returns the batches queued.
     pub async fn emit_system(&self, source: &str, event: &Value) -> Result<u64, DataPlaneError> {
         let body = json!({"source": source, "events": [event]});

@@ -48,6 +48,52 @@ pub fn auth0_event(code: &str, id: &str, now: &str) -> Value {
     })
 }
 
+/// A Microsoft Graph change notification as a CloudEvent (`Microsoft.Graph.{Kind}{Change}`,
+/// e.g. `Microsoft.Graph.UserUpdated` for `resource` `Users/{id}` and `change_type` `updated`);
+/// the emulator fills `source` and the subscription's `data` fields when it emits it.
+#[allow(dead_code)] // until `emulator emit graph` and verify use it (issue 17)
+pub fn graph_event(change_type: &str, resource: &str, id: &str, now: &str) -> Value {
+    let kind = graph_resource_kind(resource);
+    let mut change = change_type.to_ascii_lowercase();
+    if let Some(first) = change.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    json!({
+        "specversion": "1.0",
+        "id": id,
+        "source": "gridform-emulator",
+        "type": format!("Microsoft.Graph.{kind}{change}"),
+        "subject": resource,
+        "time": now,
+        "datacontenttype": "application/json",
+        "data": {
+            "changeType": change_type,
+            "resource": resource,
+        }
+    })
+}
+
+/// `User` for `Users/{id}` or `users`, `Group` for groups, `Message` for `…/messages/{id}`, …:
+/// the singular of the last collection segment, capitalized.
+#[allow(dead_code)] // until `emulator emit graph` and verify use it (issue 17)
+fn graph_resource_kind(resource: &str) -> String {
+    let collection = resource
+        .split('/')
+        .rev()
+        .find(|s| s.ends_with('s') || s.ends_with("s')"))
+        .unwrap_or(resource);
+    let plain = collection
+        .split('(')
+        .next()
+        .unwrap_or(collection)
+        .trim_end_matches('s');
+    let mut out = plain.to_string();
+    if let Some(first) = out.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    out
+}
+
 /// A SignalR `ClientConnection*` event (Event Grid schema) with Azure's data fields.
 pub fn signalr_event(source: &str, hub: &str, connected: bool, id: &str, now: &str) -> Value {
     let kind = if connected {
@@ -74,4 +120,20 @@ pub fn signalr_event(source: &str, hub: &str, connected: bool, id: &str, now: &s
         "dataVersion": "1.0",
         "metadataVersion": "1",
     })
+}
+
+#[cfg(test)]
+mod graph_event_tests {
+    use super::graph_event;
+
+    #[test]
+    fn graph_event_types_follow_the_resource_and_change() {
+        let e = graph_event("updated", "Users/0f1e", "id-1", "2026-12-07T00:00:00Z");
+        assert_eq!(e["type"], "Microsoft.Graph.UserUpdated");
+        assert_eq!(e["subject"], "Users/0f1e");
+        let e = graph_event("deleted", "groups", "id-2", "t");
+        assert_eq!(e["type"], "Microsoft.Graph.GroupDeleted");
+        let e = graph_event("created", "me/mailFolders('Inbox')/messages", "id-3", "t");
+        assert_eq!(e["type"], "Microsoft.Graph.MessageCreated");
+    }
 }

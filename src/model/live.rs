@@ -22,6 +22,14 @@ pub struct LiveState {
     pub listed_groups: Vec<String>,
     /// Auth0 log streams of type `eventgrid`, by stream name (Management API bodies).
     pub auth0_streams: BTreeMap<String, Value>,
+    /// Microsoft Graph change-notification subscriptions, by Graph subscription id (Graph
+    /// bodies): every subscription the Graph application sees whose `notificationUrl` is an
+    /// `EventGrid:?` URL naming an Azure subscription the stack reads. Empty when no Graph
+    /// client is connected.
+    pub graph_subscriptions: BTreeMap<String, Value>,
+    /// The partner topic `source` Microsoft Graph stamps for our Graph application
+    /// (`/tenants/{tenant}/applications/{application}`), when a Graph client is connected.
+    pub graph_source: Option<String>,
     /// Webhook full URLs from `getFullUrl`, when read (`plan --refresh-secrets`).
     pub full_urls: BTreeMap<ResourceId, String>,
     /// Delivery attributes from `getDeliveryAttributes`, when read (`plan --refresh-secrets`).
