@@ -336,15 +336,8 @@ impl Backend for FakeAzure {
     }
     async fn graph_patch(&self, id: &str, body: &Value) -> BackendResult<Value> {
         self.wrote();
-        let mut live = self.state();
-        let sub = live
-            .graph_subscriptions
-            .get_mut(id)
-            .ok_or_else(|| BackendError::new("404 ResourceNotFound"))?;
-        for (k, v) in body.as_object().into_iter().flatten() {
-            sub[k] = v.clone();
-        }
-        Ok(sub.clone())
+        patch_graph_subscription(&mut self.state(), id, body)
+            .ok_or_else(|| BackendError::new("404 ResourceNotFound"))
     }
     async fn graph_delete(&self, id: &str) -> BackendResult<()> {
         self.wrote();
@@ -353,11 +346,22 @@ impl Backend for FakeAzure {
     }
 }
 
+/// Microsoft Graph's PATCH: the fields given replaced; `None` when the subscription is gone.
+pub fn patch_graph_subscription(live: &mut LiveState, id: &str, body: &Value) -> Option<Value> {
+    let sub = live.graph_subscriptions.get_mut(id)?;
+    for (k, v) in body.as_object().into_iter().flatten() {
+        sub[k] = v.clone();
+    }
+    Some(sub.clone())
+}
+
 /// Microsoft Graph creates a subscription; its partner creates the partner topic the
 /// `EventGrid:?` notification URL names (not yet activated), with `source`.
 pub fn create_graph_subscription(live: &mut LiveState, body: &Value, source: &str) -> Value {
     let mut b = body.clone();
-    let id = format!("graph-{:04}", live.graph_subscriptions.len() + 1);
+    // Never an id used before (Graph ids are GUIDs, never reused).
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    let id = format!("graph-{:04}", NEXT.fetch_add(1, Ordering::SeqCst));
     b["id"] = json!(id);
     let url = b["notificationUrl"]
         .as_str()

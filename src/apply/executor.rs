@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 
 use super::backend::{Backend, BackendError, BackendResult};
 use super::failure::{Failure, PARTNER_HINT, check_source, fail, interrupted, provisioned};
+use super::graph_record::{create_recorded_graph, delete_recorded_graph, replace_recorded_graph};
 use super::scheduler::{NodeState, Scheduler};
 use super::stream_record::{create_recorded_stream, forget_stream, record_stream};
 use crate::model::ResourceId;
@@ -304,7 +305,10 @@ fn resource_key(a: &Action) -> String {
     let record = match &a.operation {
         Operation::CreateLogStream { record, .. }
         | Operation::ReplaceLogStream { record, .. }
-        | Operation::DeleteLogStream { record, .. } => record.as_ref(),
+        | Operation::DeleteLogStream { record, .. }
+        | Operation::CreateGraphSubscription { record, .. }
+        | Operation::ReplaceGraphSubscription { record, .. }
+        | Operation::DeleteGraphSubscription { record, .. } => record.as_ref(),
         _ => None,
     };
     match record.or(a.target.id.as_ref()) {
@@ -466,6 +470,25 @@ async fn run_action<B: Backend>(
             backend.auth0_delete(stream_id).await.map_err(fail)?;
             create_recorded_stream(body, record.as_ref(), backend, learned).await
         }
+        Operation::CreateGraphSubscription {
+            handle,
+            body,
+            record,
+        } => create_recorded_graph(handle, body, record.as_ref(), backend).await,
+        Operation::PatchGraphSubscription { graph_id, body } => backend
+            .graph_patch(graph_id, body)
+            .await
+            .map(|_| ())
+            .map_err(fail),
+        Operation::ReplaceGraphSubscription {
+            handle,
+            graph_id,
+            body,
+            record,
+        } => replace_recorded_graph(handle, graph_id, body, record.as_ref(), backend).await,
+        Operation::DeleteGraphSubscription {
+            graph_id, record, ..
+        } => delete_recorded_graph(graph_id, record.as_ref(), backend).await,
         Operation::Recorded { .. } => Err(Failure {
             message: "a plan read back from a file for display has no requests to make".into(),
             hint: Some(

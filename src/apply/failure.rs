@@ -45,8 +45,8 @@ pub(super) const MANUAL_HANDSHAKE_HINT: &str = "Event Grid posted a Subscription
     minutes (after that Azure marks the subscription Failed and apply recreates it)";
 
 pub(super) const PARTNER_HINT: &str = "check that the partner is authorized in the partner \
-    configuration and that the Auth0 stream is active; raise `spec.waitForPartner` if the \
-    partner is slow";
+    configuration and that the Auth0 stream is active (or the Graph subscription exists); raise \
+    `spec.waitForPartner` if the partner is slow";
 
 pub(super) const SOURCE_HINT: &str = "only a topic from the expected partner is activated; check \
     `spec.expectedSource` and the Auth0 tenant";

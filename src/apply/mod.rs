@@ -11,6 +11,7 @@ pub(crate) mod executor;
 pub(crate) mod failure;
 pub mod remote;
 pub(crate) mod scheduler;
+mod graph_record;
 mod stream_record;
 
 pub use backend::{Backend, BackendError, BackendResult};

@@ -166,6 +166,7 @@ fn file_of(kind: ResourceKind) -> &'static str {
         }
         ResourceKind::PartnerConfiguration
         | ResourceKind::Auth0LogStream
+        | ResourceKind::GraphSubscription
         | ResourceKind::PartnerTopic => "partner.yaml",
         ResourceKind::Topic | ResourceKind::SystemTopic => "topics.yaml",
         ResourceKind::EventSubscription => "subscriptions.yaml",

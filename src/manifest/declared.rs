@@ -65,7 +65,7 @@ impl Unreadable<'_> {
     }
 }
 
-fn text_at(node: &Node, path: &[&str]) -> Option<String> {
+pub(super) fn text_at(node: &Node, path: &[&str]) -> Option<String> {
     let mut cur = node;
     for p in path {
         cur = cur.get(p)?;
@@ -112,7 +112,7 @@ fn identity(d: &Declared, kind: ResourceKind, stack: &StackDefaults) -> String {
             };
             format!("{parent}/{}", d.name.to_lowercase())
         }
-        ResourceKind::Auth0LogStream => d.name.clone(),
+        ResourceKind::Auth0LogStream | ResourceKind::GraphSubscription => d.name.clone(),
         ResourceKind::ProviderRegistration | ResourceKind::ResourceGroup => d.name.to_lowercase(),
         _ => {
             let rg = text_at(d.root, &["metadata", "resourceGroup"])
@@ -162,7 +162,7 @@ pub fn check_duplicates(
     out
 }
 
-/// Checks `spec.topic` and `spec.fromAuth0LogStream` of every document, schema errors or not.
+/// Checks `spec.topic`, `spec.fromAuth0LogStream` and `spec.fromGraphSubscription` of every document, schema errors or not.
 /// A name that a document of unknown kind or an unreadable file may declare is not reported.
 pub fn check_references(declared: &[Declared], unreadable: &Unreadable) -> Vec<FileProblem> {
     // Looked up once per reference instead of scanning every document for each.
@@ -182,7 +182,16 @@ pub fn check_references(declared: &[Declared], unreadable: &Unreadable) -> Vec<F
                 .zip(text_at(d.root, &["spec", "topic", "name"]))
                 .map(|(k, n)| (k, n, "spec.topic.name")),
             Some(ResourceKind::PartnerTopic) => text_at(d.root, &["spec", "fromAuth0LogStream"])
-                .map(|n| ("Auth0LogStream".to_string(), n, "spec.fromAuth0LogStream")),
+                .map(|n| ("Auth0LogStream".to_string(), n, "spec.fromAuth0LogStream"))
+                .or_else(|| {
+                    text_at(d.root, &["spec", "fromGraphSubscription"]).map(|n| {
+                        (
+                            "GraphSubscription".to_string(),
+                            n,
+                            "spec.fromGraphSubscription",
+                        )
+                    })
+                }),
             _ => None,
         };
         let Some((target_kind, name, path)) = reference else {
@@ -190,7 +199,7 @@ pub fn check_references(declared: &[Declared], unreadable: &Unreadable) -> Vec<F
         };
         if !matches!(
             target_kind.as_str(),
-            "Topic" | "SystemTopic" | "PartnerTopic" | "Auth0LogStream"
+            "Topic" | "SystemTopic" | "PartnerTopic" | "Auth0LogStream" | "GraphSubscription"
         ) {
             continue; // the schema check reports the bad kind
         }

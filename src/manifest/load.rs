@@ -16,6 +16,7 @@ use super::declared::{
     read_declared, stack_defaults,
 };
 use super::diagnostic::Diagnostic;
+use super::graph_checks::check_graph_documents;
 use super::interpolate::{Interpolated, interpolate};
 use super::schema::manifest_schema;
 use super::semantic::{TypedDoc, check_all};
@@ -363,6 +364,7 @@ pub fn parse_sources(
         .chain(check_duplicates(&declared, &defaults, &paths))
         .chain(check_references(&declared, &unreadable))
         .chain(check_delivery_schemas(&declared))
+        .chain(check_graph_documents(&declared, &defaults))
     {
         diags.push(to_diag(&sources[file].0, p));
     }

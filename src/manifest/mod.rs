@@ -7,6 +7,7 @@
 pub(crate) mod check;
 pub(crate) mod declared;
 pub(crate) mod diagnostic;
+mod graph_checks;
 pub(crate) mod interpolate;
 pub(crate) mod load;
 #[cfg(test)]

@@ -75,6 +75,10 @@ pub fn name_rule(kind: ResourceKind) -> NameRule {
         ),
         PartnerConfiguration => (r"^default$", "`default` (or omit it)"),
         Auth0LogStream => (r"^.{1,128}$", "1–128 characters"),
+        GraphSubscription => (
+            r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$",
+            "1–80 letters, digits, `.`, `_` and `-`, starting with a letter or digit",
+        ),
         PartnerTopic | Topic => (r"^[A-Za-z0-9-]{3,50}$", "3–50 letters, digits and `-`"),
         SystemTopic => (r"^[A-Za-z0-9-]{3,128}$", "3–128 letters, digits and `-`"),
         EventSubscription => (r"^[A-Za-z0-9-]{3,64}$", "3–64 letters, digits and `-`"),
@@ -94,6 +98,7 @@ pub fn manifest_schema() -> Value {
             ResourceGroup => generator.subschema_for::<DocDefault<ResourceGroupSpec>>(),
             PartnerConfiguration => generator.subschema_for::<Doc<PartnerConfigurationSpec>>(),
             Auth0LogStream => generator.subschema_for::<Doc<Auth0LogStreamSpec>>(),
+            GraphSubscription => generator.subschema_for::<Doc<GraphSubscriptionSpec>>(),
             PartnerTopic => generator.subschema_for::<DocDefault<PartnerTopicSpec>>(),
             Topic => generator.subschema_for::<DocDefault<TopicSpec>>(),
             SystemTopic => generator.subschema_for::<Doc<SystemTopicSpec>>(),

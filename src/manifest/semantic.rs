@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use super::check::Problem;
 use super::yaml::{Node, Pos, Value};
+use crate::model::graph::{GRAPH_MIN_LIFETIME, max_lifetime};
 use crate::model::spec::*;
 use crate::model::url::EndpointUrl;
 use crate::model::{Duration, ResourceId, ResourceKind, ResourceSpec};
@@ -112,6 +113,7 @@ pub fn check_all<'a>(docs: &'a [TypedDoc<'a>], stack: &StackDefaults) -> Vec<Fil
         let needs_rg = matches!(
             doc.kind,
             ResourceKind::PartnerConfiguration
+                | ResourceKind::GraphSubscription
                 | ResourceKind::PartnerTopic
                 | ResourceKind::Topic
                 | ResourceKind::SystemTopic
@@ -172,6 +174,12 @@ fn check_spec<'a>(
                 );
             }
         }
+        ResourceSpec::GraphSubscription(s) => {
+            if missing_location(&s.location) {
+                location_error(sink);
+            }
+            check_graph_subscription(sink, doc, s);
+        }
         ResourceSpec::PartnerTopic(s) => check_partner_topic(sink, s, &doc.name),
         ResourceSpec::EventSubscription(s) => check_subscription(sink, s),
         _ => {}
@@ -191,12 +199,66 @@ fn check_partner_topic(sink: &mut Sink, s: &PartnerTopicSpec, name: &str) {
             Some("the partner creates the topic within minutes; the default is 10m".into()),
         );
     }
+    if s.from_auth0_log_stream.is_some() && s.from_graph_subscription.is_some() {
+        sink.at(
+            "spec.fromGraphSubscription",
+            "give either `fromAuth0LogStream` or `fromGraphSubscription`, not both".into(),
+            Some("a partner topic is created by one partner".into()),
+        );
+    }
     if s.from_auth0_log_stream.is_none()
+        && s.from_graph_subscription.is_none()
         && s.expected_source.is_none()
         && s.activation_state == ActivationState::Activated
     {
         sink.at("spec", format!("PartnerTopic `{name}` would be activated without a source check"),
-            Some("set `spec.expectedSource` to the partner's source, or use `spec.fromAuth0LogStream`".into()));
+            Some("set `spec.expectedSource` to the partner's source, or use `spec.fromAuth0LogStream` or `spec.fromGraphSubscription`".into()));
+    }
+}
+
+/// `clientState` from a secret variable; `validFor` within Graph's lifetime table (and not under
+/// the 45 minutes Graph raises shorter expiries to); `renewBefore` shorter than the lifetime.
+fn check_graph_subscription(sink: &mut Sink, doc: &TypedDoc, s: &GraphSubscriptionSpec) {
+    let from_secret = doc
+        .root
+        .get("spec")
+        .and_then(|spec| spec.get("clientState"))
+        .is_some_and(|n| n.secret);
+    if !from_secret {
+        sink.at(
+            "spec.clientState",
+            "`spec.clientState` is a secret but does not come from a secret variable".into(),
+            Some("write `clientState: ${env:NAME}` and list `NAME` in the Stack's `spec.secrets`".into()),
+        );
+    }
+    let max = max_lifetime(&s.resource, s.resource_data());
+    if let Some(valid) = s.valid_for {
+        if valid > max.duration() {
+            sink.at(
+                "spec.validFor",
+                format!(
+                    "`validFor` {valid} is longer than Microsoft Graph allows for `{}`: {} minutes ({})",
+                    s.resource, max.minutes, max.row
+                ),
+                Some(format!("use at most `{}m`, or leave `validFor` out (it defaults to the maximum)", max.minutes)),
+            );
+        } else if valid < GRAPH_MIN_LIFETIME {
+            sink.at(
+                "spec.validFor",
+                format!("`validFor` {valid} is shorter than {GRAPH_MIN_LIFETIME}: Graph raises shorter expiries to 45 minutes"),
+                None,
+            );
+        }
+    }
+    let lifetime = s.lifetime();
+    if let Some(renew) = s.renew_before
+        && renew >= lifetime
+    {
+        sink.at(
+            "spec.renewBefore",
+            format!("`renewBefore` {renew} must be shorter than `validFor` {lifetime}"),
+            None,
+        );
     }
 }
 
@@ -234,7 +296,12 @@ fn check_partner_configuration(sink: &mut Sink, s: &PartnerConfigurationSpec) {
     let mut ids: HashMap<String, usize> = HashMap::new();
     for (i, p) in auth.authorized_partners_list.iter().enumerate() {
         let base = format!("spec.partnerAuthorization.authorizedPartnersList.{i}");
-        if let Some(first) = ids.insert(p.partner_registration_immutable_id.to_lowercase(), i) {
+        let key = p
+            .partner_registration_immutable_id
+            .as_deref()
+            .unwrap_or(&p.partner_name)
+            .to_lowercase();
+        if let Some(first) = ids.insert(key, i) {
             sink.at(
                 &format!("{base}.partnerRegistrationImmutableId"),
                 format!(

@@ -74,6 +74,7 @@ pub(super) fn to_typed(json: &Json) -> Result<Typed, serde_json::Error> {
         K::ResourceGroup => wrap(doc_default(json)?, ResourceSpec::ResourceGroup),
         K::PartnerConfiguration => wrap(doc(json)?, ResourceSpec::PartnerConfiguration),
         K::Auth0LogStream => wrap(doc(json)?, ResourceSpec::Auth0LogStream),
+        K::GraphSubscription => wrap(doc(json)?, ResourceSpec::GraphSubscription),
         K::PartnerTopic => wrap(doc_default(json)?, ResourceSpec::PartnerTopic),
         K::Topic => wrap(doc_default(json)?, ResourceSpec::Topic),
         K::SystemTopic => wrap(doc(json)?, ResourceSpec::SystemTopic),
@@ -117,6 +118,8 @@ pub(super) fn build_resource(
             (rg, Some("global".into()), id)
         }
         ResourceSpec::Auth0LogStream(s) => (s.azure_resource_group.clone().or(rg), None, None),
+        // A handle: no ARM id; the partner topic it names is known before apply.
+        ResourceSpec::GraphSubscription(s) => (rg, s.location.clone().or(stack_loc), None),
         ResourceSpec::PartnerTopic(s) => {
             let id = if s.from_auth0_log_stream.is_some() {
                 None

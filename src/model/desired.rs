@@ -21,6 +21,7 @@ pub enum ResourceKind {
     ResourceGroup,
     PartnerConfiguration,
     Auth0LogStream,
+    GraphSubscription,
     PartnerTopic,
     Topic,
     SystemTopic,
@@ -29,12 +30,13 @@ pub enum ResourceKind {
 
 impl ResourceKind {
     /// Every kind, in dependency order.
-    pub const ALL: [ResourceKind; 9] = [
+    pub const ALL: [ResourceKind; 10] = [
         Self::Stack,
         Self::ProviderRegistration,
         Self::ResourceGroup,
         Self::PartnerConfiguration,
         Self::Auth0LogStream,
+        Self::GraphSubscription,
         Self::PartnerTopic,
         Self::Topic,
         Self::SystemTopic,
@@ -49,6 +51,7 @@ impl ResourceKind {
             Self::ResourceGroup => "ResourceGroup",
             Self::PartnerConfiguration => "PartnerConfiguration",
             Self::Auth0LogStream => "Auth0LogStream",
+            Self::GraphSubscription => "GraphSubscription",
             Self::PartnerTopic => "PartnerTopic",
             Self::Topic => "Topic",
             Self::SystemTopic => "SystemTopic",
@@ -100,6 +103,7 @@ pub enum ResourceSpec {
     ResourceGroup(ResourceGroupSpec),
     PartnerConfiguration(PartnerConfigurationSpec),
     Auth0LogStream(Auth0LogStreamSpec),
+    GraphSubscription(GraphSubscriptionSpec),
     PartnerTopic(PartnerTopicSpec),
     Topic(TopicSpec),
     SystemTopic(SystemTopicSpec),

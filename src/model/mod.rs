@@ -5,6 +5,7 @@
 
 pub mod desired;
 pub mod duration;
+pub mod graph;
 pub mod id;
 pub mod live;
 pub mod secret;

@@ -161,14 +161,21 @@ fn percent_decoded(text: &str) -> String {
 }
 
 /// Every secret value of a desired state: the `spec.secrets` variables' values, webhook query
-/// strings and secret delivery attribute values (what [`register`] should learn for a run).
+/// strings, secret delivery attribute values and Graph `clientState`s (what [`register`] should
+/// learn for a run).
 pub fn secrets_of(state: &super::DesiredState) -> Vec<String> {
     let mut out: Vec<String> = state.secret_values.iter().map(|s| s.0.clone()).collect();
     for r in &state.resources {
-        if let super::desired::ResourceSpec::EventSubscription(spec) = &r.spec
-            && let Ok(json) = serde_json::to_value(spec)
-        {
-            json_secrets(&json, &mut out);
+        match &r.spec {
+            super::desired::ResourceSpec::EventSubscription(spec) => {
+                if let Ok(json) = serde_json::to_value(spec) {
+                    json_secrets(&json, &mut out);
+                }
+            }
+            super::desired::ResourceSpec::GraphSubscription(spec) => {
+                out.push(spec.client_state.expose().clone());
+            }
+            _ => {}
         }
     }
     out

@@ -100,11 +100,13 @@ pub struct PartnerAuthorization {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuthorizedPartner {
-    /// The partner's name, e.g. `Auth0`.
+    /// The partner's name, e.g. `Auth0` or `MicrosoftGraphAPI`.
     pub partner_name: String,
-    /// The partner registration's immutable id (GUID).
+    /// The partner registration's immutable id (GUID). Azure accepts either the name or the
+    /// id; give the id when you know it (Microsoft Graph's appears only in third-party setups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = GUID_PATTERN))]
-    pub partner_registration_immutable_id: String,
+    pub partner_registration_immutable_id: Option<String>,
     /// Absolute expiry (RFC 3339), instead of `validFor`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
@@ -219,6 +221,10 @@ pub struct PartnerTopicSpec {
     /// The `Auth0LogStream` (metadata.name) whose partner creates this topic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_auth0_log_stream: Option<String>,
+    /// The `GraphSubscription` (metadata.name) that makes Microsoft Graph create this topic; the
+    /// topic's name must be the subscription's `partnerTopic`. Not with `fromAuth0LogStream`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_graph_subscription: Option<String>,
     /// Activation is refused unless the topic's `source` equals this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_source: Option<String>,
@@ -385,4 +391,5 @@ pub struct SystemTopicSpec {
     pub tags: Tags,
 }
 
+pub use super::graph::{GraphChangeType, GraphSubscriptionSpec};
 pub use super::subscription::*;

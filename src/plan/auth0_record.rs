@@ -19,6 +19,11 @@ pub const CREATING: &str = "creating";
 
 /// The tag key of stream `name`: characters Azure refuses in tag names become `_`.
 pub fn record_key(name: &str) -> String {
+    tag_key(RECORD_PREFIX, name)
+}
+
+/// `prefix` + `name` with the characters Azure refuses in tag names (`<>%&\?/`) as `_`.
+pub fn tag_key(prefix: &str, name: &str) -> String {
     let safe: String = name
         .chars()
         .map(|c| match c {
@@ -26,7 +31,7 @@ pub fn record_key(name: &str) -> String {
             c => c,
         })
         .collect();
-    format!("{RECORD_PREFIX}{safe}")
+    format!("{prefix}{safe}")
 }
 
 /// The partner configuration that holds the record for streams whose sink is `rg`.
@@ -83,7 +88,8 @@ pub enum StreamOwner {
     TopicMarked,
 }
 
-fn marked_by(body: &Value, stack: &str) -> bool {
+/// Whether `body` carries stack `stack`'s ownership marker tag.
+pub fn marked_by(body: &Value, stack: &str) -> bool {
     body.pointer(&format!("/tags/{MARKER}"))
         .and_then(Value::as_str)
         .is_some_and(|m| m == stack)
@@ -91,6 +97,11 @@ fn marked_by(body: &Value, stack: &str) -> bool {
 
 /// The record entries (stream name key → value) on a partner configuration the stack owns.
 pub fn record_entries(config: Option<&Value>, stack: &str) -> Map<String, Value> {
+    entries_with_prefix(config, stack, RECORD_PREFIX)
+}
+
+/// The tags starting with `prefix` on a partner configuration the stack owns.
+pub fn entries_with_prefix(config: Option<&Value>, stack: &str, prefix: &str) -> Map<String, Value> {
     let Some(config) = config.filter(|c| marked_by(c, stack)) else {
         return Map::new();
     };
@@ -98,7 +109,7 @@ pub fn record_entries(config: Option<&Value>, stack: &str) -> Map<String, Value>
         .as_object()
         .map(|tags| {
             tags.iter()
-                .filter(|(k, _)| k.starts_with(RECORD_PREFIX))
+                .filter(|(k, _)| k.starts_with(prefix))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         })

@@ -101,7 +101,21 @@ pub const IMMUTABLE_FIELDS: &[ImmutableField] = &[
         Replace,
         "Auth0 Management API, PATCH log-streams; MANIFESTS.md",
     ),
+    // Graph's PATCH /subscriptions/{id} changes only `expirationDateTime` and `notificationUrl`;
+    // `lifecycleNotificationUrl` cannot be added by PATCH (research/graph-partner.md).
+    row(K::GraphSubscription, "resource", Replace, GRAPH_PATCH),
+    row(K::GraphSubscription, "changeType", Replace, GRAPH_PATCH),
+    row(K::GraphSubscription, "clientState", Replace, GRAPH_PATCH),
+    row(K::GraphSubscription, "includeResourceData", Replace, GRAPH_PATCH),
+    row(
+        K::GraphSubscription,
+        "lifecycleNotificationUrl",
+        Replace,
+        GRAPH_PATCH,
+    ),
 ];
+
+const GRAPH_PATCH: &str = "Microsoft Graph, Update subscription (only expirationDateTime and notificationUrl)";
 
 /// The row covering `path` of `kind`, if the field cannot change in place.
 pub fn immutable_field(kind: ResourceKind, path: &str) -> Option<&'static ImmutableField> {
@@ -199,6 +213,13 @@ mod tests {
     fn auth0_stream_type_forces_replacement() {
         assert_eq!(on_change(K::Auth0LogStream, "type"), Some(Replace));
         assert_eq!(on_change(K::Auth0LogStream, "status"), None);
+        let g = K::GraphSubscription;
+        for field in ["resource", "changeType", "clientState", "includeResourceData"] {
+            assert_eq!(on_change(g, field), Some(Replace), "{field}");
+        }
+        assert_eq!(on_change(g, "lifecycleNotificationUrl"), Some(Replace));
+        assert_eq!(on_change(g, "notificationUrl"), None);
+        assert_eq!(on_change(g, "expirationDateTime"), None);
     }
 
     #[test]

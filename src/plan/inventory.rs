@@ -154,6 +154,7 @@ pub fn inventory(desired: &DesiredState, live: &LiveState) -> Vec<InventoryItem>
                         );
                     }
                 }
+                ResourceKind::GraphSubscription => graph_item(desired, r, live, &mut item),
                 _ => {
                     let id = if r.kind == ResourceKind::PartnerTopic {
                         partner_topic_id(desired, r, live)
@@ -170,4 +171,30 @@ pub fn inventory(desired: &DesiredState, live: &LiveState) -> Vec<InventoryItem>
             item
         })
         .collect()
+}
+
+/// A declared Graph subscription's live id and values (never its `clientState`).
+fn graph_item(
+    desired: &DesiredState,
+    r: &DesiredResource,
+    live: &LiveState,
+    item: &mut InventoryItem,
+) {
+    let crate::model::ResourceSpec::GraphSubscription(s) = &r.spec else {
+        return;
+    };
+    let target = super::graph_record::declared_target(desired, r, s);
+    let found = super::graph_record::match_declared(live, &desired.stack.name, &r.name, &target);
+    if let super::graph_record::GraphMatch::Ours(id, body) = found {
+        item.exists = true;
+        item.id = Some(id.to_string());
+        item.values = pick(
+            body,
+            &[
+                ("resource", "/resource"),
+                ("changeType", "/changeType"),
+                ("expirationDateTime", "/expirationDateTime"),
+            ],
+        );
+    }
 }

@@ -7,6 +7,7 @@
 pub(crate) mod auth0_record;
 mod build;
 pub(crate) mod destroy;
+pub(crate) mod graph_record;
 pub(crate) mod immutable;
 pub(crate) mod inventory;
 pub(crate) mod normalize;
@@ -44,11 +45,12 @@ pub struct PlanOptions {
 
 /// The kinds `--replace` can name: the others are created by someone else (partner topics),
 /// hold everything else (resource groups) or have nothing to recreate.
-pub const REPLACEABLE_KINDS: [ResourceKind; 4] = [
+pub const REPLACEABLE_KINDS: [ResourceKind; 5] = [
     ResourceKind::Topic,
     ResourceKind::SystemTopic,
     ResourceKind::EventSubscription,
     ResourceKind::Auth0LogStream,
+    ResourceKind::GraphSubscription,
 ];
 
 /// What to do to one resource.
@@ -79,6 +81,18 @@ pub enum ActionKind {
     Deactivate,
     /// Take ownership of an existing unowned resource (`metadata.adopt: true`).
     Adopt,
+}
+
+impl Operation {
+    /// The Graph subscription id an operation acts on, for Graph operations on an existing one.
+    pub fn graph_id(&self) -> Option<&str> {
+        match self {
+            Self::PatchGraphSubscription { graph_id, .. }
+            | Self::ReplaceGraphSubscription { graph_id, .. }
+            | Self::DeleteGraphSubscription { graph_id, .. } => Some(graph_id),
+            _ => None,
+        }
+    }
 }
 
 /// Which resource an action is about.
@@ -215,6 +229,44 @@ pub enum Operation {
         /// The partner configuration that records the streams this stack created.
         record: Option<ResourceId>,
     },
+    /// Microsoft Graph: create the subscription, recording it on `record` under `handle`
+    /// (`creating` first, its id after).
+    CreateGraphSubscription {
+        /// The `GraphSubscription` handle (`metadata.name`).
+        handle: String,
+        /// Body (holds `clientState`: never shown).
+        body: Value,
+        /// The partner configuration that records the Graph subscriptions this stack created.
+        record: Option<ResourceId>,
+    },
+    /// Microsoft Graph: PATCH a subscription (`expirationDateTime` to renew, `notificationUrl`).
+    PatchGraphSubscription {
+        /// Graph subscription id.
+        graph_id: String,
+        /// Body.
+        body: Value,
+    },
+    /// Microsoft Graph: delete a subscription, then create it again (recorded as by
+    /// `CreateGraphSubscription`).
+    ReplaceGraphSubscription {
+        /// The `GraphSubscription` handle.
+        handle: String,
+        /// The Graph subscription id deleted.
+        graph_id: String,
+        /// Body of the new one.
+        body: Value,
+        /// The partner configuration that records it.
+        record: Option<ResourceId>,
+    },
+    /// Microsoft Graph: delete a subscription, then drop it from `record`.
+    DeleteGraphSubscription {
+        /// Graph subscription id.
+        graph_id: String,
+        /// The partner configuration that records it.
+        record: Option<ResourceId>,
+        /// The partner topic it notifies, when that goes too (deleted first).
+        partner_topic: Option<ResourceId>,
+    },
     /// An action read back from a saved plan to be shown (`gridform show FILE`): it carries no
     /// request and is never executed (`apply FILE` re-plans and runs the fresh operations).
     Recorded {
@@ -277,6 +329,10 @@ impl std::fmt::Debug for Operation {
             Self::UpdateLogStream { .. } => "UpdateLogStream",
             Self::ReplaceLogStream { .. } => "ReplaceLogStream",
             Self::DeleteLogStream { .. } => "DeleteLogStream",
+            Self::CreateGraphSubscription { .. } => "CreateGraphSubscription",
+            Self::PatchGraphSubscription { .. } => "PatchGraphSubscription",
+            Self::ReplaceGraphSubscription { .. } => "ReplaceGraphSubscription",
+            Self::DeleteGraphSubscription { .. } => "DeleteGraphSubscription",
             Self::Recorded { .. } => "Recorded",
         };
         write!(f, "Operation::{name}")

@@ -121,10 +121,12 @@ pub fn owned_tags(intent: &TagIntent<'_>, live: Option<&Value>) -> Value {
     tags.retain(|k, _| {
         let lower = k.to_ascii_lowercase();
         // gridform's own records: rewritten from intent each time, never carried as foreign
-        // (Auth0 stream records are added back by the partner configuration's planner).
+        // (Auth0 stream and Graph subscription records are added back by the partner
+        // configuration's planner).
         let ours = [MARKER, PROTECT, MANAGED_TAGS].contains(&lower.as_str())
             || (intent.scopes.is_some() && k.starts_with(&scope_prefix))
-            || k.starts_with(super::auth0_record::RECORD_PREFIX);
+            || k.starts_with(super::auth0_record::RECORD_PREFIX)
+            || k.starts_with(super::graph_record::RECORD_PREFIX);
         // Azure tag keys are case-insensitive: a declared key replaces any spelling of it.
         !ours && !declared_lower.contains(&lower) && !previously.contains(&lower)
     });

@@ -139,6 +139,19 @@ fn operation_digest(op: &Operation, salt: &str) -> String {
         Operation::ReplaceLogStream {
             stream_id, body, ..
         } => format!("auth0 replace {stream_id} {body}"),
+        Operation::CreateGraphSubscription { handle, body, .. } => {
+            format!("graph create {handle} {body}")
+        }
+        Operation::PatchGraphSubscription { graph_id, body } => {
+            format!("graph patch {graph_id} {body}")
+        }
+        Operation::ReplaceGraphSubscription {
+            handle,
+            graph_id,
+            body,
+            ..
+        } => format!("graph replace {handle} {graph_id} {body}"),
+        Operation::DeleteGraphSubscription { graph_id, .. } => format!("graph delete {graph_id}"),
         Operation::Recorded { address } => format!("recorded {address}"),
     };
     digest(salt, &[&text])

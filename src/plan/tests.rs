@@ -42,6 +42,9 @@ pub(super) fn repo_manifests(dir: &str) -> DesiredState {
     loaded.state.unwrap()
 }
 
+/// The partner topic `source` Microsoft Graph stamps for the test's Graph application.
+pub(super) const GRAPH_SOURCE: &str = "/tenants/t-1/applications/app-1";
+
 pub(super) const STACK: &str = "apiVersion: gridform/v1
 kind: Stack
 metadata: {name: s1}
@@ -107,6 +110,42 @@ pub(super) fn fake_apply(plan: &Plan, live: &mut LiveState) {
             Operation::UpdateLogStream { stream_id, body } => {
                 fake::patch_stream(live, stream_id, body)
             }
+            Operation::CreateGraphSubscription {
+                handle,
+                body,
+                record,
+            }
+            | Operation::ReplaceGraphSubscription {
+                handle,
+                body,
+                record,
+                ..
+            } => {
+                if let Some(old) = a.operation.graph_id() {
+                    live.graph_subscriptions.remove(old);
+                }
+                let source = live.graph_source.clone().unwrap_or_default();
+                let created = fake::create_graph_subscription(live, body, &source);
+                if let Some(r) = record {
+                    let key = graph_record::record_key(handle);
+                    live.resources.get_mut(r).unwrap()["tags"][key] = created["id"].clone();
+                }
+            }
+            Operation::PatchGraphSubscription { graph_id, body } => {
+                fake::patch_graph_subscription(live, graph_id, body).unwrap();
+            }
+            Operation::DeleteGraphSubscription {
+                graph_id, record, ..
+            } => {
+                live.graph_subscriptions.remove(graph_id);
+                if let Some(tags) = record
+                    .as_ref()
+                    .and_then(|r| live.resources.get_mut(r))
+                    .and_then(|c| c["tags"].as_object_mut())
+                {
+                    tags.retain(|_, v| v != graph_id);
+                }
+            }
             Operation::WaitForPartner {
                 at,
                 expected_source,
@@ -138,6 +177,12 @@ fn remove_tree(live: &mut LiveState, id: &ResourceId) {
 pub(super) fn converge(d: &DesiredState) -> (Plan, LiveState) {
     let mut live = LiveState {
         listed_groups: vec!["rg".into()],
+        // A Graph application is connected only where the manifests use Graph.
+        graph_source: d
+            .resources
+            .iter()
+            .any(|r| r.kind == ResourceKind::GraphSubscription)
+            .then(|| GRAPH_SOURCE.into()),
         ..Default::default()
     };
     // The test stack's group exists already (not declared in the test manifests).

@@ -117,11 +117,14 @@ pub fn partner_configuration(
         .iter()
         .zip(expiries)
         .map(|(p, exp)| {
-            json!({
-                "partnerRegistrationImmutableId": p.partner_registration_immutable_id,
+            let mut entry = json!({
                 "partnerName": p.partner_name,
                 "authorizationExpirationTimeInUtc": exp,
-            })
+            });
+            if let Some(id) = &p.partner_registration_immutable_id {
+                entry["partnerRegistrationImmutableId"] = json!(id);
+            }
+            entry
         })
         .collect();
     let mut pa = json!({"authorizedPartnersList": partners});

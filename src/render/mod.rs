@@ -95,7 +95,10 @@ pub fn address(action: &Action) -> String {
         ) => {
             format!("partner topic of Auth0 stream `{stream}` (known after apply)")
         }
-        (None, _) => String::new(),
+        (None, op) => match op.graph_id() {
+            Some(graph_id) => format!("Graph subscription `{graph_id}`"),
+            None => String::new(),
+        },
     };
     if id.is_empty() {
         format!("{} `{}`", action.target.kind, action.target.name)

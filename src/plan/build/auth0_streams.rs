@@ -113,7 +113,11 @@ impl Builder<'_> {
             }
             let topic = partner_topic_of(stream).filter(|t| live.get(t).is_some());
             if let Some(t) = &topic {
-                self.delete_partner_topic_of_stream(t, unmanaged);
+                self.delete_partner_topic_of(
+                    t,
+                    unmanaged,
+                    "the partner topic of an Auth0 stream this stack created",
+                );
             }
             let sink = sink_of(stream);
             let record = record_id(
@@ -139,23 +143,24 @@ impl Builder<'_> {
                 },
             });
         }
-        order_auth0_deletes(&mut self.actions);
     }
 
     /// The non-delete action on the partner configuration `id`, if the plan has one.
-    fn config_action(&self, id: &ResourceId) -> Option<usize> {
+    pub(super) fn config_action(&self, id: &ResourceId) -> Option<usize> {
         self.actions
             .iter()
             .find(|a| a.target.id.as_ref() == Some(id) && a.kind != ActionKind::Delete)
             .map(|a| a.index)
     }
 
-    /// A pruned stream's partner topic: prune already deletes it when it carries our marker; an
-    /// unmarked one (never activated) is deleted too unless others subscribed to it.
-    fn delete_partner_topic_of_stream(
+    /// A pruned stream's (or Graph subscription's) partner topic: prune already deletes it when
+    /// it carries our marker; an unmarked one (never activated) is deleted too unless others
+    /// subscribed to it.
+    pub(super) fn delete_partner_topic_of(
         &mut self,
         topic: &ResourceId,
         unmanaged: &mut Vec<Unmanaged>,
+        reason: &str,
     ) {
         let planned = self
             .actions
@@ -179,7 +184,7 @@ impl Builder<'_> {
             },
             changes: vec![],
             depends_on: vec![],
-            reason: Some("the partner topic of an Auth0 stream this stack created".into()),
+            reason: Some(reason.into()),
             operation: Operation::Delete {
                 at: Locator::Id(topic.clone()),
             },
@@ -187,15 +192,17 @@ impl Builder<'_> {
     }
 }
 
-/// Orders the deletes around Auth0 streams: a stream's delete waits for its partner topic's, and
-/// the delete of the partner configuration that records it waits for the stream's (so that a
-/// crash never loses the record of a stream that still exists). Actions are then renumbered so
-/// that every action comes after the ones it waits for.
+/// Orders the deletes around Auth0 streams and Graph subscriptions: each one's delete waits for
+/// its partner topic's, and the delete of the partner configuration that records it waits for
+/// it (so that a crash never loses the record of something that still exists). Actions are then
+/// renumbered so that every action comes after the ones it waits for.
 pub fn order_auth0_deletes(actions: &mut Vec<Action>) {
-    if !actions
-        .iter()
-        .any(|a| matches!(a.operation, Operation::DeleteLogStream { .. }))
-    {
+    if !actions.iter().any(|a| {
+        matches!(
+            a.operation,
+            Operation::DeleteLogStream { .. } | Operation::DeleteGraphSubscription { .. }
+        )
+    }) {
         return;
     }
     let index_of = |actions: &[Action], id: &ResourceId| {
@@ -204,11 +211,16 @@ pub fn order_auth0_deletes(actions: &mut Vec<Action>) {
             .position(|a| a.kind == ActionKind::Delete && a.target.id.as_ref() == Some(id))
     };
     for s in 0..actions.len() {
-        let Operation::DeleteLogStream {
+        let (Operation::DeleteLogStream {
             record,
             partner_topic,
             ..
-        } = &actions[s].operation
+        }
+        | Operation::DeleteGraphSubscription {
+            record,
+            partner_topic,
+            ..
+        }) = &actions[s].operation
         else {
             continue;
         };

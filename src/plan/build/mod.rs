@@ -4,6 +4,7 @@
 
 mod auth0_streams;
 mod freed_names;
+mod graph_subscriptions;
 mod partners;
 mod prune;
 mod replace;
@@ -109,6 +110,8 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
     }
     let mut unmanaged = b.prune();
     b.prune_auth0_streams(&mut unmanaged);
+    b.prune_graph_subscriptions(&mut unmanaged);
+    order_auth0_deletes(&mut b.actions);
     b.order_freed_names();
     b.record_scopes();
     let live_digests = live_digests(live);
@@ -136,7 +139,8 @@ pub fn fingerprint(live: &LiveState) -> String {
     hex::encode(h.finalize())[..32].to_string()
 }
 
-/// One digest per part of the live state (`id`, `auth0 stream NAME`, `provider NS`) over what
+/// One digest per part of the live state (`id`, `auth0 stream NAME`, `provider NS`, `graph
+/// subscription ID`, `graph source`) over what
 /// the planner compares, so that a refused saved plan can name what changed.
 pub fn live_digests(live: &LiveState) -> BTreeMap<String, String> {
     let digest = |parts: &[&str]| {
@@ -174,6 +178,18 @@ pub fn live_digests(live: &LiveState) -> BTreeMap<String, String> {
     }
     for (ns, state) in &live.providers {
         out.insert(format!("provider {ns}"), digest(&[state]));
+    }
+    // `clientState` is left out: this digest is unsalted, and a changed one shows as a change
+    // of the (salted) variable the manifests read it from.
+    for (id, body) in &live.graph_subscriptions {
+        let mut shown = body.clone();
+        if let Some(o) = shown.as_object_mut() {
+            o.remove("clientState");
+        }
+        out.insert(format!("graph subscription {id}"), digest(&[&shown.to_string()]));
+    }
+    if let Some(source) = &live.graph_source {
+        out.insert("graph source".into(), digest(&[source]));
     }
     out
 }
@@ -391,6 +407,7 @@ impl<'a> Builder<'a> {
             }
             ResourceSpec::PartnerConfiguration(s) => self.partner_configuration(r, s),
             ResourceSpec::Auth0LogStream(s) => self.auth0_stream(r, s),
+            ResourceSpec::GraphSubscription(s) => self.graph_subscription(r, s),
             ResourceSpec::PartnerTopic(s) => self.partner_topic(r, s),
             ResourceSpec::EventSubscription(s) => self.subscription(r, s),
         }

@@ -27,10 +27,16 @@ impl Builder<'_> {
         let mut kind = ActionKind::Update;
         let mut reasons = Vec::new();
         for p in &s.partner_authorization.authorized_partners_list {
+            // By immutable id when the manifest gives one, else by partner name.
             let live_entry = live_list.iter().find(|e| {
-                e["partnerRegistrationImmutableId"]
-                    .as_str()
-                    .is_some_and(|v| v.eq_ignore_ascii_case(&p.partner_registration_immutable_id))
+                match &p.partner_registration_immutable_id {
+                    Some(id) => e["partnerRegistrationImmutableId"]
+                        .as_str()
+                        .is_some_and(|v| v.eq_ignore_ascii_case(id)),
+                    None => e["partnerName"]
+                        .as_str()
+                        .is_some_and(|v| v.eq_ignore_ascii_case(&p.partner_name)),
+                }
             });
             let live_expiry = live_entry
                 .and_then(|e| e["authorizationExpirationTimeInUtc"].as_str())
@@ -94,7 +100,9 @@ impl Builder<'_> {
             }
             expiries.push(text);
         }
-        let record = self.record_tags(&id, r.resource_group.as_deref().unwrap_or_default());
+        let rg = r.resource_group.as_deref().unwrap_or_default();
+        let mut record = self.record_tags(&id, rg);
+        record.extend(self.graph_record_tags(rg));
         let protect = ownership::protection_wanted(r.metadata.protect, r.kind, live);
         let owned = self.with_owned_tags(
             r,
@@ -218,10 +226,14 @@ impl Builder<'_> {
         self.ready.insert((r.kind, r.name.clone()), i);
     }
 
-    /// The expected `source` of a partner topic.
+    /// The expected `source` of a partner topic: as declared, the Auth0 tenant, or the
+    /// source Microsoft Graph stamps for the connected Graph application.
     pub(super) fn expected_source(&self, s: &PartnerTopicSpec) -> Option<String> {
         if let Some(e) = &s.expected_source {
             return Some(e.clone());
+        }
+        if s.from_graph_subscription.is_some() {
+            return self.live.graph_source.clone();
         }
         let stream = self.desired.find(
             ResourceKind::Auth0LogStream,
@@ -242,10 +254,24 @@ impl Builder<'_> {
 
     pub(super) fn partner_topic(&mut self, r: &DesiredResource, s: &PartnerTopicSpec) {
         let rg = r.resource_group.clone().unwrap_or_default();
-        let expected = self.expected_source(s).unwrap_or_default();
-        // Resolve the live topic: by name, or through the stream's sink.
+        let Some(expected) = self.expected_source(s).or_else(|| {
+            s.from_graph_subscription
+                .is_none()
+                .then(String::new)
+        }) else {
+            self.error(r, "the partner topic's expected source is unknown: no Microsoft Graph application is connected (it names the tenant and application Graph stamps as `source`)".into(),
+                Some("give gridform Microsoft Graph credentials, or set `spec.expectedSource: /tenants/TENANT/applications/APPLICATION`"));
+            return;
+        };
+        // Resolve the live topic: by name, or through the stream's sink; a Graph
+        // subscription's topic has a known name and waits for the subscription's action.
         let (id, stream_dep) = match &s.from_auth0_log_stream {
-            None => (r.id.clone(), None),
+            None => (
+                r.id.clone(),
+                s.from_graph_subscription
+                    .as_deref()
+                    .and_then(|g| self.dep(ResourceKind::GraphSubscription, g)),
+            ),
             Some(stream) => {
                 let topic_name = self
                     .live
