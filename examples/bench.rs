@@ -365,6 +365,10 @@ fn min_requests(op: &Operation) -> (u64, u64) {
         | Operation::UpdateLogStream { .. }
         | Operation::ReplaceLogStream { .. }
         | Operation::DeleteLogStream { .. }
+        | Operation::CreateGraphSubscription { .. }
+        | Operation::PatchGraphSubscription { .. }
+        | Operation::ReplaceGraphSubscription { .. }
+        | Operation::DeleteGraphSubscription { .. }
         | Operation::Recorded { .. } => (0, 0),
     }
 }
