@@ -91,7 +91,9 @@ pub(super) async fn create_recorded_graph<B: Backend>(
     let Some(id) = created["id"].as_str() else {
         return Err(failure(
             format!("Microsoft Graph created subscription `{handle}` but answered without an id"),
-            Some("run `gridform plan`: the record's `creating` entry makes it find the subscription by its partner topic"),
+            Some(
+                "run `gridform plan`: the record's `creating` entry makes it find the subscription by its partner topic",
+            ),
         ));
     };
     match record {

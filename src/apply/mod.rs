@@ -9,9 +9,9 @@
 pub(crate) mod backend;
 pub(crate) mod executor;
 pub(crate) mod failure;
+mod graph_record;
 pub mod remote;
 pub(crate) mod scheduler;
-mod graph_record;
 mod stream_record;
 
 pub use backend::{Backend, BackendError, BackendResult};

@@ -70,7 +70,8 @@ pub fn check_graph_documents(declared: &[Declared], stack: &StackDefaults) -> Ve
         let Some(sub) = of_kind(ResourceKind::GraphSubscription).find(|s| s.name == handle) else {
             continue; // `check_references` reports it
         };
-        let named = text_at(sub.root, &["spec", "partnerTopic"]).unwrap_or_else(|| sub.name.clone());
+        let named =
+            text_at(sub.root, &["spec", "partnerTopic"]).unwrap_or_else(|| sub.name.clone());
         if !named.eq_ignore_ascii_case(&topic.name) {
             out.push((topic.file, Problem {
                 pos: locate(topic.root, "metadata.name"),

@@ -228,7 +228,10 @@ fn check_graph_subscription(sink: &mut Sink, doc: &TypedDoc, s: &GraphSubscripti
         sink.at(
             "spec.clientState",
             "`spec.clientState` is a secret but does not come from a secret variable".into(),
-            Some("write `clientState: ${env:NAME}` and list `NAME` in the Stack's `spec.secrets`".into()),
+            Some(
+                "write `clientState: ${env:NAME}` and list `NAME` in the Stack's `spec.secrets`"
+                    .into(),
+            ),
         );
     }
     let max = max_lifetime(&s.resource, s.resource_data());

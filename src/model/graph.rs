@@ -93,7 +93,9 @@ pub fn change_type_text<'a>(parts: impl Iterator<Item = &'a str>) -> String {
 }
 
 /// One Graph change type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum GraphChangeType {
     /// An item was created (directory resources report creations as `updated`).
@@ -167,7 +169,10 @@ pub fn max_lifetime(resource: &str, include_resource_data: bool) -> GraphLifetim
         row(4230, "group conversation, printer, todoTask")
     } else if matches!(last, "messages" | "events" | "contacts") {
         if include_resource_data {
-            row(1440, "Outlook message, event, contact with includeResourceData")
+            row(
+                1440,
+                "Outlook message, event, contact with includeResourceData",
+            )
         } else {
             row(10080, "Outlook message, event, contact")
         }
@@ -192,7 +197,10 @@ mod tests {
     fn the_lifetime_table_matches_graphs_rows() {
         assert_eq!(minutes("users"), 41760);
         assert_eq!(minutes("/groups"), 41760);
-        assert_eq!(minutes("directory/deletedItems/microsoft.graph.user"), 41760);
+        assert_eq!(
+            minutes("directory/deletedItems/microsoft.graph.user"),
+            41760
+        );
         assert_eq!(minutes("me/mailFolders('Inbox')/messages"), 10080);
         assert_eq!(
             max_lifetime("users/u1/events", true).minutes,

@@ -101,7 +101,11 @@ pub fn record_entries(config: Option<&Value>, stack: &str) -> Map<String, Value>
 }
 
 /// The tags starting with `prefix` on a partner configuration the stack owns.
-pub fn entries_with_prefix(config: Option<&Value>, stack: &str, prefix: &str) -> Map<String, Value> {
+pub fn entries_with_prefix(
+    config: Option<&Value>,
+    stack: &str,
+    prefix: &str,
+) -> Map<String, Value> {
     let Some(config) = config.filter(|c| marked_by(c, stack)) else {
         return Map::new();
     };

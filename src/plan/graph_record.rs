@@ -92,8 +92,12 @@ impl EventGridTarget {
     /// Whether both name the same partner topic (Azure names are case-insensitive).
     pub fn same_topic(&self, other: &Self) -> bool {
         self.subscription.eq_ignore_ascii_case(&other.subscription)
-            && self.resource_group.eq_ignore_ascii_case(&other.resource_group)
-            && self.partner_topic.eq_ignore_ascii_case(&other.partner_topic)
+            && self
+                .resource_group
+                .eq_ignore_ascii_case(&other.resource_group)
+            && self
+                .partner_topic
+                .eq_ignore_ascii_case(&other.partner_topic)
     }
 
     /// Whether both are the same URL, a location missing on one side (Graph's echo) aside.
@@ -127,8 +131,17 @@ pub fn target_of(body: &Value) -> Option<EventGridTarget> {
 }
 
 /// The Graph record entries (handle key → value) on the stack's configuration of `rg`.
-pub fn graph_entries(live: &LiveState, stack: &str, subscription_id: &str, rg: &str) -> Map<String, Value> {
-    entries_with_prefix(live.get(&record_id(subscription_id, rg)), stack, RECORD_PREFIX)
+pub fn graph_entries(
+    live: &LiveState,
+    stack: &str,
+    subscription_id: &str,
+    rg: &str,
+) -> Map<String, Value> {
+    entries_with_prefix(
+        live.get(&record_id(subscription_id, rg)),
+        stack,
+        RECORD_PREFIX,
+    )
 }
 
 /// Why a Graph subscription is this stack's.
@@ -250,7 +263,9 @@ mod tests {
         let url = t.url();
         assert_eq!(
             url,
-            format!("EventGrid:?azuresubscriptionid={SUB}&resourcegroup=rg&partnertopic=graph-users&location=westus2")
+            format!(
+                "EventGrid:?azuresubscriptionid={SUB}&resourcegroup=rg&partnertopic=graph-users&location=westus2"
+            )
         );
         assert_eq!(EventGridTarget::parse(&url), Some(t.clone()));
         let echoed = EventGridTarget::parse(&format!(
@@ -273,12 +288,18 @@ mod tests {
             config.clone(),
             json!({"tags": {MARKER: "s1", record_key("users"): "g1"}}),
         );
-        assert_eq!(graph_owner(&live, "s1", SUB, "g1", &body), Some(GraphOwner::Recorded));
+        assert_eq!(
+            graph_owner(&live, "s1", SUB, "g1", &body),
+            Some(GraphOwner::Recorded)
+        );
         assert_eq!(graph_owner(&live, "s2", SUB, "g1", &body), None);
         assert_eq!(graph_owner(&live, "s1", SUB, "g2", &body), None);
         live.resources
             .insert(target("t1").topic_id(), json!({"tags": {MARKER: "s1"}}));
-        assert_eq!(graph_owner(&live, "s1", SUB, "g2", &body), Some(GraphOwner::TopicMarked));
+        assert_eq!(
+            graph_owner(&live, "s1", SUB, "g2", &body),
+            Some(GraphOwner::TopicMarked)
+        );
         let elsewhere = "11111111-0000-0000-0000-000000000001";
         assert_eq!(graph_owner(&live, "s1", elsewhere, "g1", &body), None);
     }

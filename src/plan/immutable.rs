@@ -106,7 +106,12 @@ pub const IMMUTABLE_FIELDS: &[ImmutableField] = &[
     row(K::GraphSubscription, "resource", Replace, GRAPH_PATCH),
     row(K::GraphSubscription, "changeType", Replace, GRAPH_PATCH),
     row(K::GraphSubscription, "clientState", Replace, GRAPH_PATCH),
-    row(K::GraphSubscription, "includeResourceData", Replace, GRAPH_PATCH),
+    row(
+        K::GraphSubscription,
+        "includeResourceData",
+        Replace,
+        GRAPH_PATCH,
+    ),
     row(
         K::GraphSubscription,
         "lifecycleNotificationUrl",
@@ -115,7 +120,8 @@ pub const IMMUTABLE_FIELDS: &[ImmutableField] = &[
     ),
 ];
 
-const GRAPH_PATCH: &str = "Microsoft Graph, Update subscription (only expirationDateTime and notificationUrl)";
+const GRAPH_PATCH: &str =
+    "Microsoft Graph, Update subscription (only expirationDateTime and notificationUrl)";
 
 /// The row covering `path` of `kind`, if the field cannot change in place.
 pub fn immutable_field(kind: ResourceKind, path: &str) -> Option<&'static ImmutableField> {
@@ -214,7 +220,12 @@ mod tests {
         assert_eq!(on_change(K::Auth0LogStream, "type"), Some(Replace));
         assert_eq!(on_change(K::Auth0LogStream, "status"), None);
         let g = K::GraphSubscription;
-        for field in ["resource", "changeType", "clientState", "includeResourceData"] {
+        for field in [
+            "resource",
+            "changeType",
+            "clientState",
+            "includeResourceData",
+        ] {
             assert_eq!(on_change(g, field), Some(Replace), "{field}");
         }
         assert_eq!(on_change(g, "lifecycleNotificationUrl"), Some(Replace));

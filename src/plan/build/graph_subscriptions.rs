@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 use super::*;
 use crate::model::graph::{GraphSubscriptionSpec, change_type_text};
 use crate::plan::graph_record::{
-    CREATING, EventGridTarget, GraphMatch, declared_target, graph_entries, graph_owner, match_declared, record_id,
-    record_key, recorded_handle, target_of,
+    CREATING, EventGridTarget, GraphMatch, declared_target, graph_entries, graph_owner,
+    match_declared, record_id, record_key, recorded_handle, target_of,
 };
 
 /// `now + seconds`, saturating.
@@ -43,7 +43,11 @@ fn graph_spec(r: &DesiredResource) -> Option<&GraphSubscriptionSpec> {
 
 impl<'a> Builder<'a> {
     /// The partner topic the declared subscription `r` notifies.
-    pub(super) fn graph_target(&self, r: &DesiredResource, s: &GraphSubscriptionSpec) -> EventGridTarget {
+    pub(super) fn graph_target(
+        &self,
+        r: &DesiredResource,
+        s: &GraphSubscriptionSpec,
+    ) -> EventGridTarget {
         declared_target(self.desired, r, s)
     }
 
@@ -155,11 +159,16 @@ impl<'a> Builder<'a> {
             patch.insert("notificationUrl".into(), body["notificationUrl"].clone());
         }
         let expiry = expiry_of(live);
-        let window = chrono::TimeDelta::try_seconds(i64::try_from(s.renew_window().as_secs()).unwrap_or(i64::MAX))
-            .unwrap_or(chrono::TimeDelta::MAX);
+        let window = chrono::TimeDelta::try_seconds(
+            i64::try_from(s.renew_window().as_secs()).unwrap_or(i64::MAX),
+        )
+        .unwrap_or(chrono::TimeDelta::MAX);
         let renew = expiry.is_none_or(|t| t.signed_duration_since(self.opts.now) < window);
         if renew {
-            patch.insert("expirationDateTime".into(), body["expirationDateTime"].clone());
+            patch.insert(
+                "expirationDateTime".into(),
+                body["expirationDateTime"].clone(),
+            );
             changes.push(Change {
                 path: "expirationDateTime".into(),
                 before: live.get("expirationDateTime").cloned(),
@@ -185,7 +194,10 @@ impl<'a> Builder<'a> {
         let i = self.push(kind, r, None, changes, deps, op);
         if renew {
             self.actions[i].reason = Some(match expiry {
-                Some(t) => format!("expires in {}", humanize(t.signed_duration_since(self.opts.now))),
+                Some(t) => format!(
+                    "expires in {}",
+                    humanize(t.signed_duration_since(self.opts.now))
+                ),
                 None => "no expiry known".into(),
             });
         }
@@ -235,14 +247,20 @@ impl<'a> Builder<'a> {
         let mut tags = Map::new();
         let declared_here: Vec<(&DesiredResource, &GraphSubscriptionSpec)> = self
             .declared_graph()
-            .filter(|(r, _)| r.resource_group.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(rg)))
+            .filter(|(r, _)| {
+                r.resource_group
+                    .as_deref()
+                    .is_some_and(|g| g.eq_ignore_ascii_case(rg))
+            })
             .collect();
         for (key, value) in graph_entries(self.live, self.stack, sub, rg) {
             let exists = value
                 .as_str()
                 .is_some_and(|v| self.live.graph_subscriptions.contains_key(v));
             let pending = value.as_str() == Some(CREATING)
-                && declared_here.iter().any(|(r, _)| record_key(&r.name) == key);
+                && declared_here
+                    .iter()
+                    .any(|(r, _)| record_key(&r.name) == key);
             if exists || pending {
                 tags.insert(key, value);
             }
@@ -269,17 +287,25 @@ impl<'a> Builder<'a> {
             })
             .collect();
         for (graph_id, body) in &live.graph_subscriptions {
-            if kept.contains(graph_id) || graph_owner(live, self.stack, &sub, graph_id, body).is_none() {
+            if kept.contains(graph_id)
+                || graph_owner(live, self.stack, &sub, graph_id, body).is_none()
+            {
                 continue;
             }
-            let Some(target) = target_of(body) else { continue };
+            let Some(target) = target_of(body) else {
+                continue;
+            };
             let topic_id = target.topic_id();
             let topic = live
                 .get(&topic_id)
                 .map(|_| topic_id.clone())
                 .filter(|t| !self.claimed.contains(t));
             if let Some(t) = &topic {
-                self.delete_partner_topic_of(t, unmanaged, "the partner topic of a Graph subscription this stack created");
+                self.delete_partner_topic_of(
+                    t,
+                    unmanaged,
+                    "the partner topic of a Graph subscription this stack created",
+                );
             }
             let record = record_id(&sub, &target.resource_group);
             let name = recorded_handle(live, self.stack, &sub, &target.resource_group, graph_id)
@@ -360,21 +386,37 @@ fn graph_changes(live: &Value, body: &Value) -> Vec<Change> {
             });
         }
     };
-    let text = |v: &Value, f: &str| v[f].as_str().unwrap_or_default().trim_start_matches('/').to_string();
-    field("resource", text(live, "resource").eq_ignore_ascii_case(&text(body, "resource")));
-    let types = |v: &Value| change_type_text(v["changeType"].as_str().unwrap_or_default().split(','));
+    let text = |v: &Value, f: &str| {
+        v[f].as_str()
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string()
+    };
+    field(
+        "resource",
+        text(live, "resource").eq_ignore_ascii_case(&text(body, "resource")),
+    );
+    let types =
+        |v: &Value| change_type_text(v["changeType"].as_str().unwrap_or_default().split(','));
     field("changeType", types(live) == types(body));
     let rich = |v: &Value| v["includeResourceData"].as_bool().unwrap_or(false);
     field("includeResourceData", rich(live) == rich(body));
     let same_url = |f: &str| match (url_of(live, f), url_of(body, f)) {
         (Some(a), Some(b)) => a.same_url(&b),
-        (None, None) => live[f].as_str().unwrap_or_default() == body[f].as_str().unwrap_or_default(),
+        (None, None) => {
+            live[f].as_str().unwrap_or_default() == body[f].as_str().unwrap_or_default()
+        }
         _ => false,
     };
-    field("lifecycleNotificationUrl", same_url("lifecycleNotificationUrl"));
+    field(
+        "lifecycleNotificationUrl",
+        same_url("lifecycleNotificationUrl"),
+    );
     field("notificationUrl", same_url("notificationUrl"));
     if live["clientState"] != body["clientState"] {
-        out.push(client_state_change(super::super::immutable::forces_replacement(kind, "clientState")));
+        out.push(client_state_change(
+            super::super::immutable::forces_replacement(kind, "clientState"),
+        ));
     }
     out
 }

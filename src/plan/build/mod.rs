@@ -186,7 +186,10 @@ pub fn live_digests(live: &LiveState) -> BTreeMap<String, String> {
         if let Some(o) = shown.as_object_mut() {
             o.remove("clientState");
         }
-        out.insert(format!("graph subscription {id}"), digest(&[&shown.to_string()]));
+        out.insert(
+            format!("graph subscription {id}"),
+            digest(&[&shown.to_string()]),
+        );
     }
     if let Some(source) = &live.graph_source {
         out.insert("graph source".into(), digest(&[source]));

@@ -28,16 +28,17 @@ impl Builder<'_> {
         let mut reasons = Vec::new();
         for p in &s.partner_authorization.authorized_partners_list {
             // By immutable id when the manifest gives one, else by partner name.
-            let live_entry = live_list.iter().find(|e| {
-                match &p.partner_registration_immutable_id {
-                    Some(id) => e["partnerRegistrationImmutableId"]
-                        .as_str()
-                        .is_some_and(|v| v.eq_ignore_ascii_case(id)),
-                    None => e["partnerName"]
-                        .as_str()
-                        .is_some_and(|v| v.eq_ignore_ascii_case(&p.partner_name)),
-                }
-            });
+            let live_entry =
+                live_list
+                    .iter()
+                    .find(|e| match &p.partner_registration_immutable_id {
+                        Some(id) => e["partnerRegistrationImmutableId"]
+                            .as_str()
+                            .is_some_and(|v| v.eq_ignore_ascii_case(id)),
+                        None => e["partnerName"]
+                            .as_str()
+                            .is_some_and(|v| v.eq_ignore_ascii_case(&p.partner_name)),
+                    });
             let live_expiry = live_entry
                 .and_then(|e| e["authorizationExpirationTimeInUtc"].as_str())
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
@@ -254,11 +255,10 @@ impl Builder<'_> {
 
     pub(super) fn partner_topic(&mut self, r: &DesiredResource, s: &PartnerTopicSpec) {
         let rg = r.resource_group.clone().unwrap_or_default();
-        let Some(expected) = self.expected_source(s).or_else(|| {
-            s.from_graph_subscription
-                .is_none()
-                .then(String::new)
-        }) else {
+        let Some(expected) = self
+            .expected_source(s)
+            .or_else(|| s.from_graph_subscription.is_none().then(String::new))
+        else {
             self.error(r, "the partner topic's expected source is unknown: no Microsoft Graph application is connected (it names the tenant and application Graph stamps as `source`)".into(),
                 Some("give gridform Microsoft Graph credentials, or set `spec.expectedSource: /tenants/TENANT/applications/APPLICATION`"));
             return;

@@ -1,0 +1,549 @@
+//! Planner tests of Microsoft Graph subscriptions (docs/graph-partner.md): create in order,
+//! renew at the `renewBefore` boundary, replace per immutable field, update of the notification
+//! URL in place, renames, foreign subscriptions (error, adopt, never deleted), destroy, the crash
+//! windows around the record, and `clientState` never shown.
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::plan::destroy::destroy_plan;
+use crate::plan::graph_record::{CREATING, EventGridTarget, record_id, record_key};
+
+const SUB: &str = "00000000-0000-0000-0000-000000000000";
+const GROUP: &str = "entra-events";
+const CLIENT_STATE: &str = "local-dev-client-state";
+
+fn reference() -> DesiredState {
+    repo_manifests("manifests/graph-partner")
+}
+
+fn graph_spec<'d>(
+    d: &'d mut DesiredState,
+    handle: &str,
+) -> &'d mut crate::model::spec::GraphSubscriptionSpec {
+    d.resources
+        .iter_mut()
+        .find_map(|r| match &mut r.spec {
+            crate::model::ResourceSpec::GraphSubscription(s) if r.name == handle => Some(s),
+            _ => None,
+        })
+        .unwrap()
+}
+
+/// The reference set applied through the fake, its group listed as a real read lists it.
+fn applied(d: &DesiredState) -> LiveState {
+    let (_, mut live) = converge(d);
+    live.listed_groups = vec![GROUP.into()];
+    let again = plan(d, &live, &opts());
+    assert!(
+        again.errors.is_empty() && again.actions.is_empty(),
+        "{again:#?}"
+    );
+    live
+}
+
+/// The live Graph subscription (id, body) notifying `topic`.
+fn live_sub<'l>(live: &'l LiveState, topic: &str) -> (String, &'l Value) {
+    live.graph_subscriptions
+        .iter()
+        .find(|(_, b)| {
+            b["notificationUrl"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("partnertopic={topic}&"))
+        })
+        .map(|(id, b)| (id.clone(), b))
+        .unwrap_or_else(|| {
+            panic!(
+                "no subscription for {topic}: {:?}",
+                live.graph_subscriptions
+            )
+        })
+}
+
+fn graph_actions(p: &Plan) -> Vec<(ActionKind, &str)> {
+    p.actions
+        .iter()
+        .filter(|a| a.target.kind == ResourceKind::GraphSubscription)
+        .map(|a| (a.kind, a.target.name.as_str()))
+        .collect()
+}
+
+fn set_expiry(live: &mut LiveState, topic: &str, at: chrono::DateTime<Utc>) {
+    let (id, _) = live_sub(live, topic);
+    live.graph_subscriptions.get_mut(&id).unwrap()["expirationDateTime"] =
+        json!(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+}
+
+fn foreign(topic: &str) -> Value {
+    let url = EventGridTarget {
+        subscription: SUB.into(),
+        resource_group: GROUP.into(),
+        partner_topic: topic.into(),
+        location: Some("westus2".into()),
+    }
+    .url();
+    json!({"id": "foreign-1", "resource": "users", "changeType": "updated",
+           "notificationUrl": url, "clientState": "theirs",
+           "expirationDateTime": "2026-11-20T00:00:00Z"})
+}
+
+#[test]
+fn the_flow_is_config_then_graph_create_then_wait_activate_subscribe_and_converges() {
+    let d = reference();
+    let p = plan(
+        &d,
+        &LiveState {
+            graph_source: Some(GRAPH_SOURCE.into()),
+            ..Default::default()
+        },
+        &opts(),
+    );
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let at = |kind: ActionKind, name: &str| {
+        p.actions
+            .iter()
+            .position(|a| a.kind == kind && a.target.name == name)
+            .unwrap()
+    };
+    let create = at(ActionKind::Create, "entra-users");
+    let config = at(ActionKind::Create, "default");
+    let wait = at(ActionKind::WaitForPartner, "graph-users");
+    let activate = at(ActionKind::Activate, "graph-users");
+    let Operation::CreateGraphSubscription {
+        handle,
+        body,
+        record,
+    } = &p.actions[create].operation
+    else {
+        panic!()
+    };
+    assert_eq!(handle, "entra-users");
+    assert_eq!(record.as_ref(), Some(&record_id(SUB, GROUP)));
+    assert_eq!(body["changeType"], "deleted,updated");
+    assert_eq!(
+        body["expirationDateTime"], "2026-11-04T12:00:00Z",
+        "validFor 3d from the plan's now"
+    );
+    assert_eq!(body["notificationUrl"], body["lifecycleNotificationUrl"]);
+    assert!(p.actions[create].depends_on.contains(&config));
+    assert!(p.actions[wait].depends_on.contains(&create));
+    assert!(p.actions[activate].depends_on.contains(&wait));
+    let Operation::WaitForPartner {
+        expected_source, ..
+    } = &p.actions[wait].operation
+    else {
+        panic!()
+    };
+    assert_eq!(expected_source, GRAPH_SOURCE);
+    // Groups default to the table's maximum: 41,760 minutes (29 days).
+    let groups = &p.actions[at(ActionKind::Create, "entra-groups")].operation;
+    let Operation::CreateGraphSubscription { body, .. } = groups else {
+        panic!()
+    };
+    assert_eq!(body["expirationDateTime"], "2026-11-30T12:00:00Z");
+    applied(&d);
+}
+
+#[test]
+fn renewal_starts_exactly_when_less_than_renew_before_remains() {
+    let d = reference();
+    let mut live = applied(&d);
+    let now = opts().now;
+    set_expiry(&mut live, "graph-users", now + chrono::Duration::days(1));
+    assert!(
+        graph_actions(&plan(&d, &live, &opts())).is_empty(),
+        "exactly renewBefore left: not yet"
+    );
+    set_expiry(
+        &mut live,
+        "graph-users",
+        now + chrono::Duration::days(1) - chrono::Duration::seconds(1),
+    );
+    let p = plan(&d, &live, &opts());
+    assert_eq!(graph_actions(&p), [(ActionKind::Renew, "entra-users")]);
+    let renew = p
+        .actions
+        .iter()
+        .find(|a| a.kind == ActionKind::Renew)
+        .unwrap();
+    assert_eq!(renew.reason.as_deref(), Some("expires in 23h"));
+    let Operation::PatchGraphSubscription { body, .. } = &renew.operation else {
+        panic!()
+    };
+    assert_eq!(body, &json!({"expirationDateTime": "2026-11-04T12:00:00Z"}));
+    fake_apply(&p, &mut live);
+    assert!(plan(&d, &live, &opts()).actions.is_empty());
+}
+
+#[test]
+fn each_field_graph_cannot_patch_forces_a_replacement() {
+    let d = reference();
+    let live = applied(&d);
+    let edits: [(&str, fn(&mut crate::model::spec::GraphSubscriptionSpec)); 5] = [
+        ("resource", |s| s.resource = "users/delta".into()),
+        ("changeType", |s| {
+            s.change_type = vec![crate::model::spec::GraphChangeType::Updated]
+        }),
+        ("clientState", |s| {
+            s.client_state = crate::model::Sensitive::new("rotated".into())
+        }),
+        ("includeResourceData", |s| {
+            s.include_resource_data = Some(true)
+        }),
+        ("lifecycleNotificationUrl", |s| {
+            s.lifecycle_notifications = Some(false)
+        }),
+    ];
+    for (field, edit) in edits {
+        let mut d2 = d.clone();
+        edit(graph_spec(&mut d2, "entra-users"));
+        let p = plan(&d2, &live, &opts());
+        assert!(p.errors.is_empty(), "{field}: {:?}", p.errors);
+        assert_eq!(
+            graph_actions(&p),
+            [(ActionKind::Replace, "entra-users")],
+            "{field}"
+        );
+        let a = p
+            .actions
+            .iter()
+            .find(|a| a.kind == ActionKind::Replace)
+            .unwrap();
+        let c = a
+            .changes
+            .iter()
+            .find(|c| c.path == field)
+            .unwrap_or_else(|| panic!("{field}: {:?}", a.changes));
+        assert!(c.forces_replacement, "{field}");
+        let mut after = live.clone();
+        fake_apply(&p, &mut after);
+        assert!(plan(&d2, &after, &opts()).actions.is_empty(), "{field}");
+        assert_ne!(
+            live_sub(&after, "graph-users").0,
+            live_sub(&live, "graph-users").0,
+            "{field}"
+        );
+    }
+}
+
+#[test]
+fn a_client_state_change_is_sensitive_and_never_shown() {
+    let mut d = reference();
+    let live = applied(&d);
+    graph_spec(&mut d, "entra-users").client_state =
+        crate::model::Sensitive::new("n3w-st4te".into());
+    let p = plan(&d, &live, &opts());
+    let a = p
+        .actions
+        .iter()
+        .find(|a| a.kind == ActionKind::Replace)
+        .unwrap();
+    let c = a.changes.iter().find(|c| c.path == "clientState").unwrap();
+    assert!(c.sensitive && c.before.is_none() && c.after.is_none());
+    let mut human = Vec::new();
+    crate::render::human::write_plan(&p, &Default::default(), &mut human).unwrap();
+    let json = crate::render::json::plan_value(&p);
+    for text in [
+        String::from_utf8(human).unwrap(),
+        json.to_string(),
+        format!("{p:?}"),
+    ] {
+        assert!(
+            !text.contains("n3w-st4te") && !text.contains(CLIENT_STATE),
+            "{text}"
+        );
+    }
+    assert!(!format!("{:?}", crate::plan::build::live_digests(&live)).contains(CLIENT_STATE));
+}
+
+#[test]
+fn a_notification_url_change_alone_is_an_update_in_place() {
+    let mut d = reference();
+    graph_spec(&mut d, "entra-users").lifecycle_notifications = Some(false);
+    let mut live = applied(&d);
+    for r in &mut d.resources {
+        if r.name == "entra-users" {
+            r.location = Some("westcentralus".into());
+        }
+    }
+    let p = plan(&d, &live, &opts());
+    assert_eq!(graph_actions(&p), [(ActionKind::Update, "entra-users")]);
+    let Operation::PatchGraphSubscription { body, .. } = &p
+        .actions
+        .iter()
+        .find(|a| a.kind == ActionKind::Update)
+        .unwrap()
+        .operation
+    else {
+        panic!()
+    };
+    assert!(
+        body["notificationUrl"]
+            .as_str()
+            .unwrap()
+            .ends_with("location=westcentralus")
+    );
+    assert!(body.get("expirationDateTime").is_none());
+    fake_apply(&p, &mut live);
+    assert!(plan(&d, &live, &opts()).actions.is_empty());
+}
+
+#[test]
+fn a_subscription_graph_echoes_without_location_is_no_change() {
+    let d = reference();
+    let mut live = applied(&d);
+    let (id, body) = live_sub(&live, "graph-users");
+    let short = body["notificationUrl"]
+        .as_str()
+        .unwrap()
+        .replace("&location=westus2", "");
+    live.graph_subscriptions.get_mut(&id).unwrap()["notificationUrl"] = json!(short);
+    live.graph_subscriptions.get_mut(&id).unwrap()["changeType"] = json!("updated,deleted");
+    assert!(plan(&d, &live, &opts()).actions.is_empty());
+}
+
+#[test]
+fn a_rename_creates_the_new_subscription_and_deletes_the_old_one() {
+    let mut live = applied(&reference());
+    let (old_id, _) = live_sub(&live, "graph-users");
+    let mut d = reference();
+    for r in &mut d.resources {
+        match &mut r.spec {
+            crate::model::ResourceSpec::GraphSubscription(_) if r.name == "entra-users" => {
+                r.name = "users-v2".into()
+            }
+            crate::model::ResourceSpec::PartnerTopic(t) if r.name == "graph-users" => {
+                t.from_graph_subscription = Some("users-v2".into())
+            }
+            _ => {}
+        }
+    }
+    let p = plan(&d, &live, &opts());
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert_eq!(
+        graph_actions(&p),
+        [
+            (ActionKind::Create, "users-v2"),
+            (ActionKind::Delete, "entra-users")
+        ]
+    );
+    assert!(
+        !p.actions
+            .iter()
+            .any(|a| a.target.kind == ResourceKind::PartnerTopic && a.kind == ActionKind::Delete),
+        "the topic is still declared"
+    );
+    fake_apply(&p, &mut live);
+    assert!(!live.graph_subscriptions.contains_key(&old_id));
+    let config = &live.resources[&record_id(SUB, GROUP)];
+    assert!(
+        config["tags"].get(record_key("entra-users")).is_none(),
+        "{config}"
+    );
+    assert!(plan(&d, &live, &opts()).actions.is_empty());
+}
+
+#[test]
+fn removing_the_documents_deletes_the_subscription_and_its_partner_topic_but_no_foreign_one() {
+    let mut live = applied(&reference());
+    live.graph_subscriptions
+        .insert("foreign-1".into(), foreign("someone-elses"));
+    let mut d = reference();
+    d.resources
+        .retain(|r| !(r.name.contains("users") || r.name == "user-changes"));
+    let p = plan(&d, &live, &opts());
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert_eq!(graph_actions(&p), [(ActionKind::Delete, "entra-users")]);
+    let topic = p
+        .actions
+        .iter()
+        .position(|a| a.target.name == "graph-users" && a.kind == ActionKind::Delete)
+        .unwrap();
+    let sub = p
+        .actions
+        .iter()
+        .position(|a| a.target.kind == ResourceKind::GraphSubscription)
+        .unwrap();
+    assert!(p.actions[sub].depends_on.contains(&topic));
+    fake_apply(&p, &mut live);
+    assert!(live.graph_subscriptions.contains_key("foreign-1"));
+    assert_eq!(live.graph_subscriptions.len(), 2);
+    assert!(plan(&d, &live, &opts()).actions.is_empty());
+}
+
+#[test]
+fn destroy_deletes_only_this_stacks_subscriptions_topic_then_subscription_then_record() {
+    let mut live = applied(&reference());
+    live.graph_subscriptions
+        .insert("foreign-1".into(), foreign("someone-elses"));
+    let p = destroy_plan(&reference(), &live, &opts());
+    let deleted: Vec<&str> = p
+        .actions
+        .iter()
+        .filter_map(|a| match &a.operation {
+            Operation::DeleteGraphSubscription { graph_id, .. } => Some(graph_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(deleted.len(), 2);
+    assert!(!deleted.contains(&"foreign-1"));
+    let config = p
+        .actions
+        .iter()
+        .position(|a| a.target.id.as_ref() == Some(&record_id(SUB, GROUP)))
+        .unwrap();
+    for (i, a) in p.actions.iter().enumerate() {
+        assert!(a.depends_on.iter().all(|d| *d < a.index), "{a:?}");
+        if let Operation::DeleteGraphSubscription { partner_topic, .. } = &a.operation {
+            assert!(p.actions[config].depends_on.contains(&i));
+            let t = p
+                .actions
+                .iter()
+                .position(|b| b.target.id == *partner_topic)
+                .unwrap();
+            assert!(a.depends_on.contains(&t));
+        }
+    }
+    fake_apply(&p, &mut live);
+    assert_eq!(
+        live.graph_subscriptions.keys().collect::<Vec<_>>(),
+        ["foreign-1"]
+    );
+}
+
+#[test]
+fn a_foreign_subscription_on_a_declared_topic_is_an_error_and_adopt_takes_it_over() {
+    let mut live = LiveState {
+        graph_source: Some(GRAPH_SOURCE.into()),
+        ..Default::default()
+    };
+    live.graph_subscriptions
+        .insert("foreign-1".into(), foreign("graph-users"));
+    let p = plan(&reference(), &live, &opts());
+    let e = p
+        .errors
+        .iter()
+        .find(|e| e.target == "GraphSubscription `entra-users`")
+        .unwrap_or_else(|| panic!("{:?}", p.errors));
+    assert!(
+        e.message.contains("foreign-1") && e.message.contains("graph-users"),
+        "{}",
+        e.message
+    );
+    assert!(e.hint.as_deref().unwrap().contains("metadata.adopt: true"));
+
+    let mut d = reference();
+    for r in &mut d.resources {
+        if r.name == "entra-users" {
+            r.metadata.adopt = true;
+        }
+    }
+    let p = plan(&d, &live, &opts());
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let config = p
+        .actions
+        .iter()
+        .find(|a| a.target.id.as_ref() == Some(&record_id(SUB, GROUP)))
+        .unwrap();
+    let Operation::Put { body, .. } = &config.operation else {
+        panic!()
+    };
+    assert_eq!(body["tags"][record_key("entra-users")], "foreign-1");
+    // Its clientState differs from ours: taken over, then replaced.
+    assert_eq!(
+        graph_actions(&p),
+        [
+            (ActionKind::Replace, "entra-users"),
+            (ActionKind::Create, "entra-groups")
+        ]
+    );
+}
+
+#[test]
+fn a_crash_after_the_intent_and_before_the_create_creates_it_and_keeps_the_entry() {
+    let d = reference();
+    let mut live = applied(&d);
+    let (id, _) = live_sub(&live, "graph-users");
+    live.graph_subscriptions.remove(&id);
+    let config = record_id(SUB, GROUP);
+    live.resources.get_mut(&config).unwrap()["tags"][record_key("entra-users")] = json!(CREATING);
+    let p = plan(&d, &live, &opts());
+    assert_eq!(graph_actions(&p), [(ActionKind::Create, "entra-users")]);
+    assert!(
+        !p.actions
+            .iter()
+            .any(|a| a.target.id.as_ref() == Some(&config)),
+        "the entry is kept"
+    );
+    fake_apply(&p, &mut live);
+    assert!(plan(&d, &live, &opts()).actions.is_empty());
+}
+
+#[test]
+fn a_crash_after_the_create_and_before_the_id_is_recorded_takes_no_second_subscription() {
+    let d = reference();
+    let mut live = applied(&d);
+    let config = record_id(SUB, GROUP);
+    live.resources.get_mut(&config).unwrap()["tags"][record_key("entra-users")] = json!(CREATING);
+    // The partner topic was never activated (no marker): ours by the intent alone.
+    let topic = ResourceId::parse(&format!("/subscriptions/{SUB}/resourceGroups/{GROUP}/providers/Microsoft.EventGrid/partnerTopics/graph-users")).unwrap();
+    live.resources.get_mut(&topic).unwrap()["tags"] = Value::Null;
+    let p = plan(&d, &live, &opts());
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert!(graph_actions(&p).is_empty(), "{:?}", graph_actions(&p));
+    let record = p
+        .actions
+        .iter()
+        .find(|a| a.target.id.as_ref() == Some(&config))
+        .unwrap();
+    let change = record
+        .changes
+        .iter()
+        .find(|c| c.path.contains(&record_key("entra-users")))
+        .unwrap();
+    assert_eq!(change.before, Some(json!(CREATING)));
+    assert_eq!(change.after, Some(json!(live_sub(&live, "graph-users").0)));
+    fake_apply(&p, &mut live);
+    assert!(plan(&d, &live, &opts()).actions.is_empty());
+}
+
+#[test]
+fn a_recorded_subscription_that_expired_is_created_again() {
+    let d = reference();
+    let mut live = applied(&d);
+    let (id, _) = live_sub(&live, "graph-groups");
+    live.graph_subscriptions.remove(&id);
+    let p = plan(&d, &live, &opts());
+    assert_eq!(graph_actions(&p), [(ActionKind::Create, "entra-groups")]);
+    fake_apply(&p, &mut live);
+    assert!(plan(&d, &live, &opts()).actions.is_empty());
+}
+
+#[test]
+fn a_graph_partner_topic_needs_a_connected_graph_application() {
+    let p = plan(&reference(), &LiveState::default(), &opts());
+    let e = p
+        .errors
+        .iter()
+        .find(|e| e.target == "PartnerTopic `graph-users`")
+        .unwrap_or_else(|| panic!("{:?}", p.errors));
+    assert!(e.message.contains("Microsoft Graph"), "{}", e.message);
+}
+
+#[test]
+fn saved_plans_pin_graph_subscriptions_and_the_graph_source() {
+    let d = reference();
+    let live = applied(&d);
+    let digests = crate::plan::build::live_digests(&live);
+    let (id, _) = live_sub(&live, "graph-users");
+    assert!(digests.contains_key(&format!("graph subscription {id}")));
+    assert!(digests.contains_key("graph source"));
+    let mut renewed = live.clone();
+    renewed.graph_subscriptions.get_mut(&id).unwrap()["expirationDateTime"] =
+        json!("2027-01-01T00:00:00Z");
+    assert_ne!(
+        crate::plan::build::fingerprint(&live),
+        crate::plan::build::fingerprint(&renewed)
+    );
+}
