@@ -208,6 +208,8 @@ pub struct FakeAzure {
     pub handshake_manual: bool,
     /// The simulated partner never creates its partner topic (not authorized, say).
     pub partner_silent: bool,
+    /// Microsoft Graph refuses every subscription create (400, echoing nothing secret).
+    pub graph_refuses: bool,
 }
 
 impl FakeAzure {
@@ -325,6 +327,11 @@ impl Backend for FakeAzure {
     }
     async fn graph_create(&self, body: &Value) -> BackendResult<Value> {
         self.wrote();
+        if self.graph_refuses {
+            return Err(BackendError::new(
+                "POST /subscriptions returned 400 `InvalidRequest`",
+            ));
+        }
         Ok(create_graph_subscription(
             &mut self.state(),
             body,

@@ -130,3 +130,148 @@ pub(super) async fn delete_recorded_graph<B: Backend>(
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use chrono::{TimeZone, Utc};
+    use serde_json::Value;
+    use tokio::sync::watch;
+
+    use crate::apply::{ApplyEvent, ApplyOptions, ApplyReport, execute};
+    use crate::fake_azure::FakeAzure;
+    use crate::model::DesiredState;
+    use crate::model::live::LiveState;
+    use crate::plan::graph_record::{CREATING, record_id, record_key};
+    use crate::plan::{ActionKind, Plan, PlanOptions, plan};
+
+    const SOURCE: &str = "/tenants/t-1/applications/app-1";
+    const SUB: &str = "00000000-0000-0000-0000-000000000000";
+    const CLIENT_STATE: &str = "local-dev-client-state";
+
+    fn opts() -> PlanOptions {
+        PlanOptions {
+            now: Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap(),
+            salt: "s4lt".into(),
+            refresh_secrets: false,
+            force_replace: vec![],
+        }
+    }
+
+    fn reference() -> DesiredState {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/graph-partner");
+        crate::manifest::load(&[root], &|_| None).state.unwrap()
+    }
+
+    fn fake(graph_refuses: bool) -> Arc<FakeAzure> {
+        let f = FakeAzure {
+            source: SOURCE.into(),
+            graph_refuses,
+            ..Default::default()
+        };
+        f.live.lock().unwrap().graph_source = Some(SOURCE.into());
+        Arc::new(f)
+    }
+
+    fn live_of(fake: &FakeAzure) -> LiveState {
+        let mut live = fake.live.lock().unwrap().clone();
+        live.listed_groups = vec!["entra-events".into()];
+        live
+    }
+
+    async fn run(p: &Plan, fake: Arc<FakeAzure>) -> (ApplyReport, Vec<ApplyEvent>) {
+        let o = ApplyOptions {
+            parallelism: 10,
+            poll_interval: Duration::from_millis(1),
+            provider_timeout: Duration::from_secs(1),
+            attempts: 1,
+        };
+        let (_tx, rx) = watch::channel(false);
+        let mut events = Vec::new();
+        let report = execute(p, fake, &o, rx, |e| events.push(e.clone())).await;
+        (report, events)
+    }
+
+    fn recorded(fake: &FakeAzure, handle: &str) -> Option<Value> {
+        let live = fake.live.lock().unwrap();
+        live.resources[&record_id(SUB, "entra-events")]["tags"]
+            .get(record_key(handle))
+            .cloned()
+    }
+
+    #[tokio::test]
+    async fn the_reference_converges_with_each_subscription_recorded_by_id() {
+        let d = reference();
+        let fake = fake(false);
+        let (report, _) = run(&plan(&d, &live_of(&fake), &opts()), fake.clone()).await;
+        assert!(report.succeeded(), "{report:?}");
+        let live = live_of(&fake);
+        assert_eq!(live.graph_subscriptions.len(), 2);
+        for handle in ["entra-users", "entra-groups"] {
+            let id = recorded(&fake, handle).unwrap();
+            assert!(
+                live.graph_subscriptions.contains_key(id.as_str().unwrap()),
+                "{handle}"
+            );
+        }
+        let again = plan(&d, &live, &opts());
+        assert!(
+            again.errors.is_empty() && again.actions.is_empty(),
+            "{again:#?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_create_leaves_the_intent_and_the_next_apply_converges() {
+        let d = reference();
+        let refusing = fake(true);
+        let (report, events) = run(&plan(&d, &live_of(&refusing), &opts()), refusing.clone()).await;
+        assert!(!report.succeeded());
+        assert_eq!(recorded(&refusing, "entra-users"), Some(CREATING.into()));
+        assert!(refusing.live.lock().unwrap().graph_subscriptions.is_empty());
+        assert!(!format!("{report:?}{events:?}").contains(CLIENT_STATE));
+        // The same world, Graph willing now: the intent is kept and the create goes ahead.
+        let fake = fake(false);
+        *fake.live.lock().unwrap() = live_of(&refusing);
+        let p = plan(&d, &live_of(&fake), &opts());
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let (report, _) = run(&p, fake.clone()).await;
+        assert!(report.succeeded(), "{report:?}");
+        assert!(plan(&d, &live_of(&fake), &opts()).actions.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_replace_records_the_new_id_and_a_removed_document_is_deleted_and_forgotten() {
+        let mut d = reference();
+        let fake = fake(false);
+        run(&plan(&d, &live_of(&fake), &opts()), fake.clone()).await;
+        let old = recorded(&fake, "entra-users").unwrap();
+        for r in &mut d.resources {
+            if let crate::model::ResourceSpec::GraphSubscription(s) = &mut r.spec {
+                s.resource = format!("{}/delta", s.resource);
+            }
+        }
+        let p = plan(&d, &live_of(&fake), &opts());
+        assert!(p.actions.iter().any(|a| a.kind == ActionKind::Replace));
+        let (report, _) = run(&p, fake.clone()).await;
+        assert!(report.succeeded(), "{report:?}");
+        let new = recorded(&fake, "entra-users").unwrap();
+        assert_ne!(old, new);
+        assert!(
+            !live_of(&fake)
+                .graph_subscriptions
+                .contains_key(old.as_str().unwrap())
+        );
+
+        d.resources
+            .retain(|r| !r.name.contains("users") && r.name != "user-changes");
+        let p = plan(&d, &live_of(&fake), &opts());
+        let (report, _) = run(&p, fake.clone()).await;
+        assert!(report.succeeded(), "{report:?}");
+        assert_eq!(recorded(&fake, "entra-users"), None);
+        assert_eq!(live_of(&fake).graph_subscriptions.len(), 1);
+        assert!(plan(&d, &live_of(&fake), &opts()).actions.is_empty());
+    }
+}
