@@ -547,3 +547,36 @@ fn saved_plans_pin_graph_subscriptions_and_the_graph_source() {
         crate::plan::build::fingerprint(&renewed)
     );
 }
+
+#[test]
+fn human_plan_snapshot_with_graph_subscriptions() {
+    let render = |p: &Plan| {
+        let mut out = Vec::new();
+        crate::render::human::write_plan(p, &Default::default(), &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let d = reference();
+    let live = LiveState {
+        graph_source: Some(GRAPH_SOURCE.into()),
+        ..Default::default()
+    };
+    let first = render(&plan(&d, &live, &opts()));
+    // Renew one, replace the other; the fake's ids vary between runs, so they are named.
+    let mut live = applied(&d);
+    set_expiry(
+        &mut live,
+        "graph-users",
+        opts().now + chrono::Duration::hours(5),
+    );
+    let mut changed = d.clone();
+    graph_spec(&mut changed, "entra-groups").client_state =
+        crate::model::Sensitive::new("rotated".into());
+    let mut second = render(&plan(&changed, &live, &opts()));
+    for topic in ["graph-users", "graph-groups"] {
+        second = second.replace(&live_sub(&live, topic).0, &format!("<id of {topic}>"));
+    }
+    assert!(!first.contains(CLIENT_STATE) && !second.contains("rotated"));
+    insta::assert_snapshot!(format!(
+        "{first}\n--- after apply: one expiring, one clientState rotated ---\n{second}"
+    ));
+}
