@@ -13,6 +13,8 @@ const SUB: &str = "00000000-0000-0000-0000-000000000000";
 const GROUP: &str = "entra-events";
 const CLIENT_STATE: &str = "local-dev-client-state";
 
+type Edit = fn(&mut crate::model::spec::GraphSubscriptionSpec);
+
 fn reference() -> DesiredState {
     repo_manifests("manifests/graph-partner")
 }
@@ -180,7 +182,7 @@ fn renewal_starts_exactly_when_less_than_renew_before_remains() {
 fn each_field_graph_cannot_patch_forces_a_replacement() {
     let d = reference();
     let live = applied(&d);
-    let edits: [(&str, fn(&mut crate::model::spec::GraphSubscriptionSpec)); 5] = [
+    let edits: [(&str, Edit); 5] = [
         ("resource", |s| s.resource = "users/delta".into()),
         ("changeType", |s| {
             s.change_type = vec![crate::model::spec::GraphChangeType::Updated]
