@@ -11,25 +11,8 @@ use crate::arm::CredentialError;
 #[derive(Debug, thiserror::Error)]
 pub enum GraphApiError {
     /// Graph answered with an error status.
-    #[error(
-        "Microsoft Graph {method} `{path}` returned {status} `{code}`: {message} (request-id {request_id}){hint}"
-    )]
-    Http {
-        /// HTTP method.
-        method: String,
-        /// API path (no query string).
-        path: String,
-        /// HTTP status.
-        status: u16,
-        /// Graph's `error.code` (or `Http{status}`).
-        code: String,
-        /// Graph's `error.message`.
-        message: String,
-        /// `error.innerError.request-id`, else the `request-id` header, else `none`.
-        request_id: String,
-        /// `\n\nhint: …` for 401/403, else empty.
-        hint: String,
-    },
+    #[error("{0}")]
+    Http(Box<GraphHttpError>),
     /// A create whose answer never arrived: it may exist. Not resent (it would make a second
     /// subscription); the next plan finds it.
     #[error(
@@ -84,11 +67,33 @@ pub enum GraphApiError {
     Config(String),
 }
 
+/// An error answer from Graph (boxed in [`GraphApiError::Http`]: it is the large variant).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "Microsoft Graph {method} `{path}` returned {status} `{code}`: {message} (request-id {request_id}){hint}"
+)]
+pub struct GraphHttpError {
+    /// HTTP method.
+    pub method: String,
+    /// API path (no query string).
+    pub path: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Graph's `error.code` (or `Http{status}`).
+    pub code: String,
+    /// Graph's `error.message`.
+    pub message: String,
+    /// `error.innerError.request-id`, else the `request-id` header, else `none`.
+    pub request_id: String,
+    /// `\n\nhint: …` for 401/403, else empty.
+    pub hint: String,
+}
+
 impl GraphApiError {
     /// The HTTP status of an error answer.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Http { status, .. } => Some(*status),
+            Self::Http(e) => Some(e.status),
             _ => None,
         }
     }
@@ -96,7 +101,7 @@ impl GraphApiError {
     /// Graph's error code of an error answer.
     pub fn code(&self) -> Option<&str> {
         match self {
-            Self::Http { code, .. } => Some(code),
+            Self::Http(e) => Some(&e.code),
             _ => None,
         }
     }
@@ -105,7 +110,7 @@ impl GraphApiError {
     /// retries, or a transport failure. An unknown create outcome is not (re-read first).
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Http { status, .. } => *status == 429 || *status >= 500,
+            Self::Http(e) => e.status == 429 || e.status >= 500,
             Self::Transport { .. } => true,
             Self::OutcomeUnknown { .. }
             | Self::Malformed { .. }
@@ -125,7 +130,7 @@ pub fn permission_for(resource: &str) -> Option<&'static str> {
         .split('/')
         .map(|s| s.split('(').next().unwrap_or(s))
         .collect();
-    let has = |word: &str| segments.iter().any(|s| *s == word);
+    let has = |word: &str| segments.contains(&word);
     // The most specific part decides: `users/{id}/messages` is mail, `teams/…/messages` Teams.
     let rules: [(bool, &str); 10] = [
         (
@@ -208,14 +213,16 @@ mod tests {
 
     #[test]
     fn transient_means_throttled_server_errors_and_transport() {
-        let http = |status| GraphApiError::Http {
-            method: "GET".into(),
-            path: "/v1.0/subscriptions".into(),
-            status,
-            code: "c".into(),
-            message: "m".into(),
-            request_id: "none".into(),
-            hint: String::new(),
+        let http = |status| {
+            GraphApiError::Http(Box::new(GraphHttpError {
+                method: "GET".into(),
+                path: "/v1.0/subscriptions".into(),
+                status,
+                code: "c".into(),
+                message: "m".into(),
+                request_id: "none".into(),
+                hint: String::new(),
+            }))
         };
         assert!(http(429).is_transient() && http(503).is_transient());
         assert!(!http(400).is_transient() && !http(403).is_transient());

@@ -26,7 +26,7 @@ pub mod error;
 pub mod notification_url;
 
 pub use connect::{GRAPH_URL_ENV, connect, graph_base, graph_scope};
-pub use error::{GraphApiError, permission_for};
+pub use error::{GraphApiError, GraphHttpError, permission_for};
 pub use notification_url::{EventGridTarget, event_grid_target};
 
 /// Pages of `GET /subscriptions` followed before giving up (Graph pages hold 100 or more).
@@ -349,7 +349,7 @@ fn http_error(
         .map(|s| Sensitive::new(s.to_string()))
         .into_iter()
         .collect();
-    GraphApiError::Http {
+    GraphApiError::Http(Box::new(error::GraphHttpError {
         method: method.to_string(),
         path: path.to_string(),
         status: response.status,
@@ -359,7 +359,7 @@ fn http_error(
             .or_else(header_id)
             .unwrap_or_else(|| "none".into()),
         hint: error::auth_hint(response.status, resource),
-    }
+    }))
 }
 
 fn resource_of(body: &Value) -> Option<&str> {
