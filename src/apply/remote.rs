@@ -190,6 +190,7 @@ impl Backend for Remote {
             .map(|_| ())
             .map_err(auth0_err)
     }
+
     async fn graph_create(&self, body: &Value) -> BackendResult<Value> {
         self.graph()?
             .create_subscription(body)

@@ -42,15 +42,9 @@ pub fn graph_base(
         return url::Url::parse(u.trim()).map_err(|e| bad(GRAPH_URL_ENV, e));
     }
     match emulator {
-        Some(e) => {
-            let mut root = e.clone();
-            if !root.path().ends_with('/') {
-                let p = format!("{}/", root.path());
-                root.set_path(&p);
-            }
-            root.join("graph/v1.0/")
-                .map_err(|err| bad("bad emulator URL", err))
-        }
+        Some(e) => crate::remote_http::directory_url(e.clone())
+            .join("graph/v1.0/")
+            .map_err(|err| bad("bad emulator URL", err)),
         None => url::Url::parse(&format!("{}/v1.0/", graph_host(cloud)))
             .map_err(|e| bad("cloud Graph URL", e)),
     }

@@ -68,19 +68,10 @@ impl Counts {
 
 impl GraphClient {
     /// A client for `base` (the `v1.0` root) whose tokens come from `tokens` (asked for `scope`).
-    pub fn new(
-        http: reqwest::Client,
-        mut base: url::Url,
-        tokens: TokenSource,
-        scope: &str,
-    ) -> Self {
-        if !base.path().ends_with('/') {
-            let p = format!("{}/", base.path());
-            base.set_path(&p);
-        }
+    pub fn new(http: reqwest::Client, base: url::Url, tokens: TokenSource, scope: &str) -> Self {
         Self {
             http,
-            base,
+            base: crate::remote_http::directory_url(base),
             tokens,
             scope: scope.to_string(),
             tenant: None,

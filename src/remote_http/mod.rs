@@ -35,6 +35,16 @@ pub use limits::{MAX_BODY_BYTES, redirect_policy};
 pub use retry::{AttemptOutcome, Decision, RetryPolicy};
 pub use token::TokenResponse;
 
+/// `url` with a path ending in `/`, so that `join("x")` appends to it instead of replacing its
+/// last segment (API roots such as `…/v1.0`).
+pub fn directory_url(mut url: url::Url) -> url::Url {
+    if !url.path().ends_with('/') {
+        let p = format!("{}/", url.path());
+        url.set_path(&p);
+    }
+    url
+}
+
 /// The response of the last attempt: any status (the caller decides what an error is).
 #[derive(Debug, Clone)]
 pub struct RawResponse {

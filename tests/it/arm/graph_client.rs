@@ -35,6 +35,15 @@ fn graph(base: &url::Url) -> GraphClient {
     .with_retry(fast())
 }
 
+/// Graph's error answer, with `innerError.request-id` when `request_id` is given.
+fn graph_error(status: u16, code: &str, message: &str, request_id: Option<&str>) -> Resp {
+    let mut error = json!({"code": code, "message": message});
+    if let Some(id) = request_id {
+        error["innerError"] = json!({"request-id": id, "date": "2026-11-21T10:00:00"});
+    }
+    Resp::json(status, json!({ "error": error }))
+}
+
 fn subscription(id: &str) -> serde_json::Value {
     json!({
         "id": id,
@@ -121,9 +130,11 @@ async fn a_next_link_to_another_origin_is_refused_and_paging_is_bounded() {
 #[tokio::test]
 async fn missing_subscriptions_are_none_and_deleting_one_is_success() {
     let srv = serve(|_, _| {
-        Resp::json(
+        graph_error(
             404,
-            json!({"error": {"code": "ResourceNotFound", "message": "The object was not found.", "innerError": {"request-id": "rid-404", "date": "2026-11-21T10:00:00"}}}),
+            "ResourceNotFound",
+            "The object was not found.",
+            Some("rid-404"),
         )
     })
     .await;
@@ -140,13 +151,8 @@ async fn missing_subscriptions_are_none_and_deleting_one_is_success() {
 
 #[tokio::test]
 async fn error_bodies_name_method_path_status_code_message_and_request_id() {
-    let srv = serve(|_, _| {
-        Resp::json(
-            400,
-            json!({"error": {"code": "InvalidRequest", "message": "Subscription expiration can only be 41760 minutes in the future.", "innerError": {"request-id": "rid-7", "date": "2026-11-21T10:00:00"}}}),
-        )
-    })
-    .await;
+    let message = "Subscription expiration can only be 41760 minutes in the future.";
+    let srv = serve(move |_, _| graph_error(400, "InvalidRequest", message, Some("rid-7"))).await;
     let err = graph(&srv.base)
         .update_subscription("g1", &json!({"expirationDateTime": "2027-12-01T00:00:00Z"}))
         .await
@@ -173,11 +179,7 @@ async fn error_bodies_name_method_path_status_code_message_and_request_id() {
 #[tokio::test]
 async fn throttling_is_retried_after_the_servers_delay() {
     let srv = serve(|_, n| match n {
-        0 => Resp::json(
-            429,
-            json!({"error": {"code": "TooManyRequests", "message": "slow down"}}),
-        )
-        .header("retry-after", "0"),
+        0 => graph_error(429, "TooManyRequests", "slow down", None).header("retry-after", "0"),
         1 => Resp::new(503).header("retry-after", "0"),
         _ => Resp::json(200, subscription("g1")),
     })
@@ -194,7 +196,8 @@ async fn throttling_is_retried_after_the_servers_delay() {
 #[tokio::test]
 async fn a_refused_token_gets_a_permission_hint_and_is_not_looped() {
     let srv = serve(|_, _| {
-        Resp::json(403, json!({"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}))
+        let denied = "Insufficient privileges to complete the operation.";
+        graph_error(403, "Authorization_RequestDenied", denied, None)
             .header("request-id", "hdr-rid")
     })
     .await;
@@ -210,7 +213,8 @@ async fn a_refused_token_gets_a_permission_hint_and_is_not_looped() {
     assert!(text.contains("request-id hdr-rid"), "{text}");
 
     let unauthorized = serve(|_, _| {
-        Resp::json(401, json!({"error": {"code": "InvalidAuthenticationToken", "message": "Access token validation failure."}}))
+        let invalid = "Access token validation failure.";
+        graph_error(401, "InvalidAuthenticationToken", invalid, None)
     })
     .await;
     let err = graph(&unauthorized.base)
@@ -230,10 +234,8 @@ async fn a_refused_token_gets_a_permission_hint_and_is_not_looped() {
 async fn client_state_appears_in_no_error() {
     // A server that quotes what it refused.
     let srv = serve(|_, _| {
-        Resp::json(
-            400,
-            json!({"error": {"code": "InvalidRequest", "message": format!("clientState '{CANARY}' is invalid")}}),
-        )
+        let quoted = format!("clientState '{CANARY}' is invalid");
+        graph_error(400, "InvalidRequest", &quoted, None)
     })
     .await;
     let client = graph(&srv.base);
