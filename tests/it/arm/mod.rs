@@ -5,6 +5,7 @@ mod client;
 mod credentials;
 mod emulator;
 mod graph_client;
+mod graph_session;
 mod hostile;
 mod reads;
 mod tls;
