@@ -558,6 +558,7 @@ pub async fn run(p: &Params) -> anyhow::Result<Report> {
     let remote = Remote {
         arm: conn.arm,
         auth0: None,
+        graph: None,
     };
 
     let (first, plan_phase) = refresh_and_plan(&remote, &desired, &counters).await?;

@@ -94,6 +94,7 @@ async fn main() -> anyhow::Result<()> {
     let remote = Remote {
         arm: conn.arm,
         auth0: None,
+        graph: None,
     };
     let live = gridform::session::read_live(&remote, &desired, false).await?;
     let first = plan(&desired, &live, &options());

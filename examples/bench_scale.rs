@@ -283,6 +283,7 @@ fn remote_for(url: &str) -> anyhow::Result<Remote> {
     Ok(Remote {
         arm: conn.arm,
         auth0: None,
+        graph: None,
     })
 }
 

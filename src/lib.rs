@@ -1,9 +1,10 @@
 //! gridform: a declarative reconciler for Azure Event Grid partner setups.
 //!
-//! YAML manifests (`manifest`) become a typed desired state (`model`); `arm` and `auth0` read the
-//! live state over the HTTP plumbing they share (`remote_http`), and `session` connects to the
-//! target and reads it; `plan` compares the two without any I/O; `apply` executes the plan;
-//! `export` writes manifests for what exists; `render` prints it; `dataplane` publishes and verifies events; `emulator` is a local ARM +
+//! YAML manifests (`manifest`) become a typed desired state (`model`); `arm`, `auth0` and
+//! `graph` (Microsoft Graph subscriptions) read the live state over the HTTP plumbing they share
+//! (`remote_http`), and `session` connects to the target and reads it; `plan` compares the two
+//! without any I/O; `apply` executes the plan; `export` writes manifests for what exists;
+//! `render` prints it; `dataplane` publishes and verifies events; `emulator` is a local ARM +
 //! Auth0 + Event Grid stand-in; `cli` parses, calls one of these and renders.
 //! See `docs/architecture.md` for the code map and the invariants.
 
@@ -16,6 +17,7 @@ pub mod emulator;
 pub mod export;
 #[cfg(test)]
 mod fake_azure;
+pub mod graph;
 pub mod manifest;
 pub mod model;
 pub mod plan;

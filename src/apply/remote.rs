@@ -1,4 +1,5 @@
-//! The real `Backend`: ARM through `arm::ArmClient`, Auth0 through `auth0::Auth0Client`.
+//! The real `Backend`: ARM through `arm::ArmClient`, Auth0 through `auth0::Auth0Client`,
+//! Microsoft Graph through `graph::GraphClient`.
 //!
 //! Only adapts shapes and errors; retries, pacing and long-running operations are the clients'.
 
@@ -8,15 +9,19 @@ use super::backend::{Backend, BackendError, BackendResult};
 use crate::arm::{ArmApi, ArmClient, ArmError};
 use crate::auth0::types::{EventGridSink, LogStreamFilter, LogStreamPatch, NewEventGridStream};
 use crate::auth0::{Auth0ApiError, Auth0Client};
+use crate::graph::{GraphApiError, GraphClient};
 use crate::model::ResourceId;
 
-/// ARM and (when the manifests have Auth0 streams) Auth0.
+/// ARM, Auth0 (when the manifests have Auth0 streams) and Microsoft Graph (when they have
+/// Graph subscriptions).
 #[derive(Clone)]
 pub struct Remote {
     /// The ARM client.
     pub arm: ArmClient,
     /// The Auth0 client.
     pub auth0: Option<std::sync::Arc<Auth0Client>>,
+    /// The Microsoft Graph client.
+    pub graph: Option<std::sync::Arc<GraphClient>>,
 }
 
 fn arm_err(e: ArmError) -> BackendError {
@@ -40,7 +45,23 @@ fn auth0_err(e: Auth0ApiError) -> BackendError {
     }
 }
 
+fn graph_err(e: GraphApiError) -> BackendError {
+    BackendError {
+        code: e.code().map(str::to_string),
+        retryable: e.is_transient(),
+        message: e.to_string(),
+    }
+}
+
 impl Remote {
+    fn graph(&self) -> BackendResult<&GraphClient> {
+        self.graph.as_deref().ok_or_else(|| {
+            BackendError::new(
+                "no Microsoft Graph client: the session connects one when the manifests declare a GraphSubscription",
+            )
+        })
+    }
+
     fn auth0(&self) -> BackendResult<&Auth0Client> {
         self.auth0.as_deref().ok_or_else(|| {
             BackendError::new(
@@ -169,21 +190,30 @@ impl Backend for Remote {
             .map(|_| ())
             .map_err(auth0_err)
     }
-    async fn graph_create(&self, _body: &Value) -> BackendResult<Value> {
-        Err(no_graph_client())
-    }
-    async fn graph_get(&self, _id: &str) -> BackendResult<Option<Value>> {
-        Err(no_graph_client())
-    }
-    async fn graph_patch(&self, _id: &str, _body: &Value) -> BackendResult<Value> {
-        Err(no_graph_client())
-    }
-    async fn graph_delete(&self, _id: &str) -> BackendResult<()> {
-        Err(no_graph_client())
-    }
-}
 
-// Placeholder until the Graph client lands (issue 17).
-fn no_graph_client() -> BackendError {
-    BackendError::new("no Microsoft Graph client")
+    async fn graph_create(&self, body: &Value) -> BackendResult<Value> {
+        self.graph()?
+            .create_subscription(body)
+            .await
+            .map_err(graph_err)
+    }
+
+    async fn graph_get(&self, id: &str) -> BackendResult<Option<Value>> {
+        self.graph()?.get_subscription(id).await.map_err(graph_err)
+    }
+
+    async fn graph_patch(&self, id: &str, body: &Value) -> BackendResult<Value> {
+        self.graph()?
+            .update_subscription(id, body)
+            .await
+            .map_err(graph_err)
+    }
+
+    async fn graph_delete(&self, id: &str) -> BackendResult<()> {
+        self.graph()?
+            .delete_subscription(id)
+            .await
+            .map(|_| ())
+            .map_err(graph_err)
+    }
 }

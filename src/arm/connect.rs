@@ -85,35 +85,100 @@ pub fn connect_with_env(
         (None, Some(endpoint)) => format!("{}/.default", endpoint.trim_end_matches('/')),
         _ => settings.cloud.arm_scope().to_string(),
     };
+    let (tokens, chosen) = credential_for(&settings, env, &http, emulator.as_ref(), &scope)?;
+    tracing::debug!(credential = chosen.label(), endpoint = %crate::remote_http::redact_url(&base), "ARM client configured");
+    Ok(Connection {
+        arm: ArmClient::new(http.clone(), base, tokens, settings.options),
+        credential: chosen,
+        http,
+        emulator,
+    })
+}
+
+/// The credential `settings` and `env` choose, asking tokens for `scope`: ARM's here, Microsoft
+/// Graph's for `graph::connect`. With a plain-http `emulator`, the emulator's token endpoint
+/// (Azure's credentials insist on an https authority). Does no network I/O.
+pub fn credential_for(
+    settings: &ConnectSettings,
+    env: &dyn Fn(&str) -> Option<String>,
+    http: &reqwest::Client,
+    emulator: Option<&url::Url>,
+    scope: &str,
+) -> Result<(TokenSource, Chosen), CredentialError> {
     let chosen = choose(settings.auth, env, emulator.is_some());
-    let authority = match (
-        env("AZURE_AUTHORITY_HOST").filter(|s| !s.is_empty()),
-        &emulator,
-    ) {
-        (Some(a), _) => a,
-        (None, Some(e)) => e.origin().ascii_serialization(),
-        (None, None) => settings.cloud.authority_host().to_string(),
+    let make = CredentialMaker {
+        settings,
+        env,
+        http,
+        any_emulator: emulator,
+        emulator: emulator.filter(|e| e.scheme() == "http"),
+        scope,
+        chosen,
     };
-    let plain_http_emulator = emulator.as_ref().is_some_and(|e| e.scheme() == "http");
-    let fail = |message: String| CredentialError {
-        credential: chosen.label().into(),
-        message,
-        hint: chosen.hint().into(),
+    let tokens = match chosen {
+        Chosen::ClientSecret => make.client_secret()?,
+        Chosen::WorkloadIdentity => make.workload_identity()?,
+        Chosen::ManagedIdentity => make.managed_identity()?,
+        Chosen::Cli => {
+            let cred: Arc<dyn TokenCredential> =
+                AzureCliCredential::new(Some(AzureCliCredentialOptions {
+                    tenant_id: env("AZURE_TENANT_ID").filter(|s| !s.is_empty()),
+                    ..Default::default()
+                }))
+                .map_err(|e| make.fail(e.to_string()))?;
+            TokenSource::azure(cred, scope, chosen)
+        }
+        Chosen::EmulatorToken => make.emulator_token(emulator)?,
     };
-    let need = |names: &[&str]| -> Result<Vec<String>, CredentialError> {
+    Ok((tokens, chosen))
+}
+
+/// What building one credential needs.
+struct CredentialMaker<'a> {
+    settings: &'a ConnectSettings,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    http: &'a reqwest::Client,
+    /// The emulator, when the target is one (its origin is the authority host).
+    any_emulator: Option<&'a url::Url>,
+    /// The emulator, when it is served over plain http (its own token endpoint then).
+    emulator: Option<&'a url::Url>,
+    scope: &'a str,
+    chosen: Chosen,
+}
+
+impl CredentialMaker<'_> {
+    fn fail(&self, message: String) -> CredentialError {
+        CredentialError {
+            credential: self.chosen.label().into(),
+            message,
+            hint: self.chosen.hint().into(),
+        }
+    }
+
+    fn need(&self, names: &[&str]) -> Result<Vec<String>, CredentialError> {
+        let env = self.env;
         let missing: Vec<&str> = names
             .iter()
             .copied()
             .filter(|n| env(n).is_none_or(|v| v.is_empty()))
             .collect();
         if !missing.is_empty() {
-            return Err(fail(format!("{} not set", missing.join(", "))));
+            return Err(self.fail(format!("{} not set", missing.join(", "))));
         }
         Ok(names.iter().map(|n| env(n).unwrap_or_default()).collect())
-    };
-    let client_options = || {
+    }
+
+    fn client_options(&self) -> ClientOptions {
+        let authority = match (
+            (self.env)("AZURE_AUTHORITY_HOST").filter(|s| !s.is_empty()),
+            self.any_emulator,
+        ) {
+            (Some(a), _) => a,
+            (None, Some(e)) => e.origin().ascii_serialization(),
+            (None, None) => self.settings.cloud.authority_host().to_string(),
+        };
         let mut custom = CustomConfiguration::default();
-        custom.authority_host = authority.clone();
+        custom.authority_host = authority;
         let mut o = ClientOptions {
             cloud: Some(Arc::new(CloudConfiguration::Custom(custom))),
             ..Default::default()
@@ -123,129 +188,108 @@ pub fn connect_with_env(
             max_retries: 3,
             ..Default::default()
         });
-        if settings.extra_root_pem.is_some() {
-            o.transport = Some(Transport::new(Arc::new(http.clone())));
+        if self.settings.extra_root_pem.is_some() {
+            o.transport = Some(Transport::new(Arc::new(self.http.clone())));
         }
         o
-    };
-    let azure_err = |e: azure_core::Error| fail(e.to_string());
-    let tokens = match chosen {
-        Chosen::ClientSecret => {
-            let v = need(&["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"])?;
-            let (tenant, client, secret) = (&v[0], &v[1], &v[2]);
-            match (&emulator, plain_http_emulator) {
-                (Some(e), true) => TokenSource::emulator(
-                    http.clone(),
-                    e,
-                    tenant,
-                    client,
-                    Credential::Secret(Sensitive::new(secret.clone())),
-                    &scope,
-                    chosen,
-                )?,
-                _ => {
-                    let cred: Arc<dyn TokenCredential> = ClientSecretCredential::new(
-                        tenant,
-                        client.clone(),
-                        Secret::new(secret.clone()),
-                        Some(ClientSecretCredentialOptions {
-                            client_options: client_options(),
-                        }),
-                    )
-                    .map_err(azure_err)?;
-                    TokenSource::azure(cred, &scope, chosen)
-                }
-            }
+    }
+
+    fn form(
+        &self,
+        e: &url::Url,
+        tenant: &str,
+        client: &str,
+        c: Credential,
+    ) -> Result<TokenSource, CredentialError> {
+        TokenSource::emulator(
+            self.http.clone(),
+            e,
+            tenant,
+            client,
+            c,
+            self.scope,
+            self.chosen,
+        )
+    }
+
+    fn client_secret(&self) -> Result<TokenSource, CredentialError> {
+        let v = self.need(&["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"])?;
+        let (tenant, client, secret) = (&v[0], &v[1], &v[2]);
+        if let Some(e) = self.emulator {
+            let secret = Credential::Secret(Sensitive::new(secret.clone()));
+            return self.form(e, tenant, client, secret);
         }
-        Chosen::WorkloadIdentity => {
-            let v = need(&[
-                "AZURE_TENANT_ID",
-                "AZURE_CLIENT_ID",
-                "AZURE_FEDERATED_TOKEN_FILE",
-            ])?;
-            let (tenant, client, file) = (&v[0], &v[1], &v[2]);
-            match (&emulator, plain_http_emulator) {
-                (Some(e), true) => {
-                    let jwt = std::fs::read_to_string(file).map_err(|err| {
-                        fail(format!(
-                            "cannot read AZURE_FEDERATED_TOKEN_FILE `{file}`: {err}"
-                        ))
-                    })?;
-                    TokenSource::emulator(
-                        http.clone(),
-                        e,
-                        tenant,
-                        client,
-                        Credential::Assertion(Sensitive::new(jwt.trim().to_string())),
-                        &scope,
-                        chosen,
-                    )?
-                }
-                _ => {
-                    let cred: Arc<dyn TokenCredential> =
-                        WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
-                            credential_options: ClientAssertionCredentialOptions {
-                                client_options: client_options(),
-                            },
-                            client_id: Some(client.clone()),
-                            tenant_id: Some(tenant.clone()),
-                            token_file_path: Some(file.into()),
-                        }))
-                        .map_err(azure_err)?;
-                    TokenSource::azure(cred, &scope, chosen)
-                }
-            }
+        let cred: Arc<dyn TokenCredential> = ClientSecretCredential::new(
+            tenant,
+            client.clone(),
+            Secret::new(secret.clone()),
+            Some(ClientSecretCredentialOptions {
+                client_options: self.client_options(),
+            }),
+        )
+        .map_err(|e| self.fail(e.to_string()))?;
+        Ok(TokenSource::azure(cred, self.scope, self.chosen))
+    }
+
+    fn workload_identity(&self) -> Result<TokenSource, CredentialError> {
+        let v = self.need(&[
+            "AZURE_TENANT_ID",
+            "AZURE_CLIENT_ID",
+            "AZURE_FEDERATED_TOKEN_FILE",
+        ])?;
+        let (tenant, client, file) = (&v[0], &v[1], &v[2]);
+        if let Some(e) = self.emulator {
+            let jwt = std::fs::read_to_string(file).map_err(|err| {
+                self.fail(format!(
+                    "cannot read AZURE_FEDERATED_TOKEN_FILE `{file}`: {err}"
+                ))
+            })?;
+            let assertion = Credential::Assertion(Sensitive::new(jwt.trim().to_string()));
+            return self.form(e, tenant, client, assertion);
         }
-        Chosen::ManagedIdentity => {
-            let mut o = client_options();
-            o.cloud = None;
-            let cred: Arc<dyn TokenCredential> =
-                ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
-                    user_assigned_id: env("AZURE_CLIENT_ID")
-                        .filter(|s| !s.is_empty())
-                        .map(UserAssignedId::ClientId),
-                    client_options: o,
-                }))
-                .map_err(azure_err)?;
-            TokenSource::azure(cred, &scope, chosen)
-        }
-        Chosen::Cli => {
-            let cred: Arc<dyn TokenCredential> =
-                AzureCliCredential::new(Some(AzureCliCredentialOptions {
-                    tenant_id: env("AZURE_TENANT_ID").filter(|s| !s.is_empty()),
-                    ..Default::default()
-                }))
-                .map_err(azure_err)?;
-            TokenSource::azure(cred, &scope, chosen)
-        }
-        Chosen::EmulatorToken => {
-            let e = emulator
-                .as_ref()
-                .ok_or_else(|| fail("no emulator URL".into()))?;
-            let tenant = env("AZURE_TENANT_ID")
+        let cred: Arc<dyn TokenCredential> =
+            WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
+                credential_options: ClientAssertionCredentialOptions {
+                    client_options: self.client_options(),
+                },
+                client_id: Some(client.clone()),
+                tenant_id: Some(tenant.clone()),
+                token_file_path: Some(file.into()),
+            }))
+            .map_err(|e| self.fail(e.to_string()))?;
+        Ok(TokenSource::azure(cred, self.scope, self.chosen))
+    }
+
+    fn managed_identity(&self) -> Result<TokenSource, CredentialError> {
+        let mut o = self.client_options();
+        o.cloud = None;
+        let cred: Arc<dyn TokenCredential> =
+            ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+                user_assigned_id: (self.env)("AZURE_CLIENT_ID")
+                    .filter(|s| !s.is_empty())
+                    .map(UserAssignedId::ClientId),
+                client_options: o,
+            }))
+            .map_err(|e| self.fail(e.to_string()))?;
+        Ok(TokenSource::azure(cred, self.scope, self.chosen))
+    }
+
+    /// The emulator's endpoint with placeholder client credentials (http or https emulator).
+    fn emulator_token(&self, emulator: Option<&url::Url>) -> Result<TokenSource, CredentialError> {
+        let e = emulator.ok_or_else(|| self.fail("no emulator URL".into()))?;
+        let get = |k: &str, default: &str| {
+            (self.env)(k)
                 .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "emulator".into());
-            let client = env("AZURE_CLIENT_ID")
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "gridform".into());
-            TokenSource::emulator(
-                http.clone(),
-                e,
-                &tenant,
-                &client,
-                Credential::Secret(Sensitive::new("emulator".into())),
-                &scope,
-                chosen,
-            )?
-        }
-    };
-    tracing::debug!(credential = chosen.label(), endpoint = %crate::remote_http::redact_url(&base), "ARM client configured");
-    Ok(Connection {
-        arm: ArmClient::new(http.clone(), base, tokens, settings.options),
-        credential: chosen,
-        http,
-        emulator,
-    })
+                .unwrap_or_else(|| default.into())
+        };
+        let secret = Credential::Secret(Sensitive::new("emulator".into()));
+        self.form(
+            e,
+            &get("AZURE_TENANT_ID", "emulator"),
+            &get("AZURE_CLIENT_ID", "gridform"),
+            secret,
+        )
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //!
 //! Owns the parsing of ARM's envelope (`{"error": {"code", "message", "details"}}`, also spoken by
 //! the Event Grid data plane), Auth0's shapes (`{"errorCode", "message"}`, OAuth
-//! `{"error", "error_description"}`), body excerpts, transport error text and URL redaction. It
+//! `{"error", "error_description"}`), Microsoft Graph's (`{"error": {"code", "message",
+//! "innerError": {"request-id", "date"}}}`), body excerpts, transport error text and URL redaction. It
 //! must not echo a body whole or keep a query string: both may carry secrets.
 
 use serde::Deserialize;
@@ -98,6 +99,31 @@ pub fn parse_auth0_error(status: u16, body: &[u8]) -> ErrorEnvelope {
         }
         _ => parse_arm_error(status, body),
     }
+}
+
+/// Microsoft Graph's error body `{"error": {"code", "message", "innerError": {"request-id",
+/// "date"}}}`: the envelope plus the `request-id` Graph support asks for (`None` when absent).
+/// Anything else is read as [`parse_arm_error`] reads it.
+pub fn parse_graph_error(status: u16, body: &[u8]) -> (ErrorEnvelope, Option<String>) {
+    #[derive(Deserialize)]
+    struct Body {
+        error: Option<Inner>,
+    }
+    #[derive(Deserialize)]
+    struct Inner {
+        #[serde(rename = "innerError", alias = "innererror")]
+        inner_error: Option<RequestIdOnly>,
+    }
+    #[derive(Deserialize)]
+    struct RequestIdOnly {
+        #[serde(rename = "request-id")]
+        request_id: Option<String>,
+    }
+    let request_id = serde_json::from_slice::<Body>(body)
+        .ok()
+        .and_then(|b| b.error?.inner_error?.request_id)
+        .filter(|id| !id.is_empty());
+    (parse_arm_error(status, body), request_id)
 }
 
 fn fallback_code(status: u16) -> String {
@@ -206,5 +232,26 @@ mod tests {
             ("access_denied", "Unauthorized")
         );
         assert_eq!(parse_auth0_error(502, b"<html>").code, "Http502");
+    }
+
+    #[test]
+    fn parses_the_graph_error_body_with_its_request_id() {
+        let b = br#"{"error":{"code":"InvalidRequest","message":"Subscription validation request failed.","innerError":{"request-id":"r-1","date":"2026-11-21T10:00:00"}}}"#;
+        let (e, id) = parse_graph_error(400, b);
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str(), id.as_deref()),
+            (
+                "InvalidRequest",
+                "Subscription validation request failed.",
+                Some("r-1")
+            )
+        );
+        let (e, id) = parse_graph_error(503, b"<html>busy</html>");
+        assert_eq!((e.code.as_str(), id), ("Http503", None));
+        let (_, id) = parse_graph_error(
+            404,
+            br#"{"error":{"code":"ResourceNotFound","message":"x"}}"#,
+        );
+        assert_eq!(id, None);
     }
 }

@@ -1,5 +1,5 @@
-//! HTTP plumbing shared by the clients of remote APIs (`arm`, `auth0`, and the Event Grid data
-//! plane): sending one logical request with the retry policy, error bodies, token responses.
+//! HTTP plumbing shared by the clients of remote APIs (`arm`, `auth0`, `graph` and the Event
+//! Grid data plane): sending one logical request with the retry policy, error bodies, token responses.
 //!
 //! Owns the one retry loop ([`send_with_retry`]): send, read the whole body, log the attempt
 //! (method, path without query string, status, duration — never headers, tokens or bodies), ask
@@ -28,11 +28,22 @@ pub mod retry;
 pub mod token;
 
 pub use error_body::{
-    ErrorEnvelope, excerpt, parse_arm_error, parse_auth0_error, redact_url, transport_message,
+    ErrorEnvelope, excerpt, parse_arm_error, parse_auth0_error, parse_graph_error, redact_url,
+    transport_message,
 };
 pub use limits::{MAX_BODY_BYTES, redirect_policy};
 pub use retry::{AttemptOutcome, Decision, RetryPolicy};
 pub use token::TokenResponse;
+
+/// `url` with a path ending in `/`, so that `join("x")` appends to it instead of replacing its
+/// last segment (API roots such as `…/v1.0`).
+pub fn directory_url(mut url: url::Url) -> url::Url {
+    if !url.path().ends_with('/') {
+        let p = format!("{}/", url.path());
+        url.set_path(&p);
+    }
+    url
+}
 
 /// The response of the last attempt: any status (the caller decides what an error is).
 #[derive(Debug, Clone)]

@@ -1,8 +1,10 @@
 //! Reading the live state a plan is made from: the containers the manifests touch (one
 //! [`scope_of`] for the CLI, the benchmark and the tests), the Auth0 streams they declare or
-//! that the stack created (one per name, its own first), and —
+//! that the stack created (one per name, its own first), the Microsoft Graph subscriptions that
+//! deliver to the stack's Azure subscription, and —
 //! only when asked to refresh secrets — the full webhook URLs and secret delivery attributes
-//! (POSTs that the default plan avoids). Talks to ARM and Auth0 through their clients only.
+//! (POSTs that the default plan avoids). Talks to ARM, Auth0 and Graph through their clients
+//! only.
 
 use serde_json::Value;
 
@@ -10,6 +12,7 @@ use super::SessionError;
 use crate::apply::remote::Remote;
 use crate::arm::{self, ArmApi, LiveScope};
 use crate::auth0::LogStream;
+use crate::graph::event_grid_target;
 use crate::model::live::LiveState;
 use crate::model::spec::{DeliveryAttributeMapping, Destination};
 use crate::model::{DesiredState, ResourceId, ResourceKind, ResourceSpec};
@@ -135,7 +138,91 @@ pub async fn read_live(
         .request_counts()
         .writes
         .saturating_sub(writes_before);
+    read_graph(remote, desired, &mut live).await?;
     Ok(live)
+}
+
+/// Tag-key prefix that says a stack recorded Graph subscriptions it created on a partner
+/// configuration (the Graph counterpart of `gridform-auth0-stream:`).
+// Kept in line with the record the `GraphSubscription` kind writes (issue 17, integrated by the
+// lead): any tag key starting with it makes a stack with no Graph document still read Graph.
+const GRAPH_RECORD_PREFIX: &str = "gridform-graph";
+
+/// Whether the live partner configurations carry a record of Graph subscriptions.
+fn records_graph(live: &LiveState) -> bool {
+    live.resources.iter().any(|(id, body)| {
+        id.resource_type()
+            .to_ascii_lowercase()
+            .ends_with("/partnerconfigurations")
+            && body
+                .get("tags")
+                .and_then(Value::as_object)
+                .is_some_and(|tags| {
+                    tags.keys()
+                        .any(|k| k.to_ascii_lowercase().starts_with(GRAPH_RECORD_PREFIX))
+                })
+    })
+}
+
+/// Keeps, by Graph id, the subscriptions whose `notificationUrl` is an `EventGrid:?` URL naming
+/// the Azure subscription `subscription_id`. Pure.
+fn keep_graph_subscriptions(
+    subscriptions: Vec<Value>,
+    subscription_id: &str,
+) -> std::collections::BTreeMap<String, Value> {
+    subscriptions
+        .into_iter()
+        .filter_map(|s| {
+            let target = s
+                .get("notificationUrl")
+                .and_then(Value::as_str)
+                .and_then(event_grid_target)?;
+            let id = s.get("id").and_then(Value::as_str)?.to_string();
+            target
+                .subscription_id
+                .eq_ignore_ascii_case(subscription_id)
+                .then_some((id, s))
+        })
+        .collect()
+}
+
+/// Lists the Graph subscriptions (every page, one request per page) when the manifests declare
+/// some or a partner configuration records some, and the `source` Graph stamps for us. Its
+/// requests count as the refresh's reads.
+async fn read_graph(
+    remote: &Remote,
+    desired: &DesiredState,
+    live: &mut LiveState,
+) -> Result<(), SessionError> {
+    let Some(graph) = &remote.graph else {
+        return Ok(());
+    };
+    if !(super::declares_graph(desired) || records_graph(live)) {
+        return Ok(());
+    }
+    let before = graph.request_counts();
+    let graph_error = |what: &str| {
+        let what = what.to_string();
+        move |source| SessionError::Graph {
+            what,
+            source: Box::new(source),
+        }
+    };
+    let subscriptions = graph
+        .list_subscriptions()
+        .await
+        .map_err(graph_error("cannot list Microsoft Graph subscriptions"))?;
+    live.graph_subscriptions =
+        keep_graph_subscriptions(subscriptions, &desired.stack.spec.subscription_id);
+    live.graph_source = Some(
+        graph
+            .source()
+            .await
+            .map_err(graph_error("cannot tell which Graph application this is"))?,
+    );
+    let spent = graph.request_counts().since(&before);
+    live.requests.reads = live.requests.reads.saturating_add(spent.reads);
+    Ok(())
 }
 
 /// Lists the extension scopes recorded on the stack's group that the manifests no longer
@@ -301,4 +388,55 @@ async fn read_secret_parts(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_event_grid_subscriptions_to_our_azure_subscription_are_kept() {
+        let sub =
+            |id: &str, url: &str| json!({"id": id, "notificationUrl": url, "resource": "users"});
+        let kept = keep_graph_subscriptions(
+            vec![
+                sub(
+                    "g1",
+                    "EventGrid:?azuresubscriptionid=S1&resourcegroup=rg&partnertopic=t&location=westeurope",
+                ),
+                sub(
+                    "g2",
+                    "eventgrid:?AzureSubscriptionId=s1&ResourceGroup=rg&PartnerTopic=u",
+                ),
+                sub(
+                    "g3",
+                    "EventGrid:?azuresubscriptionid=other&resourcegroup=rg&partnertopic=t",
+                ),
+                sub("g4", "https://hooks.example.com/graph"),
+                json!({"notificationUrl": "EventGrid:?azuresubscriptionid=s1&resourcegroup=rg&partnertopic=t"}),
+            ],
+            "s1",
+        );
+        assert_eq!(kept.keys().collect::<Vec<_>>(), vec!["g1", "g2"]);
+    }
+
+    #[test]
+    fn a_graph_record_on_a_partner_configuration_is_noticed() {
+        let mut live = LiveState::default();
+        let pc = ResourceId::parse(
+            "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.EventGrid/partnerConfigurations/default",
+        )
+        .unwrap();
+        live.resources.insert(
+            pc.clone(),
+            json!({"tags": {"gridform-auth0-stream:x": "creating"}}),
+        );
+        assert!(!records_graph(&live));
+        live.resources.insert(
+            pc,
+            json!({"tags": {"gridform-graph-subscription:users": "g1"}}),
+        );
+        assert!(records_graph(&live));
+    }
 }

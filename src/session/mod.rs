@@ -2,7 +2,8 @@
 //! running emulator, or the embedded one), a [`Session`] connected to it, and the one way of
 //! reading the live state a plan is made from ([`Session::read_live`]) and of making a plan.
 //!
-//! It owns connecting and the order of reads; it talks HTTP only through `arm` and `auth0`,
+//! It owns connecting and the order of reads; it talks HTTP only through `arm`, `auth0` and
+//! `graph`,
 //! starts the embedded emulator (the only emulator code it touches, under the state file's
 //! lock: `state_lock`), holds the stack lease of apply and destroy (`lease`) and never prints.
 
@@ -20,6 +21,7 @@ pub use live::{read_live, scope_of};
 use crate::apply::remote::Remote;
 use crate::arm::{self, ArmError, AuthMethod, AzureCloud, ConnectSettings};
 use crate::auth0::{Auth0ApiError, Auth0Client};
+use crate::graph::{GraphApiError, GraphClient};
 use crate::model::live::LiveState;
 use crate::model::{DesiredState, ResourceKind};
 use crate::plan::{Plan, PlanOptions, plan};
@@ -98,11 +100,31 @@ pub enum SessionError {
         #[source]
         source: Box<Auth0ApiError>,
     },
+    /// Microsoft Graph could not be reached or answered with an error.
+    #[error("{what}")]
+    Graph {
+        /// What was being done.
+        what: String,
+        /// The client's error.
+        #[source]
+        source: Box<GraphApiError>,
+    },
 }
 
-/// A connection to ARM (and Auth0 when the manifests have log streams).
+/// Whether a session connects a Microsoft Graph client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GraphWanted {
+    /// The manifests declare Graph subscriptions: a client that cannot be set up is an error.
+    Required,
+    /// Connect when credentials allow (export, a stack that may have created some); otherwise
+    /// none, logged.
+    Optional,
+}
+
+/// A connection to ARM (and Auth0 when the manifests have log streams, Microsoft Graph when they
+/// have Graph subscriptions).
 pub struct Session {
-    /// ARM and Auth0.
+    /// ARM, Auth0 and Microsoft Graph.
     pub remote: Remote,
     /// The emulator's base URL, when the target is one (for its data plane and controls).
     pub emulator_base: Option<String>,
@@ -138,12 +160,18 @@ async fn start_embedded(state: &std::path::Path) -> Result<crate::emulator::Runn
 }
 
 impl Session {
-    /// Connects to `target`; an Auth0 client is set up when `desired` has log streams.
+    /// Connects to `target`; an Auth0 client is set up when `desired` has log streams, a Graph
+    /// client when it has Graph subscriptions (and, optionally, for any stack: one that
+    /// created Graph subscriptions earlier must still find them to prune them).
     pub async fn open(
         target: &Target,
         desired: Option<&DesiredState>,
     ) -> Result<Self, SessionError> {
-        Self::connect(target, |conn| match desired {
+        let graph = match desired {
+            Some(d) if declares_graph(d) => GraphWanted::Required,
+            _ => GraphWanted::Optional,
+        };
+        Self::connect(target, graph, |conn| match desired {
             Some(d) if declares_streams(d) => Ok(Some(Arc::new(auth0_client(d, conn)?))),
             // No stream declared, but the stack uses Auth0: streams it created earlier must
             // still be found (and pruned); without Auth0 credentials there is nothing to find.
@@ -155,8 +183,9 @@ impl Session {
 
     /// Connects to `target` for `gridform export`: no manifests, and an Auth0 client whenever
     /// Auth0 credentials are available (always on an emulator), so that log streams are read.
+    /// A Graph client too, whenever its credential can be set up.
     pub async fn open_for_export(target: &Target) -> Result<Self, SessionError> {
-        Self::connect(target, |conn| {
+        Self::connect(target, GraphWanted::Optional, |conn| {
             Ok(optional_auth0(env_auth0_client(conn, None)))
         })
         .await
@@ -164,6 +193,7 @@ impl Session {
 
     async fn connect(
         target: &Target,
+        graph: GraphWanted,
         auth0_of: impl FnOnce(&arm::Connection) -> Result<Option<Arc<Auth0Client>>, SessionError>,
     ) -> Result<Self, SessionError> {
         let mut embedded = None;
@@ -194,22 +224,24 @@ impl Session {
                 (AzureSettings::default(), Some(base))
             }
         };
-        let conn = arm::connect(ConnectSettings {
+        let connect_settings = ConnectSettings {
             endpoint: settings.endpoint,
             cloud: settings.cloud,
             auth: settings.auth,
             emulator_url: emulator_base.clone(),
             ..Default::default()
-        })
-        .map_err(|source| SessionError::Arm {
+        };
+        let conn = arm::connect(connect_settings.clone()).map_err(|source| SessionError::Arm {
             what: "cannot connect to Azure Resource Manager".into(),
             source: Box::new(source),
         })?;
         let auth0 = auth0_of(&conn)?;
+        let graph = graph_client(&connect_settings, &conn, graph)?;
         Ok(Self {
             remote: Remote {
                 arm: conn.arm,
                 auth0,
+                graph,
             },
             emulator_base,
             embedded,
@@ -308,6 +340,36 @@ fn declares_streams(desired: &DesiredState) -> bool {
         .resources
         .iter()
         .any(|r| r.kind == ResourceKind::Auth0LogStream)
+}
+
+/// Whether the manifests declare Microsoft Graph subscriptions.
+// The `GraphSubscription` kind is added beside this work (issue 17); the lead switches this to
+// `r.kind == ResourceKind::GraphSubscription` when both land.
+pub(crate) fn declares_graph(desired: &DesiredState) -> bool {
+    desired
+        .resources
+        .iter()
+        .any(|r| r.kind.as_str() == "GraphSubscription")
+}
+
+/// The Graph client `wanted` asks for, over the ARM connection's HTTP client and credential
+/// choice (Graph's scope); `Optional` turns a failure into `None` (logged).
+fn graph_client(
+    settings: &ConnectSettings,
+    conn: &arm::Connection,
+    wanted: GraphWanted,
+) -> Result<Option<Arc<GraphClient>>, SessionError> {
+    match crate::graph::connect(settings, &conn.http, &|k| std::env::var(k).ok()) {
+        Ok(client) => Ok(Some(Arc::new(client))),
+        Err(e) if wanted == GraphWanted::Optional => {
+            tracing::info!(error = %e, "no Microsoft Graph client: Graph subscriptions are not read");
+            Ok(None)
+        }
+        Err(source) => Err(SessionError::Graph {
+            what: "cannot set up the Microsoft Graph client".into(),
+            source: Box::new(source),
+        }),
+    }
 }
 
 /// The client when it could be set up; otherwise `None` (logged: streams are not read).

@@ -1,9 +1,11 @@
-//! The ARM and Auth0 clients (`gridform::arm`, `gridform::auth0`) against scripted servers and
-//! the in-process emulator.
+//! The ARM, Auth0 and Microsoft Graph clients (`gridform::arm`, `gridform::auth0`,
+//! `gridform::graph`) against scripted servers and the in-process emulator.
 
 mod client;
 mod credentials;
 mod emulator;
+mod graph_client;
+mod graph_session;
 mod hostile;
 mod reads;
 mod tls;
