@@ -475,7 +475,8 @@ impl Store {
 }
 
 /// Stamps what Graph fills in every event of `sub`: `source` and the subscription's `data`
-/// fields (`subscriptionId`, `clientState`, `tenantId`, `subscriptionExpirationDateTime`).
+/// fields (`subscriptionId`, `clientState`, `tenantId`, `subscriptionExpirationDateTime`,
+/// `resourceData.organizationId`).
 pub fn stamp_subscription(mut event: Value, sub: &GraphSubscription) -> Value {
     event["source"] = json!(sub.source());
     if !event["data"].is_object() {
@@ -486,5 +487,8 @@ pub fn stamp_subscription(mut event: Value, sub: &GraphSubscription) -> Value {
     data["clientState"] = sub.body["clientState"].clone();
     data["tenantId"] = json!(sub.tenant);
     data["subscriptionExpirationDateTime"] = sub.body["expirationDateTime"].clone();
+    if data["resourceData"].is_object() {
+        data["resourceData"]["organizationId"] = json!(sub.tenant);
+    }
     event
 }
