@@ -1,8 +1,8 @@
 //! `gridform emulator emit graph` with the real binary: a Graph subscription created through the
 //! emulator's Graph API, its partner topic activated and subscribed to a storage queue (the
-//! emulator's sink records it), then a change
-//! notification and the reauthorization lifecycle event emitted by the CLI arrive with Graph's
-//! stamped fields; an unknown subscription is a clear error.
+//! emulator's sink records it), then a change notification and the reauthorization lifecycle
+//! event emitted by the CLI arrive with Graph's stamped fields; an unknown subscription is a
+//! clear error.
 
 use serde_json::{Value, json};
 
