@@ -18,7 +18,7 @@ use crate::emulator::controls::events::publish_as_partner;
 use crate::emulator::error::{EmulatorError, GraphApiError};
 use crate::emulator::identity::jwt::{self, Audience};
 use crate::emulator::identity::{DEFAULT_TENANT, tenant_id};
-use crate::emulator::infra::http::{base_url, empty, json as json_response};
+use crate::emulator::infra::http::{base_url, empty, json as json_response, request_ctx};
 use crate::emulator::instance::Emulator;
 use crate::emulator::store::graph::{GraphCaller, GraphError, PartnerEvents};
 use crate::emulator::store::{Ctx, Store};
@@ -63,15 +63,6 @@ fn caller(emu: &Emulator, headers: &HeaderMap) -> Result<GraphCaller, GraphApiEr
     })
 }
 
-fn ctx(emu: &Emulator, headers: &HeaderMap) -> Ctx {
-    Ctx {
-        now: emu.clock.now(),
-        base: base_url(emu, headers),
-        delay: chrono::Duration::from_std(emu.config().lro_delay).unwrap_or_default(),
-        fail_lro: false,
-    }
-}
-
 fn parse(body: &Bytes) -> Result<Value, GraphApiError> {
     serde_json::from_slice(body)
         .map_err(|e| GraphApiError::InvalidBody(format!("Invalid JSON in the request body: {e}")))
@@ -109,18 +100,41 @@ fn deliver(emu: &Emulator, events: PartnerEvents) {
     }
 }
 
+/// A write (create or PATCH): the caller, the JSON body and the request context go to `op`;
+/// the lifecycle events it returns are delivered; `status` with the subscription.
+fn write(
+    emu: &Emulator,
+    headers: &HeaderMap,
+    body: &Bytes,
+    status: StatusCode,
+    op: impl FnOnce(
+        &mut Store,
+        &Ctx,
+        &GraphCaller,
+        &Value,
+    ) -> Result<(Value, PartnerEvents), GraphError>,
+) -> Result<Response, EmulatorError> {
+    let who = caller(emu, headers)?;
+    let body = parse(body)?;
+    let c = request_ctx(emu, headers);
+    let (out, events) = with_store(emu, |s| op(s, &c, &who, &body))?;
+    deliver(emu, events);
+    Ok(json_response(status, entity(&c.base, out)))
+}
+
 /// `POST /graph/v1.0/subscriptions`: 201 with the subscription.
 pub async fn create(
     State(emu): State<Emulator>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, EmulatorError> {
-    let who = caller(&emu, &headers)?;
-    let body = parse(&body)?;
-    let c = ctx(&emu, &headers);
-    let (out, events) = with_store(&emu, |s| s.graph_create(&c, &who, &body))?;
-    deliver(&emu, events);
-    Ok(json_response(StatusCode::CREATED, entity(&c.base, out)))
+    write(
+        &emu,
+        &headers,
+        &body,
+        StatusCode::CREATED,
+        Store::graph_create,
+    )
 }
 
 /// `GET /graph/v1.0/subscriptions[?$skiptoken=N]`: a page of the caller's subscriptions.
@@ -177,12 +191,22 @@ pub async fn patch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, EmulatorError> {
-    let who = caller(&emu, &headers)?;
-    let body = parse(&body)?;
-    let c = ctx(&emu, &headers);
-    let (out, events) = with_store(&emu, |s| s.graph_patch(&c, &who, &id, &body))?;
-    deliver(&emu, events);
-    Ok(json_response(StatusCode::OK, entity(&c.base, out)))
+    write(&emu, &headers, &body, StatusCode::OK, |s, c, who, b| {
+        s.graph_patch(c, who, &id, b)
+    })
+}
+
+/// Runs `op` on the caller's subscription `id`: 204 when it succeeds.
+fn no_content(
+    emu: &Emulator,
+    id: &str,
+    headers: &HeaderMap,
+    op: fn(&mut Store, chrono::DateTime<chrono::Utc>, &GraphCaller, &str) -> Result<(), GraphError>,
+) -> Result<Response, EmulatorError> {
+    let who = caller(emu, headers)?;
+    let now = emu.clock.now();
+    with_store(emu, |s| op(s, now, &who, id))?;
+    Ok(empty(StatusCode::NO_CONTENT).into_response())
 }
 
 /// `DELETE /graph/v1.0/subscriptions/{id}`: 204.
@@ -191,10 +215,7 @@ pub async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, EmulatorError> {
-    let who = caller(&emu, &headers)?;
-    let now = emu.clock.now();
-    with_store(&emu, |s| s.graph_delete(now, &who, &id))?;
-    Ok(empty(StatusCode::NO_CONTENT).into_response())
+    no_content(&emu, &id, &headers, Store::graph_delete)
 }
 
 /// `POST /graph/v1.0/subscriptions/{id}/reauthorize`: 204.
@@ -203,8 +224,5 @@ pub async fn reauthorize(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, EmulatorError> {
-    let who = caller(&emu, &headers)?;
-    let now = emu.clock.now();
-    with_store(&emu, |s| s.graph_reauthorize(now, &who, &id))?;
-    Ok(empty(StatusCode::NO_CONTENT).into_response())
+    no_content(&emu, &id, &headers, Store::graph_reauthorize)
 }

@@ -123,14 +123,23 @@ fn text<'a>(body: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
     body.get(field).and_then(Value::as_str)
 }
 
-/// Refuses fields outside `allowed` (nulls and `@odata.*` annotations pass).
-fn only_fields(body: &Map<String, Value>, allowed: &[&str], why: &str) -> Result<(), GraphError> {
-    match body
+/// `body` as an object with no field outside `allowed` (nulls and `@odata.*` annotations
+/// pass); `why` starts the refusal naming the field.
+fn object_with_only<'a>(
+    body: &'a Value,
+    allowed: &[&str],
+    why: &str,
+) -> Result<&'a Map<String, Value>, GraphError> {
+    let Some(req) = body.as_object() else {
+        let why = "The request body must be a JSON object.";
+        return Err(bad("BadRequest", why.into()));
+    };
+    match req
         .iter()
         .find(|(k, v)| !v.is_null() && !k.starts_with("@odata.") && !allowed.contains(&k.as_str()))
     {
         Some((k, _)) => Err(bad("BadRequest", format!("{why}: '{k}'."))),
-        None => Ok(()),
+        None => Ok(req),
     }
 }
 
@@ -142,14 +151,8 @@ impl Store {
         caller: &GraphCaller,
         body: &Value,
     ) -> Result<(Value, PartnerEvents), GraphError> {
-        let Some(req) = body.as_object() else {
-            return Err(bad(
-                "BadRequest",
-                "The request body must be a JSON object.".into(),
-            ));
-        };
-        only_fields(
-            req,
+        let req = object_with_only(
+            body,
             CREATE_FIELDS,
             "The property does not exist on type 'microsoft.graph.subscription'",
         )?;
@@ -279,14 +282,8 @@ impl Store {
     ) -> Result<(Value, PartnerEvents), GraphError> {
         self.tick(ctx.now);
         let mut sub = self.graph_owned(caller, id)?.clone();
-        let Some(req) = body.as_object() else {
-            return Err(bad(
-                "BadRequest",
-                "The request body must be a JSON object.".into(),
-            ));
-        };
-        only_fields(
-            req,
+        let req = object_with_only(
+            body,
             PATCH_FIELDS,
             "Only expirationDateTime and notificationUrl can be updated; delete and create the subscription to change",
         )?;
@@ -309,7 +306,7 @@ impl Store {
             events = self.reauthorization_if_near(ctx.now, &sub);
         }
         let out = sub.body.clone();
-        self.graph_put(&out["id"].as_str().unwrap_or(id).to_string(), sub);
+        self.graph_put(out["id"].as_str().unwrap_or(id), sub);
         self.tick(ctx.now);
         Ok((out, events))
     }

@@ -57,6 +57,17 @@ pub async fn graph_token(h: &Harness) -> String {
     token_for(h, TENANT, APP, "https://graph.microsoft.com/.default").await
 }
 
+/// A Graph token for another application in `TENANT`.
+pub async fn other_app_token(h: &Harness) -> String {
+    token_for(
+        h,
+        TENANT,
+        "another-app",
+        "https://graph.microsoft.com/.default",
+    )
+    .await
+}
+
 /// A Graph call with `token`.
 pub async fn graph(
     h: &Harness,
@@ -270,13 +281,7 @@ async fn graph_subscriptions_belong_to_their_application() {
     let one = format!("{GRAPH}/{id}");
     let (s, got) = graph(&h, &token, Method::GET, &one, None).await;
     assert_eq!((s, &got["resource"]), (StatusCode::OK, &json!("users")));
-    let other = token_for(
-        &h,
-        TENANT,
-        "another-app",
-        "https://graph.microsoft.com/.default",
-    )
-    .await;
+    let other = other_app_token(&h).await;
     let (s, b) = graph(&h, &other, Method::GET, &one, None).await;
     assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "ResourceNotFound"));
     let (_, b) = graph(&h, &other, Method::GET, GRAPH, None).await;

@@ -83,13 +83,7 @@ async fn graph_creates_the_partner_topic_after_the_delay() {
     let (s, _) = h.get(&topic_path("t")).await;
     assert_eq!(s, StatusCode::OK, "DELETE leaves the partner topic");
     // Another application cannot take the topic.
-    let other = token_for(
-        &h,
-        TENANT,
-        "another-app",
-        "https://graph.microsoft.com/.default",
-    )
-    .await;
+    let other = other_app_token(&h).await;
     let (s, b) = graph(&h, &other, Method::POST, GRAPH, Some(body("t", 24))).await;
     assert_eq!(
         (s, code(&b)),
