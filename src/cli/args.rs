@@ -316,6 +316,31 @@ pub enum EmitCommand {
     Auth0(EmitAuth0Args),
     /// Make a SignalR service emit a ClientConnection event to its system topic(s).
     Signalr(EmitSignalrArgs),
+    /// Make Microsoft Graph send a change notification (or the reauthorization lifecycle
+    /// event) of a Graph subscription to its activated partner topic.
+    Graph(EmitGraphArgs),
+}
+
+/// `gridform emulator emit graph`.
+#[derive(Debug, Args)]
+pub struct EmitGraphArgs {
+    /// The Graph subscription id.
+    #[arg(long, value_name = "GRAPH_ID")]
+    pub subscription: String,
+    /// The change: `created`, `updated` or `deleted`.
+    #[arg(long, value_name = "CHANGE", default_value = "updated",
+          value_parser = ["created", "updated", "deleted"], conflicts_with = "reauthorization_required")]
+    pub change_type: String,
+    /// The changed resource (default `Users/<a new GUID>`).
+    #[arg(
+        long,
+        value_name = "RESOURCE",
+        conflicts_with = "reauthorization_required"
+    )]
+    pub resource: Option<String>,
+    /// Send `Microsoft.Graph.SubscriptionReauthorizationRequired` instead of a change.
+    #[arg(long)]
+    pub reauthorization_required: bool,
 }
 
 /// `gridform emulator emit auth0`.

@@ -87,7 +87,6 @@ impl EmulatorControls {
     /// Makes the emulated Microsoft Graph send `event` (a CloudEvent; the emulator stamps the
     /// subscription's `source` and `data` fields) for the Graph subscription `graph_subscription_id`
     /// to its partner topic; returns the batches queued.
-    #[allow(dead_code)] // until `emulator emit graph` and verify use it (issue 17)
     pub async fn emit_graph(
         &self,
         graph_subscription_id: &str,

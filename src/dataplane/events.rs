@@ -1,6 +1,7 @@
 //! Event bodies the data-plane client builds: generated test events in a topic's schema, and
-//! the shapes Auth0 (CloudEvents log events) and Azure SignalR Service (`ClientConnection*`)
-//! send, for the emulator to emit on their behalf.
+//! the shapes Auth0 (CloudEvents log events), Microsoft Graph (change notifications and the
+//! reauthorization lifecycle event) and Azure SignalR Service (`ClientConnection*`) send, for
+//! the emulator to emit on their behalf.
 
 use serde_json::{Value, json};
 
@@ -50,8 +51,8 @@ pub fn auth0_event(code: &str, id: &str, now: &str) -> Value {
 
 /// A Microsoft Graph change notification as a CloudEvent (`Microsoft.Graph.{Kind}{Change}`,
 /// e.g. `Microsoft.Graph.UserUpdated` for `resource` `Users/{id}` and `change_type` `updated`);
-/// the emulator fills `source` and the subscription's `data` fields when it emits it.
-#[allow(dead_code)] // until `emulator emit graph` and verify use it (issue 17)
+/// the emulator fills `source` and the subscription's `data` fields (and
+/// `resourceData.organizationId`) when it emits it.
 pub fn graph_event(change_type: &str, resource: &str, id: &str, now: &str) -> Value {
     let kind = graph_resource_kind(resource);
     let mut change = change_type.to_ascii_lowercase();
@@ -69,13 +70,31 @@ pub fn graph_event(change_type: &str, resource: &str, id: &str, now: &str) -> Va
         "data": {
             "changeType": change_type,
             "resource": resource,
+            "resourceData": {
+                "@odata.type": format!("#Microsoft.Graph.{kind}"),
+                "@odata.id": resource,
+                "id": resource.rsplit('/').next().unwrap_or(resource),
+            },
         }
+    })
+}
+
+/// Microsoft Graph's `SubscriptionReauthorizationRequired` lifecycle event as a CloudEvent;
+/// the emulator fills `source` and the subscription's `data` fields when it emits it.
+pub fn graph_reauthorization_event(id: &str, now: &str) -> Value {
+    json!({
+        "specversion": "1.0",
+        "id": id,
+        "source": "gridform-emulator",
+        "type": "Microsoft.Graph.SubscriptionReauthorizationRequired",
+        "time": now,
+        "datacontenttype": "application/json",
+        "data": {"lifecycleEvent": "reauthorizationRequired"},
     })
 }
 
 /// `User` for `Users/{id}` or `users`, `Group` for groups, `Message` for `…/messages/{id}`, …:
 /// the singular of the last collection segment, capitalized.
-#[allow(dead_code)] // until `emulator emit graph` and verify use it (issue 17)
 fn graph_resource_kind(resource: &str) -> String {
     let collection = resource
         .split('/')
@@ -124,7 +143,7 @@ pub fn signalr_event(source: &str, hub: &str, connected: bool, id: &str, now: &s
 
 #[cfg(test)]
 mod graph_event_tests {
-    use super::graph_event;
+    use super::{graph_event, graph_reauthorization_event};
 
     #[test]
     fn graph_event_types_follow_the_resource_and_change() {
@@ -135,5 +154,16 @@ mod graph_event_tests {
         assert_eq!(e["type"], "Microsoft.Graph.GroupDeleted");
         let e = graph_event("created", "me/mailFolders('Inbox')/messages", "id-3", "t");
         assert_eq!(e["type"], "Microsoft.Graph.MessageCreated");
+        let e = graph_event("updated", "Users/0f1e", "id-4", "t");
+        assert_eq!(e["data"]["resourceData"]["id"], "0f1e");
+        assert_eq!(
+            e["data"]["resourceData"]["@odata.type"],
+            "#Microsoft.Graph.User"
+        );
+        let e = graph_reauthorization_event("id-5", "t");
+        assert_eq!(
+            e["type"],
+            "Microsoft.Graph.SubscriptionReauthorizationRequired"
+        );
     }
 }

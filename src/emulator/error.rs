@@ -1,10 +1,11 @@
 //! The emulator's one error type, `EmulatorError`, with one variant per error surface (ARM, the
-//! token endpoints, the Auth0 Management API, the Event Grid data plane, the `/_emulator`
-//! controls), and the one place that maps every failure to an HTTP status, an error code and the
+//! token endpoints, the Auth0 Management API, Microsoft Graph, the Event Grid data plane, the
+//! `/_emulator` controls), and the one place that maps every failure to an HTTP status, an error code and the
 //! body shape of its surface.
 //!
 //! No other module chooses the status of a failure: handlers return these errors. The store's
-//! `StoreError` and `LogStreamError` and the data plane's `PublishError` stay HTTP-agnostic.
+//! `StoreError`, `LogStreamError` and `GraphError` and the data plane's `PublishError` stay
+//! HTTP-agnostic.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +14,7 @@ use serde_json::{Value, json};
 use crate::emulator::dataplane::publish_input::PublishError;
 use crate::emulator::store::StoreError;
 use crate::emulator::store::auth0::LogStreamError;
+use crate::emulator::store::graph::GraphError;
 
 /// Every failure the emulator answers with, by surface.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +28,9 @@ pub enum EmulatorError {
     /// The Auth0 Management API: Auth0's error body.
     #[error(transparent)]
     Auth0(#[from] Auth0ApiError),
+    /// Microsoft Graph: `{"error": {"code", "message", "innerError"}}`.
+    #[error(transparent)]
+    Graph(#[from] GraphApiError),
     /// The Event Grid data plane: its error body with details.
     #[error(transparent)]
     Publish(#[from] PublishError),
@@ -149,6 +154,23 @@ pub enum Auth0ApiError {
     Internal(String),
 }
 
+/// Microsoft Graph failures, in Graph's error shape.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphApiError {
+    /// From the store.
+    #[error(transparent)]
+    Store(#[from] GraphError),
+    /// Missing or invalid bearer token, or one for another audience.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The body is not JSON.
+    #[error("{0}")]
+    InvalidBody(String),
+    /// Writing the state file failed.
+    #[error("{0}")]
+    Internal(String),
+}
+
 /// A refused `/_emulator/...` control request; `code` names the control's refusal.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -198,6 +220,7 @@ impl EmulatorError {
                 (status, code.to_string())
             }
             Self::Auth0(e) => auth0_status(e),
+            Self::Graph(e) => graph_status(e),
             Self::Publish(e) => {
                 let (status, code, _) = publish_status(e);
                 (status, code.to_string())
@@ -275,6 +298,19 @@ fn auth0_status(e: &Auth0ApiError) -> (StatusCode, String) {
     (status, code.to_string())
 }
 
+fn graph_status(e: &GraphApiError) -> (StatusCode, String) {
+    let (status, code) = match e {
+        GraphApiError::Store(GraphError::NotFound) => (StatusCode::NOT_FOUND, "ResourceNotFound"),
+        GraphApiError::Store(GraphError::BadRequest { code, .. }) => {
+            (StatusCode::BAD_REQUEST, *code)
+        }
+        GraphApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken"),
+        GraphApiError::InvalidBody(_) => (StatusCode::BAD_REQUEST, "BadRequest"),
+        GraphApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "generalException"),
+    };
+    (status, code.to_string())
+}
+
 /// Status, top-level code and detail code of a refused publish.
 fn publish_status(e: &PublishError) -> (StatusCode, &'static str, &'static str) {
     match e {
@@ -316,6 +352,10 @@ impl IntoResponse for EmulatorError {
                 "message": message,
                 "errorCode": code,
             }),
+            Self::Graph(_) => json!({"error": {"code": code, "message": message, "innerError": {
+                "request-id": uuid::Uuid::new_v4().to_string(),
+                "date": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string(),
+            }}}),
             Self::Publish(e) => publish_body(e),
             Self::Control(_) => json!({"error": {"code": code, "message": message}}),
         };
@@ -431,6 +471,10 @@ mod tests {
         assert_eq!(status(denied), (403, "access_denied".into()));
         let missing = Auth0ApiError::Store(LogStreamError::NotFound);
         assert_eq!(status(missing), (404, "inexistent_log_stream".into()));
+        let gone = GraphApiError::Store(GraphError::NotFound);
+        assert_eq!(status(gone), (404, "ResourceNotFound".into()));
+        let token = GraphApiError::Unauthorized("x".into());
+        assert_eq!(status(token), (401, "InvalidAuthenticationToken".into()));
         let refused = ControlError::Conflict {
             code: "PartnerPublishRefused",
             message: "x".into(),

@@ -1,9 +1,9 @@
 //! The local emulator (`gridform emulator serve`, `--emulator`): a stand-in for Azure Resource
 //! Manager, the Entra ID token endpoints, the Auth0 Management API with Auth0 as a simulated Event
-//! Grid partner, and the Event Grid data plane with webhook delivery — see `docs/emulator.md`.
+//! Grid partner, Microsoft Graph's subscriptions API with Graph as another, and the Event Grid data plane with webhook delivery — see `docs/emulator.md`.
 //!
 //! One folder per surface: `arm_api` (ARM routes by family), `identity` (Entra ID tokens),
-//! `auth0_api` (Auth0 Management API), `dataplane` (publish, filters, delivery), `controls`
+//! `auth0_api` (Auth0 Management API), `graph_api` (Microsoft Graph subscriptions), `dataplane` (publish, filters, delivery), `controls`
 //! (`/_emulator/...`); beneath them `store` (the world, no HTTP) and `infra` (clock, state file,
 //! TLS, throttling, faults, ids, HTTP helpers). `server` routes, `instance` is the shared handle,
 //! `error` is the one error type and the only place that picks a failure status.
@@ -17,6 +17,7 @@ pub mod auth0_api;
 pub mod controls;
 pub mod dataplane;
 pub mod error;
+pub mod graph_api;
 pub mod identity;
 pub mod infra;
 pub mod instance;

@@ -14,8 +14,9 @@ use tokio::net::TcpListener;
 
 use crate::emulator::arm_api::{front_door, metadata};
 use crate::emulator::auth0_api::{self, log_streams};
-use crate::emulator::controls::{self, events};
+use crate::emulator::controls::{self, events, graph_events};
 use crate::emulator::dataplane::{outbox, publish, webhook};
+use crate::emulator::graph_api::subscriptions as graph;
 use crate::emulator::identity::entra;
 use crate::emulator::infra::clock::Clock;
 use crate::emulator::infra::{http, persist, tls};
@@ -25,10 +26,10 @@ use crate::emulator::instance::{Config, Emulator};
 pub const ARM_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// Event Grid's publish limit (1 MB), for the data plane and the emulated sources' events.
 pub const EVENTS_BODY_LIMIT: usize = crate::emulator::dataplane::publish_input::MAX_BYTES;
-/// Token requests and Auth0 Management API bodies are small.
+/// Token requests, Auth0 Management API and Graph subscription bodies are small.
 pub const SMALL_BODY_LIMIT: usize = 64 * 1024;
 
-/// Every route of the emulator: ARM, token endpoints, Auth0, the controls. Bodies over the
+/// Every route of the emulator: ARM, token endpoints, Auth0, Microsoft Graph, the controls. Bodies over the
 /// route's limit are refused while they are read (413), never buffered whole.
 pub fn router(state: Emulator) -> Router {
     let events = || DefaultBodyLimit::max(EVENTS_BODY_LIMIT);
@@ -51,6 +52,10 @@ pub fn router(state: Emulator) -> Router {
         .route(
             "/_emulator/auth0/log-streams/{id}/events",
             post(events::partner_publish).layer(events()),
+        )
+        .route(
+            "/_emulator/graph/subscriptions/{id}/events",
+            post(graph_events::graph_publish).layer(events()),
         )
         .route("/_emulator/deliveries", get(events::deliveries))
         .route(
@@ -78,6 +83,21 @@ pub fn router(state: Emulator) -> Router {
                 .patch(log_streams::patch)
                 .delete(log_streams::delete)
                 .layer(small()),
+        )
+        .route(
+            "/graph/v1.0/subscriptions",
+            get(graph::list).post(graph::create).layer(small()),
+        )
+        .route(
+            "/graph/v1.0/subscriptions/{id}",
+            get(graph::get_one)
+                .patch(graph::patch)
+                .delete(graph::delete)
+                .layer(small()),
+        )
+        .route(
+            "/graph/v1.0/subscriptions/{id}/reauthorize",
+            post(graph::reauthorize).layer(small()),
         )
         .route("/msi/token", get(entra::managed_identity_token))
         .route(

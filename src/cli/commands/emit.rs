@@ -1,6 +1,8 @@
-//! `gridform emulator emit auth0|signalr`: make the emulator's simulated Auth0 (a log event to
-//! the stream's activated partner topic) or an Azure SignalR service (a `ClientConnection*`
-//! event to its system topics) emit an event, through the data-plane client's controls.
+//! `gridform emulator emit auth0|graph|signalr`: make the emulator's simulated Auth0 (a log
+//! event to the stream's activated partner topic), Microsoft Graph (a change notification or the
+//! reauthorization lifecycle event to the Graph subscription's activated partner topic) or an
+//! Azure SignalR service (a `ClientConnection*` event to its system topics) emit an event,
+//! through the data-plane client's controls.
 
 use std::time::Duration;
 
@@ -34,6 +36,24 @@ pub fn run(cmd: &EmitCommand, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
             (
                 what,
                 ctx.rt.block_on(controls.emit_auth0(&a.stream, &event)),
+            )
+        }
+        EmitCommand::Graph(g) => {
+            let event = if g.reauthorization_required {
+                events::graph_reauthorization_event(&id, &now)
+            } else {
+                let resource = g
+                    .resource
+                    .clone()
+                    .unwrap_or_else(|| format!("Users/{}", uuid::Uuid::new_v4()));
+                events::graph_event(&g.change_type, &resource, &id, &now)
+            };
+            let kind = event["type"].as_str().unwrap_or_default();
+            let what = format!("{kind} for Graph subscription `{}`", g.subscription);
+            (
+                what,
+                ctx.rt
+                    .block_on(controls.emit_graph(&g.subscription, &event)),
             )
         }
         EmitCommand::Signalr(s) => {

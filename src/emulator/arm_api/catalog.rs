@@ -13,6 +13,7 @@ use crate::emulator::arm_api::route::CatalogRoute;
 use crate::emulator::error::ArmApiError;
 use crate::emulator::infra::http::ok_json;
 use crate::emulator::store::auth0::{AUTH0_PARTNER_ID, AUTH0_PARTNER_NAME};
+use crate::emulator::store::graph::{GRAPH_PARTNER_ID, GRAPH_PARTNER_NAME};
 use crate::emulator::store::{EVENT_GRID, StoreError};
 
 /// A topic type: name, display name, region type, event types (name, display name).
@@ -96,12 +97,17 @@ pub fn execute(req: &ArmRequest<'_>, route: CatalogRoute) -> Result<Response, Ar
         return Err(ArmApiError::MethodNotAllowed(req.method.to_string()));
     }
     let body = match route {
-        CatalogRoute::VerifiedPartners => json!({"value": [verified_partner()]}),
-        CatalogRoute::VerifiedPartner(name) if name.eq_ignore_ascii_case(AUTH0_PARTNER_NAME) => {
-            verified_partner()
+        CatalogRoute::VerifiedPartners => {
+            json!({"value": VERIFIED_PARTNERS.iter().map(verified_partner).collect::<Vec<_>>()})
         }
         CatalogRoute::VerifiedPartner(name) => {
-            return Err(not_found("verifiedPartners", &name).into());
+            match VERIFIED_PARTNERS
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case(&name))
+            {
+                Some(p) => verified_partner(p),
+                None => return Err(not_found("verifiedPartners", &name).into()),
+            }
         }
         CatalogRoute::TopicTypes => {
             json!({"value": TOPIC_TYPES.iter().map(topic_type_body).collect::<Vec<_>>()})
@@ -140,19 +146,45 @@ pub fn is_known_topic_type(name: &str) -> bool {
     find(name).is_ok()
 }
 
-fn verified_partner() -> Value {
+/// A verified partner: name, immutable id, description and setup page.
+struct VerifiedPartner {
+    name: &'static str,
+    id: &'static str,
+    description: &'static str,
+    long_description: &'static str,
+    setup: &'static str,
+}
+
+const VERIFIED_PARTNERS: &[VerifiedPartner] = &[
+    VerifiedPartner {
+        name: AUTH0_PARTNER_NAME,
+        id: AUTH0_PARTNER_ID,
+        description: "Auth0 log streams delivered as Event Grid partner events (emulated).",
+        long_description: "An Auth0 log stream of type eventgrid creates a partner topic in the Azure subscription, resource group and region it names.",
+        setup: "https://auth0.com/docs/customize/log-streams/event-grid",
+    },
+    VerifiedPartner {
+        name: GRAPH_PARTNER_NAME,
+        id: GRAPH_PARTNER_ID,
+        description: "Microsoft Graph change notifications delivered as Event Grid partner events (emulated).",
+        long_description: "A Microsoft Graph subscription whose notificationUrl is EventGrid:?... creates a partner topic in the Azure subscription, resource group and region it names.",
+        setup: "https://learn.microsoft.com/azure/event-grid/subscribe-to-graph-api-events",
+    },
+];
+
+fn verified_partner(p: &VerifiedPartner) -> Value {
     json!({
-        "id": format!("/providers/{EVENT_GRID}/verifiedPartners/{AUTH0_PARTNER_NAME}"),
-        "name": AUTH0_PARTNER_NAME,
+        "id": format!("/providers/{EVENT_GRID}/verifiedPartners/{}", p.name),
+        "name": p.name,
         "type": format!("{EVENT_GRID}/verifiedPartners"),
         "properties": {
-            "partnerRegistrationImmutableId": AUTH0_PARTNER_ID,
-            "organizationName": AUTH0_PARTNER_NAME,
-            "partnerDisplayName": AUTH0_PARTNER_NAME,
+            "partnerRegistrationImmutableId": p.id,
+            "organizationName": p.name,
+            "partnerDisplayName": p.name,
             "partnerTopicDetails": {
-                "description": "Auth0 log streams delivered as Event Grid partner events (emulated).",
-                "longDescription": "An Auth0 log stream of type eventgrid creates a partner topic in the Azure subscription, resource group and region it names.",
-                "setupUri": "https://auth0.com/docs/customize/log-streams/event-grid",
+                "description": p.description,
+                "longDescription": p.long_description,
+                "setupUri": p.setup,
             },
             "provisioningState": "Succeeded",
         },

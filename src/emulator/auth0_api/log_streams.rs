@@ -13,9 +13,8 @@ use serde_json::Value;
 
 use crate::emulator::error::{Auth0ApiError, EmulatorError};
 use crate::emulator::identity::jwt::Audience;
-use crate::emulator::infra::http::{base_url, empty, json as json_response};
+use crate::emulator::infra::http::{empty, json as json_response, request_ctx};
 use crate::emulator::instance::Emulator;
-use crate::emulator::store::Ctx;
 
 fn check(emu: &Emulator, headers: &HeaderMap) -> Result<(), Auth0ApiError> {
     if !emu.config().require_auth {
@@ -31,15 +30,6 @@ fn check(emu: &Emulator, headers: &HeaderMap) -> Result<(), Auth0ApiError> {
         .map_err(|why| Auth0ApiError::Unauthorized(format!("Invalid token: {why}")))?;
     crate::emulator::identity::jwt::check_audience(&claims, Audience::Auth0ManagementApi, "")
         .map_err(|why| Auth0ApiError::Unauthorized(format!("Bad audience: {why}")))
-}
-
-fn ctx(emu: &Emulator, headers: &HeaderMap) -> Ctx {
-    Ctx {
-        now: emu.clock.now(),
-        base: base_url(emu, headers),
-        delay: chrono::Duration::from_std(emu.config().lro_delay).unwrap_or_default(),
-        fail_lro: false,
-    }
 }
 
 fn parse(body: &Bytes) -> Result<Value, Auth0ApiError> {
@@ -93,7 +83,7 @@ pub async fn create(
 ) -> Result<Response, EmulatorError> {
     check(&emu, &headers)?;
     let body = parse(&body)?;
-    let c = ctx(&emu, &headers);
+    let c = request_ctx(&emu, &headers);
     let v = with_store(&emu, c.now, |s| s.create_stream(&c, &body))?;
     Ok(json_response(StatusCode::OK, v))
 }
@@ -107,7 +97,7 @@ pub async fn patch(
 ) -> Result<Response, EmulatorError> {
     check(&emu, &headers)?;
     let body = parse(&body)?;
-    let c = ctx(&emu, &headers);
+    let c = request_ctx(&emu, &headers);
     let v = with_store(&emu, c.now, |s| s.patch_stream(&c, &id, &body))?;
     Ok(json_response(StatusCode::OK, v))
 }

@@ -24,8 +24,8 @@ use crate::emulator::store::delivery::DeliveryRecord;
 use crate::emulator::store::{EVENT_GRID, Kind, Store};
 use crate::model::id::ResourceId;
 
-/// Refusals of `partner_publish`.
-const PARTNER_REFUSED: &str = "PartnerPublishRefused";
+/// Refusals of `partner_publish` (and of `graph_events::graph_publish`).
+pub(crate) const PARTNER_REFUSED: &str = "PartnerPublishRefused";
 
 /// `POST /_emulator/auth0/log-streams/{id}/events` (`{id}` may also be the stream's name): makes
 /// "Auth0" publish the given events (sent as they are) to the partner topic of that `eventgrid`
@@ -36,32 +36,39 @@ pub async fn partner_publish(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, EmulatorError> {
-    let events = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Array(list)) => list,
-        Ok(event @ Value::Object(_)) => vec![event],
-        _ => {
-            return Err(ControlError::Invalid {
-                code: PARTNER_REFUSED,
-                message: "the body must be a JSON array of events".into(),
-            }
-            .into());
-        }
-    };
+    let events = partner_events(&body)?;
     let topic_id = {
         let mut store = emu.lock();
         store.tick(emu.clock.now());
         activated_partner_topic(&store, id)?
     };
-    // Partner topics take CloudEvents 1.0, checked and stamped as a publish would be.
-    let events = checked(
-        &emu,
-        events,
-        TopicInputSchema::CloudEvents,
-        &topic_id,
-        PARTNER_REFUSED,
-    )?;
-    let delivered = outbox::dispatch(&emu, &topic_id, &events);
+    let delivered = publish_as_partner(&emu, &topic_id, events, PARTNER_REFUSED)?;
     Ok(ok_json(json!({ "deliveries": delivered })))
+}
+
+/// The body of a partner publish control: a JSON array of events (or one event).
+pub(crate) fn partner_events(body: &Bytes) -> Result<Vec<Value>, ControlError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Array(list)) => Ok(list),
+        Ok(event @ Value::Object(_)) => Ok(vec![event]),
+        _ => Err(ControlError::Invalid {
+            code: PARTNER_REFUSED,
+            message: "the body must be a JSON array of events".into(),
+        }),
+    }
+}
+
+/// A partner (Auth0, Graph) publishes `events` to the partner topic `topic_id`: CloudEvents
+/// 1.0, checked and stamped as a publish would be (a refusal is a 400 with `code`), then
+/// queued; returns the batches queued.
+pub(crate) fn publish_as_partner(
+    emu: &Emulator,
+    topic_id: &str,
+    events: Vec<Value>,
+    code: &'static str,
+) -> Result<usize, ControlError> {
+    let events = checked(emu, events, TopicInputSchema::CloudEvents, topic_id, code)?;
+    Ok(outbox::dispatch(emu, topic_id, &events))
 }
 
 /// The id of the activated partner topic an active `eventgrid` log stream publishes to.

@@ -1,11 +1,12 @@
 //! Emulator-only controls under `/_emulator/...` (documented in `docs/emulator.md`): read and
 //! advance the clock, read and replace the fault spec, read and clear what the built-in webhook
 //! sink received, the TLS certificate, the manual validation URL; `events` makes sources emit and
-//! lists deliveries. They need no token and are not ARM (`ControlError` bodies).
+//! lists deliveries, `graph_events` makes Microsoft Graph emit. They need no token and are not ARM (`ControlError` bodies).
 //!
 //! They must not change ARM resources directly: advancing the clock only ticks the store.
 
 pub mod events;
+pub mod graph_events;
 
 use axum::body::Bytes;
 use axum::extract::State;

@@ -71,6 +71,8 @@ pub enum Audience {
     EventGridDataPlane,
     /// The Auth0 Management API: `https://{domain}/api/v2/`.
     Auth0ManagementApi,
+    /// Microsoft Graph: `https://graph.microsoft.com`.
+    Graph,
 }
 
 /// ARM's audiences in every cloud, without the trailing slash.
@@ -101,6 +103,9 @@ pub fn check_audience(claims: &Value, surface: Audience, base: &str) -> Result<(
             kind == "aad" && trimmed.eq_ignore_ascii_case("https://eventgrid.azure.net")
         }
         Audience::Auth0ManagementApi => kind == "auth0" && aud.ends_with("/api/v2/"),
+        Audience::Graph => {
+            kind == "aad" && trimmed.eq_ignore_ascii_case("https://graph.microsoft.com")
+        }
     };
     if ok {
         return Ok(());
@@ -109,6 +114,7 @@ pub fn check_audience(claims: &Value, surface: Audience, base: &str) -> Result<(
         Audience::Arm => "https://management.azure.com/",
         Audience::EventGridDataPlane => "https://eventgrid.azure.net",
         Audience::Auth0ManagementApi => "https://{domain}/api/v2/",
+        Audience::Graph => "https://graph.microsoft.com",
     };
     Err(format!(
         "The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences ('{expected}')."
@@ -177,6 +183,11 @@ mod tests {
             assert!(check_audience(c, Audience::EventGridDataPlane, base).is_err());
         }
         assert!(check_audience(&auth0, Audience::Auth0ManagementApi, base).is_ok());
+        let graph = json!({"aud": "https://graph.microsoft.com", "gfe": "aad"});
+        assert!(check_audience(&graph, Audience::Graph, base).is_ok());
+        for c in [&arm, &eg, &auth0] {
+            assert!(check_audience(c, Audience::Graph, base).is_err(), "{c}");
+        }
         let err = check_audience(&arm, Audience::Auth0ManagementApi, base).unwrap_err();
         assert!(err.contains("'https://management.azure.com'"), "{err}");
     }

@@ -64,6 +64,17 @@ pub fn base_url(emu: &Emulator, headers: &HeaderMap) -> String {
     format!("{}://{host}", emu.config().scheme)
 }
 
+/// The store context of a request: the emulator clock's now, the base URL the client used and
+/// the LRO delay.
+pub fn request_ctx(emu: &Emulator, headers: &HeaderMap) -> crate::emulator::store::Ctx {
+    crate::emulator::store::Ctx {
+        now: emu.clock.now(),
+        base: base_url(emu, headers),
+        delay: chrono::Duration::from_std(emu.config().lro_delay).unwrap_or_default(),
+        fail_lro: false,
+    }
+}
+
 /// A JSON response.
 pub fn json(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()

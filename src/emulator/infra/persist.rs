@@ -21,8 +21,9 @@ use crate::emulator::infra::migrate;
 use crate::emulator::store::Store;
 use crate::emulator::store::rows::{self, Changes};
 
-/// The database schema this build reads and writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+/// The database schema this build reads and writes (`PRAGMA user_version`); version 2 added
+/// the `graph_subscriptions` table (a version 1 file gains it when opened).
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long a write waits for another process's transaction on the same file.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -144,6 +145,8 @@ impl Db {
             .map_err(&err)?;
         if version == 0 {
             create_schema(&conn, path)?;
+        } else if version < SCHEMA_VERSION {
+            upgrade_schema(&conn, path)?;
         }
         Ok(Self {
             conn,
@@ -284,14 +287,20 @@ fn create_schema(conn: &Connection, path: &Path) -> Result<(), PersistError> {
             reason: "an SQLite database without a gridform schema version".into(),
         });
     }
+    upgrade_schema(conn, path)
+}
+
+/// Creates every table that is missing and sets `user_version` (a new file, or an older
+/// schema: every version so far only added tables).
+fn upgrade_schema(conn: &Connection, path: &Path) -> Result<(), PersistError> {
     let mut sql = String::from("BEGIN IMMEDIATE;");
     for table in rows::TABLES {
         sql.push_str(&format!(
-            "CREATE TABLE {table} (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;"
+            "CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;"
         ));
     }
     sql.push_str(&format!("PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"));
-    conn.execute_batch(&sql).map_err(&err)
+    conn.execute_batch(&sql).map_err(db(path))
 }
 
 /// Gets the state file's folder ready: creates it (with a `.gitignore` of `*`) when missing,

@@ -1,8 +1,9 @@
 //! When `tick` next has work, so a request does not scan the whole world to find nothing due:
 //! an index of each resource's earliest expiry (an event subscription's `expirationTimeUtc`, a
 //! manual validation's deadline, a never-activated partner topic's expiry), refreshed only for
-//! the resources a mutation touched, and the earliest time an operation completes or is
-//! forgotten.
+//! the resources a mutation touched, the earliest time an operation completes or is
+//! forgotten, and the earliest time a Microsoft Graph subscription expires or has its partner
+//! topic created.
 //!
 //! It must mirror the expiry scans' conditions (`subscriptions.rs`, `partners.rs`) exactly: a
 //! resource it calls due that the scans leave alone would make every tick scan again. It must
@@ -25,6 +26,9 @@ pub struct Deadlines {
     pending: BTreeSet<String>,
     /// No operation completes or expires before this; `None`: unknown, scan.
     next_operation: Option<DateTime<Utc>>,
+    /// No Graph subscription expires or has its partner topic created before this; `None`:
+    /// unknown, scan.
+    next_graph: Option<DateTime<Utc>>,
 }
 
 /// The earliest time the expiry scans would act on `r`.
@@ -82,6 +86,23 @@ impl Deadlines {
         self.next_operation.is_none_or(|t| t <= now)
     }
 
+    /// A Graph subscription expires or has its partner topic created at `at`.
+    pub fn graph_at(&mut self, at: DateTime<Utc>) {
+        if let Some(next) = self.next_graph {
+            self.next_graph = Some(next.min(at));
+        }
+    }
+
+    /// Whether a Graph subscription may have work due at `now`.
+    pub fn graph_due(&self, now: DateTime<Utc>) -> bool {
+        self.next_graph.is_none_or(|t| t <= now)
+    }
+
+    /// After a scan of the Graph subscriptions: the next time one has work.
+    pub fn graph_next(&mut self, next: Option<DateTime<Utc>>) {
+        self.next_graph = Some(next.unwrap_or(DateTime::<Utc>::MAX_UTC));
+    }
+
     /// After a scan of the operations: the next time one is due.
     pub fn operations_next(&mut self, next: Option<DateTime<Utc>>) {
         self.next_operation = Some(next.unwrap_or(DateTime::<Utc>::MAX_UTC));
@@ -97,6 +118,7 @@ impl Store {
             index = Deadlines {
                 built: true,
                 next_operation: index.next_operation,
+                next_graph: index.next_graph,
                 ..Deadlines::default()
             };
             for (key, r) in &self.resources {

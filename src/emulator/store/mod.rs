@@ -1,6 +1,6 @@
 //! The emulated world, independent of HTTP: subscriptions and their provider registrations,
-//! resource groups, Event Grid resources, long-running operations, Auth0 log streams and what the
-//! built-in webhook sink recorded.
+//! resource groups, Event Grid resources, long-running operations, Auth0 log streams, Microsoft
+//! Graph subscriptions and what the built-in webhook sink recorded.
 //!
 //! Methods take a `Ctx` (time, base URL, LRO delay) and return `Result<_, StoreError>`; time only
 //! moves through `tick`, which completes operations, registrations, partner actions and expiries.
@@ -12,6 +12,8 @@ pub mod deadlines;
 pub mod delivery;
 pub mod error;
 pub mod eventgrid;
+pub mod graph;
+pub mod graph_rules;
 pub mod groups;
 pub mod partners;
 pub mod rows;
@@ -205,6 +207,9 @@ pub struct Store {
     operations: BTreeMap<String, LongRunningOperation>,
     /// Auth0 tenant, log streams and pending partner actions.
     pub auth0: auth0::Auth0State,
+    /// Microsoft Graph subscriptions by lowercased id.
+    #[serde(default)]
+    graph: BTreeMap<String, graph::GraphSubscription>,
     /// What the built-in webhook sink received.
     pub sink: Vec<SinkRecord>,
     /// Batches not yet delivered (retried after a restart).
@@ -236,6 +241,7 @@ impl Store {
             resources: BTreeMap::new(),
             operations: BTreeMap::new(),
             auth0: auth0::Auth0State::default(),
+            graph: BTreeMap::new(),
             sink: Vec::new(),
             outbox: BTreeMap::new(),
             delivery_log: Vec::new(),
@@ -273,6 +279,9 @@ impl Store {
             self.mark(rows::REGISTRATIONS, &sub);
         }
         self.run_partner(now);
+        if self.deadlines.graph_due(now) {
+            self.tick_graph(now);
+        }
         if self.expiry_due(now) {
             self.expire_partner_topics(now);
             self.expire_event_subscriptions(now);

@@ -3,7 +3,7 @@
 //! migration) and a store rebuilt from rows (`Store::from_rows`).
 //!
 //! Every table is `key → JSON text`: one row per resource, operation, subscription's
-//! registrations and outbox batch, one row per sink and delivery-log entry (keyed by a sequence
+//! registrations, outbox batch and Graph subscription, one row per sink and delivery-log entry (keyed by a sequence
 //! number, so appending writes one row and the cap deletes the oldest), and one `meta` row per
 //! small object (signing key, id generator, Auth0 state). It must not know SQL or files
 //! (`infra::persist` does); a write costs the rows it dirtied, never the whole world.
@@ -29,8 +29,10 @@ pub const META: &str = "meta";
 pub const SINK: &str = "sink";
 /// Delivery and dead-letter records (`/_emulator/deliveries`), by sequence number.
 pub const DELIVERIES: &str = "deliveries";
+/// Microsoft Graph subscriptions by lowercased id (added in schema version 2).
+pub const GRAPH: &str = "graph_subscriptions";
 /// Every table, `meta` first.
-pub const TABLES: [&str; 7] = [
+pub const TABLES: [&str; 8] = [
     META,
     RESOURCES,
     OPERATIONS,
@@ -38,6 +40,7 @@ pub const TABLES: [&str; 7] = [
     OUTBOX,
     SINK,
     DELIVERIES,
+    GRAPH,
 ];
 
 const META_VERSION: &str = "version";
@@ -257,6 +260,7 @@ impl Store {
             RESOURCES => self.resources.get(key).map(text).transpose(),
             OPERATIONS => self.operations.get(key).map(text).transpose(),
             REGISTRATIONS => self.registrations.get(key).map(text).transpose(),
+            GRAPH => self.graph.get(key).map(text).transpose(),
             _ => self.outbox.get(key).map(text).transpose(),
         }
     }
@@ -284,6 +288,7 @@ impl Store {
         rows(&mut out, OPERATIONS, &self.operations)?;
         rows(&mut out, REGISTRATIONS, &self.registrations)?;
         rows(&mut out, OUTBOX, &self.outbox)?;
+        rows(&mut out, GRAPH, &self.graph)?;
         Ok(out)
     }
 
@@ -324,6 +329,7 @@ impl Store {
             resources: keyed(RESOURCES, table(RESOURCES))?,
             operations: keyed(OPERATIONS, table(OPERATIONS))?,
             auth0: parse::<Option<_>>(META, META_AUTH0, optional(META_AUTH0))?.unwrap_or_default(),
+            graph: keyed(GRAPH, table(GRAPH))?,
             sink,
             sink_seq,
             outbox: keyed(OUTBOX, table(OUTBOX))?,

@@ -6,6 +6,7 @@ mod ci_example;
 mod contract;
 mod dataplane;
 mod e2e;
+mod emit_graph;
 mod examples;
 mod export;
 mod export_sdk;

@@ -7,6 +7,8 @@ mod client_surface;
 mod clients;
 mod dataplane;
 mod golden;
+mod graph;
+mod graph_partner;
 mod handshake;
 mod hostile;
 mod lro_hints;
