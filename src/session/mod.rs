@@ -343,13 +343,11 @@ fn declares_streams(desired: &DesiredState) -> bool {
 }
 
 /// Whether the manifests declare Microsoft Graph subscriptions.
-// The `GraphSubscription` kind is added beside this work (issue 17); the lead switches this to
-// `r.kind == ResourceKind::GraphSubscription` when both land.
 pub(crate) fn declares_graph(desired: &DesiredState) -> bool {
     desired
         .resources
         .iter()
-        .any(|r| r.kind.as_str() == "GraphSubscription")
+        .any(|r| r.kind == ResourceKind::GraphSubscription)
 }
 
 /// The Graph client `wanted` asks for, over the ARM connection's HTTP client and credential
