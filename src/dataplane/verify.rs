@@ -1,6 +1,8 @@
 //! `verify`: for each event subscription of the stack, send a uniquely tagged canary that its
 //! filter accepts through the path that can carry it — custom topics: publish; partner topics:
-//! the emulated Auth0's emit; system topics: the emulated source's emit — and read the
+//! the emulated Auth0's or Microsoft Graph's emit (a Graph partner topic's canary goes through
+//! the Graph subscription that notifies it, found by listing Graph's subscriptions once); system
+//! topics: the emulated source's emit — and read the
 //! emulator's delivery log for the verdict. Against Azure only custom topics can be published
 //! to and no delivery receipt exists, so the rest is reported as not verifiable.
 
@@ -11,11 +13,13 @@ use serde_json::{Value, json};
 
 use super::canary::canary;
 use super::controls::{DeliveryVerdict, EmulatorControls};
-use super::events::{auth0_event, make_event, signalr_event};
+use super::events::{auth0_event, graph_event, make_event, signalr_event};
 use super::publish::{PublishSchema, TopicEndpoint, resolve, send};
 use crate::arm::ArmClient;
+use crate::graph::GraphClient;
+use crate::model::graph_url::EventGridTarget;
 use crate::model::spec::{EventSubscriptionSpec, TopicKind};
-use crate::model::{DesiredResource, DesiredState, ResourceKind, ResourceSpec};
+use crate::model::{DesiredResource, DesiredState, ResourceId, ResourceKind, ResourceSpec};
 
 /// What became of one subscription's canary.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +44,11 @@ pub struct VerifyReport {
 enum CanaryPath {
     Publish(String),
     Partner(String),
+    /// The partner topic `id` a Graph subscription on `resource` notifies.
+    Graph {
+        topic: ResourceId,
+        resource: String,
+    },
     System(String),
     Unknown(String),
 }
@@ -53,11 +62,14 @@ fn path_of(desired: &DesiredState, s: &EventSubscriptionSpec) -> CanaryPath {
         TopicKind::PartnerTopic => match desired.find(ResourceKind::PartnerTopic, &t.name) {
             Some(DesiredResource {
                 spec: ResourceSpec::PartnerTopic(p),
+                id,
                 ..
-            }) => match &p.from_auth0_log_stream {
-                Some(stream) => CanaryPath::Partner(stream.clone()),
-                None => CanaryPath::Unknown(
-                    "its partner is not an Auth0 log stream of this stack".into(),
+            }) => match (&p.from_auth0_log_stream, &p.from_graph_subscription, id) {
+                (Some(stream), _, _) => CanaryPath::Partner(stream.clone()),
+                (None, Some(handle), Some(topic)) => graph_path(desired, handle, topic),
+                _ => CanaryPath::Unknown(
+                    "its partner is neither an Auth0 log stream nor a Graph subscription of this stack"
+                        .into(),
                 ),
             },
             _ => CanaryPath::Unknown(format!("partner topic `{}` is not declared", t.name)),
@@ -72,10 +84,33 @@ fn path_of(desired: &DesiredState, s: &EventSubscriptionSpec) -> CanaryPath {
     }
 }
 
+fn graph_path(desired: &DesiredState, handle: &str, topic: &ResourceId) -> CanaryPath {
+    match desired.find(ResourceKind::GraphSubscription, handle) {
+        Some(DesiredResource {
+            spec: ResourceSpec::GraphSubscription(g),
+            ..
+        }) => CanaryPath::Graph {
+            topic: topic.clone(),
+            resource: g.resource.clone(),
+        },
+        _ => CanaryPath::Unknown(format!("Graph subscription `{handle}` is not declared")),
+    }
+}
+
+/// The id of the Graph subscription (of those listed) that notifies partner topic `topic`.
+fn graph_subscription_for(listed: &[Value], topic: &ResourceId) -> Option<String> {
+    listed.iter().find_map(|s| {
+        let target = EventGridTarget::parse(s["notificationUrl"].as_str()?)?;
+        (target.topic_id() == *topic).then(|| s["id"].as_str().map(str::to_string))?
+    })
+}
+
 /// Everything a verify run needs.
 pub struct Verifier<'a> {
     /// ARM, for topic endpoints and keys.
     pub arm: &'a ArmClient,
+    /// The Microsoft Graph client, when the manifests declare Graph subscriptions.
+    pub graph: Option<&'a GraphClient>,
     /// The emulator's controls, when the target is one.
     pub emulator: Option<&'a EmulatorControls>,
     /// The data-plane HTTP client.
@@ -91,11 +126,14 @@ impl Verifier<'_> {
     pub async fn run(&self, desired: &DesiredState) -> VerifyReport {
         let mut endpoints: BTreeMap<String, Result<TopicEndpoint, String>> = BTreeMap::new();
         let mut report = VerifyReport::default();
+        let mut graph_listed = None;
         for r in &desired.resources {
             let ResourceSpec::EventSubscription(s) = &r.spec else {
                 continue;
             };
-            let result = self.one(desired, r, s, &mut endpoints).await;
+            let result = self
+                .one(desired, r, s, &mut endpoints, &mut graph_listed)
+                .await;
             report.results.push((r.name.clone(), result));
         }
         report
@@ -107,6 +145,7 @@ impl Verifier<'_> {
         r: &DesiredResource,
         s: &EventSubscriptionSpec,
         endpoints: &mut BTreeMap<String, Result<TopicEndpoint, String>>,
+        graph_listed: &mut Option<Result<Vec<Value>, String>>,
     ) -> CanaryResult {
         let filter = s
             .filter
@@ -128,6 +167,17 @@ impl Verifier<'_> {
                     base["data"]["gridformCanary"] = json!(id);
                     self.emit(base, &filter, |ev| async move { e.emit_auth0(&stream, &ev).await }).await
                 }
+            },
+            CanaryPath::Graph { topic, resource } => match self.emulator {
+                None => return CanaryResult::NotVerifiable("cannot verify on Azure: only Microsoft Graph notifies its partner topic (change a user or group and watch the endpoint)".into()),
+                Some(e) => match self.graph_id(graph_listed, &topic).await {
+                    Err(why) => Err(why),
+                    Ok(graph_id) => {
+                        let mut base = graph_event("updated", &format!("{resource}/{id}"), &id, &self.now);
+                        base["data"]["gridformCanary"] = json!(id);
+                        self.emit(base, &filter, |ev| async move { e.emit_graph(&graph_id, &ev).await }).await
+                    }
+                },
             },
             CanaryPath::System(source) => match self.emulator {
                 None => return CanaryResult::NotVerifiable("cannot verify on Azure: only the source resource emits system events (e.g. connect a SignalR client)".into()),
@@ -151,6 +201,31 @@ impl Verifier<'_> {
                     CanaryResult::Failed(why)
                 }
             },
+        }
+    }
+
+    /// The Graph subscription notifying `topic`, listing Graph's subscriptions on first use.
+    async fn graph_id(
+        &self,
+        listed: &mut Option<Result<Vec<Value>, String>>,
+        topic: &ResourceId,
+    ) -> Result<String, String> {
+        if listed.is_none() {
+            let fresh = match self.graph {
+                None => Err("no Microsoft Graph client".to_string()),
+                Some(g) => g.list_subscriptions().await.map_err(|e| error_chain(&e)),
+            };
+            *listed = Some(fresh);
+        }
+        match listed {
+            Some(Ok(subs)) => graph_subscription_for(subs, topic).ok_or_else(|| {
+                format!(
+                    "no Graph subscription notifies partner topic `{}`",
+                    topic.name()
+                )
+            }),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err("Graph subscriptions not listed".into()),
         }
     }
 

@@ -23,11 +23,9 @@ use crate::remote_http::{
 
 pub mod connect;
 pub mod error;
-pub mod notification_url;
 
 pub use connect::{GRAPH_URL_ENV, connect, graph_base, graph_scope};
 pub use error::{GraphApiError, GraphHttpError, permission_for};
-pub use notification_url::{EventGridTarget, event_grid_target};
 
 /// Pages of `GET /subscriptions` followed before giving up (Graph pages hold 100 or more).
 pub const MAX_PAGES: usize = 100;

@@ -6,6 +6,7 @@
 pub mod desired;
 pub mod duration;
 pub mod graph;
+pub mod graph_url;
 pub mod id;
 pub mod live;
 pub mod secret;

@@ -3,7 +3,8 @@
 //! one tag per `GraphSubscription` handle on the stack's partner configuration of the group Graph
 //! creates the partner topic in (`gridform-graph-subscription:HANDLE` = `creating` or the Graph
 //! subscription id), backed by the ownership marker on the partner topic the subscription's
-//! `notificationUrl` names. Also the `EventGrid:?` notification URL, built and read.
+//! `notificationUrl` names. The `EventGrid:?` notification URL itself is
+//! `model::graph_url`, shared with the Graph client.
 //!
 //! Pure helpers shared by the planner (decisions) and the executor (writing the record around a
 //! create or a delete). No I/O.
@@ -13,9 +14,10 @@ use serde_json::{Map, Value};
 use super::auth0_record::{entries_with_prefix, marked_by, tag_key};
 use crate::model::live::LiveState;
 use crate::model::spec::GraphSubscriptionSpec;
-use crate::model::{DesiredResource, DesiredState, ResourceId};
+use crate::model::{DesiredResource, DesiredState};
 
 pub use super::auth0_record::{CREATING, record_id};
+pub use crate::model::graph_url::EventGridTarget;
 
 /// Tag key prefix of a record entry.
 pub const RECORD_PREFIX: &str = "gridform-graph-subscription:";
@@ -23,91 +25,6 @@ pub const RECORD_PREFIX: &str = "gridform-graph-subscription:";
 /// The tag key of the `GraphSubscription` handle `handle`.
 pub fn record_key(handle: &str) -> String {
     tag_key(RECORD_PREFIX, handle)
-}
-
-/// The partner topic an `EventGrid:?` notification URL names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventGridTarget {
-    /// `azuresubscriptionid`.
-    pub subscription: String,
-    /// `resourcegroup`.
-    pub resource_group: String,
-    /// `partnertopic`.
-    pub partner_topic: String,
-    /// `location` (a region name); Graph may echo the URL without it.
-    pub location: Option<String>,
-}
-
-impl EventGridTarget {
-    /// The URL Graph takes as `notificationUrl` and `lifecycleNotificationUrl`.
-    pub fn url(&self) -> String {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        query
-            .append_pair("azuresubscriptionid", &self.subscription)
-            .append_pair("resourcegroup", &self.resource_group)
-            .append_pair("partnertopic", &self.partner_topic);
-        if let Some(l) = &self.location {
-            query.append_pair("location", l);
-        }
-        format!("EventGrid:?{}", query.finish())
-    }
-
-    /// Reads an `EventGrid:?` URL (scheme and keys case-insensitive); `None` for any other URL
-    /// or one without subscription, group and topic.
-    pub fn parse(url: &str) -> Option<Self> {
-        let (scheme, query) = url.split_once(":?")?;
-        if !scheme.eq_ignore_ascii_case("EventGrid") {
-            return None;
-        }
-        let mut out = Self {
-            subscription: String::new(),
-            resource_group: String::new(),
-            partner_topic: String::new(),
-            location: None,
-        };
-        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-            match k.to_ascii_lowercase().as_str() {
-                "azuresubscriptionid" => out.subscription = v.into_owned(),
-                "resourcegroup" => out.resource_group = v.into_owned(),
-                "partnertopic" => out.partner_topic = v.into_owned(),
-                "location" => out.location = Some(v.into_owned()),
-                _ => {}
-            }
-        }
-        let complete = [&out.subscription, &out.resource_group, &out.partner_topic]
-            .iter()
-            .all(|s| !s.is_empty());
-        complete.then_some(out)
-    }
-
-    /// The partner topic's ARM id.
-    pub fn topic_id(&self) -> ResourceId {
-        ResourceId::resource_group(&self.subscription, &self.resource_group).provider_resource(
-            crate::model::EVENT_GRID_NAMESPACE,
-            "partnerTopics",
-            &self.partner_topic,
-        )
-    }
-
-    /// Whether both name the same partner topic (Azure names are case-insensitive).
-    pub fn same_topic(&self, other: &Self) -> bool {
-        self.subscription.eq_ignore_ascii_case(&other.subscription)
-            && self
-                .resource_group
-                .eq_ignore_ascii_case(&other.resource_group)
-            && self
-                .partner_topic
-                .eq_ignore_ascii_case(&other.partner_topic)
-    }
-
-    /// Whether both are the same URL, a location missing on one side (Graph's echo) aside.
-    pub fn same_url(&self, other: &Self) -> bool {
-        let location = match (&self.location, &other.location) {
-            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-            _ => true,
-        };
-        self.same_topic(other) && location
-    }
 }
 
 /// The partner topic the declared `GraphSubscription` `r` (spec `s`) notifies: its group, its

@@ -12,7 +12,7 @@ use super::SessionError;
 use crate::apply::remote::Remote;
 use crate::arm::{self, ArmApi, LiveScope};
 use crate::auth0::LogStream;
-use crate::graph::event_grid_target;
+use crate::model::graph_url::EventGridTarget;
 use crate::model::live::LiveState;
 use crate::model::spec::{DeliveryAttributeMapping, Destination};
 use crate::model::{DesiredState, ResourceId, ResourceKind, ResourceSpec};
@@ -144,9 +144,8 @@ pub async fn read_live(
 
 /// Tag-key prefix that says a stack recorded Graph subscriptions it created on a partner
 /// configuration (the Graph counterpart of `gridform-auth0-stream:`).
-// Kept in line with the record the `GraphSubscription` kind writes (issue 17, integrated by the
-// lead): any tag key starting with it makes a stack with no Graph document still read Graph.
-const GRAPH_RECORD_PREFIX: &str = "gridform-graph";
+// A record entry makes a stack with no Graph document left still read Graph (to prune).
+use crate::plan::graph_record::RECORD_PREFIX as GRAPH_RECORD_PREFIX;
 
 /// Whether the live partner configurations carry a record of Graph subscriptions.
 fn records_graph(live: &LiveState) -> bool {
@@ -176,10 +175,10 @@ fn keep_graph_subscriptions(
             let target = s
                 .get("notificationUrl")
                 .and_then(Value::as_str)
-                .and_then(event_grid_target)?;
+                .and_then(EventGridTarget::parse)?;
             let id = s.get("id").and_then(Value::as_str)?.to_string();
             target
-                .subscription_id
+                .subscription
                 .eq_ignore_ascii_case(subscription_id)
                 .then_some((id, s))
         })

@@ -17,6 +17,7 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> anyhow::Result<ExitStatus> {
     let (http, controls) = dataplane::link(session.emulator_base.as_deref())?;
     let verifier = Verifier {
         arm: &session.remote.arm,
+        graph: session.remote.graph.as_deref(),
         emulator: controls.as_ref(),
         http: &http,
         timeout: args.timeout,
