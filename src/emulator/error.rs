@@ -166,6 +166,12 @@ pub enum GraphApiError {
     /// The body is not JSON.
     #[error("{0}")]
     InvalidBody(String),
+    /// An injected server error (500 or 503, `--faults 5xx=`).
+    #[error("An injected fault: the emulated service failed ({0}).")]
+    InjectedFault(u16),
+    /// Injected throttling (`--faults 429=`).
+    #[error("Too many requests: retry after the number of seconds in Retry-After.")]
+    Throttled,
     /// Writing the state file failed.
     #[error("{0}")]
     Internal(String),
@@ -306,7 +312,13 @@ fn graph_status(e: &GraphApiError) -> (StatusCode, String) {
         }
         GraphApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken"),
         GraphApiError::InvalidBody(_) => (StatusCode::BAD_REQUEST, "BadRequest"),
-        GraphApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "generalException"),
+        GraphApiError::InjectedFault(503) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "serviceNotAvailable")
+        }
+        GraphApiError::Throttled => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests"),
+        GraphApiError::InjectedFault(_) | GraphApiError::Internal(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "generalException")
+        }
     };
     (status, code.to_string())
 }
@@ -362,6 +374,12 @@ impl IntoResponse for EmulatorError {
         let mut response = (status, axum::Json(body)).into_response();
         if let Self::Arm(e) = &self {
             add_arm_headers(&mut response, e);
+        }
+        // Graph sends Retry-After (seconds) with its 429 and 503 answers.
+        if let Self::Graph(GraphApiError::Throttled | GraphApiError::InjectedFault(503)) = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }
@@ -475,6 +493,12 @@ mod tests {
         assert_eq!(status(gone), (404, "ResourceNotFound".into()));
         let token = GraphApiError::Unauthorized("x".into());
         assert_eq!(status(token), (401, "InvalidAuthenticationToken".into()));
+        assert_eq!(
+            status(GraphApiError::Throttled),
+            (429, "TooManyRequests".into())
+        );
+        let down = GraphApiError::InjectedFault(503);
+        assert_eq!(status(down), (503, "serviceNotAvailable".into()));
         let refused = ControlError::Conflict {
             code: "PartnerPublishRefused",
             message: "x".into(),

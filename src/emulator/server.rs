@@ -2,7 +2,8 @@
 //! `spawn_local` used by `gridform <cmd> --emulator` and the tests.
 //!
 //! It owns wiring only: which path goes to which surface handler, the request body limit of each
-//! surface, resuming the outbox and flushing the state file on shutdown. It must not implement a route or choose a status.
+//! surface (and Graph's fault layer), resuming the outbox and flushing the state file on
+//! shutdown. It must not implement a route or choose a status.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -84,21 +85,7 @@ pub fn router(state: Emulator) -> Router {
                 .delete(log_streams::delete)
                 .layer(small()),
         )
-        .route(
-            "/graph/v1.0/subscriptions",
-            get(graph::list).post(graph::create).layer(small()),
-        )
-        .route(
-            "/graph/v1.0/subscriptions/{id}",
-            get(graph::get_one)
-                .patch(graph::patch)
-                .delete(graph::delete)
-                .layer(small()),
-        )
-        .route(
-            "/graph/v1.0/subscriptions/{id}/reauthorize",
-            post(graph::reauthorize).layer(small()),
-        )
+        .merge(graph_routes(state.clone()))
         .route("/msi/token", get(entra::managed_identity_token))
         .route(
             "/metadata/identity/oauth2/token",
@@ -124,6 +111,31 @@ pub fn router(state: Emulator) -> Router {
             http::common_layer,
         ))
         .with_state(state)
+}
+
+/// Microsoft Graph's routes, behind its fault layer.
+fn graph_routes(state: Emulator) -> Router<Emulator> {
+    let small = || DefaultBodyLimit::max(SMALL_BODY_LIMIT);
+    Router::new()
+        .route(
+            "/graph/v1.0/subscriptions",
+            get(graph::list).post(graph::create).layer(small()),
+        )
+        .route(
+            "/graph/v1.0/subscriptions/{id}",
+            get(graph::get_one)
+                .patch(graph::patch)
+                .delete(graph::delete)
+                .layer(small()),
+        )
+        .route(
+            "/graph/v1.0/subscriptions/{id}/reauthorize",
+            post(graph::reauthorize).layer(small()),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            graph::faults_layer,
+        ))
 }
 
 /// Serves `router(state)` on `listener` — over TLS with `tls` — until `shutdown` resolves, then

@@ -2,14 +2,16 @@
 //! `@odata.nextLink`), get, patch, delete and reauthorize, each for the token's application
 //! only.
 //!
-//! HTTP only: the token check (an emulator Entra token whose `aud` is Graph's; its `tid` and
-//! `appid` say who calls), JSON parsing, paging, success statuses, and handing the lifecycle
+//! HTTP only: injected faults (`faults_layer`), the token check (an emulator Entra token whose
+//! `aud` is Graph's; its `tid` and `appid` say who calls), JSON parsing, paging, success
+//! statuses, and handing the lifecycle
 //! events the store returns to the partner topic's delivery. Semantics live in `store::graph`,
 //! failure statuses in `emulator::error`. Tokens and `clientState` are never logged.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -18,7 +20,10 @@ use crate::emulator::controls::events::publish_as_partner;
 use crate::emulator::error::{EmulatorError, GraphApiError};
 use crate::emulator::identity::jwt::{self, Audience};
 use crate::emulator::identity::{DEFAULT_TENANT, tenant_id};
-use crate::emulator::infra::http::{base_url, empty, json as json_response, request_ctx};
+use crate::emulator::infra::faults::InjectedFailure;
+use crate::emulator::infra::http::{
+    base_url, connection_reset, empty, json as json_response, request_ctx,
+};
 use crate::emulator::instance::Emulator;
 use crate::emulator::store::graph::{GraphCaller, GraphError, PartnerEvents};
 use crate::emulator::store::{Ctx, Store};
@@ -27,6 +32,28 @@ use crate::emulator::store::{Ctx, Store};
 pub const PAGE_SIZE: usize = 100;
 /// The application of unauthenticated calls when the emulator runs without `require_auth`.
 const ANONYMOUS_APP: &str = "00000000-0000-0000-0000-00000000a11e";
+
+/// The `--faults` layer of the Graph routes: injected latency, dropped connections, 500/503
+/// (`serviceNotAvailable` with `Retry-After`) and 429 (`TooManyRequests` with `Retry-After`),
+/// rolled as for ARM reads.
+pub async fn faults_layer(State(emu): State<Emulator>, request: Request, next: Next) -> Response {
+    let roll = emu.faults().roll(false);
+    if !roll.extra_latency.is_zero() {
+        tokio::time::sleep(roll.extra_latency).await;
+    }
+    if roll.reset {
+        return connection_reset();
+    }
+    match roll.error {
+        Some(InjectedFailure::ServerError(code)) => {
+            EmulatorError::from(GraphApiError::InjectedFault(code)).into_response()
+        }
+        Some(InjectedFailure::Throttled) => {
+            EmulatorError::from(GraphApiError::Throttled).into_response()
+        }
+        None => next.run(request).await,
+    }
+}
 
 /// The caller the bearer token names; 401 without a valid Graph token.
 fn caller(emu: &Emulator, headers: &HeaderMap) -> Result<GraphCaller, GraphApiError> {

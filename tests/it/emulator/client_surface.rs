@@ -191,17 +191,26 @@ async fn locations_are_listed_per_subscription() {
 }
 
 #[tokio::test]
-async fn verified_partners_list_auth0_with_its_immutable_id() {
+async fn verified_partners_list_auth0_and_graph_with_their_immutable_ids() {
     let h = Harness::new().await;
     for v in ["2022-06-15", "2025-02-15"] {
         let base = "/providers/Microsoft.EventGrid/verifiedPartners";
         let (s, b) = h.get(&format!("{base}?api-version={v}")).await;
-        assert_eq!((s, names(&b)), (StatusCode::OK, vec!["Auth0".to_string()]));
+        let both = vec!["Auth0".to_string(), "MicrosoftGraphAPI".to_string()];
+        assert_eq!((s, names(&b)), (StatusCode::OK, both));
         let (s, b) = h.get(&format!("{base}/auth0?api-version={v}")).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(
             b["properties"]["partnerRegistrationImmutableId"],
             "804a11ca-ce9b-4158-8e94-3c8dc7a072ec"
+        );
+        let (s, b) = h
+            .get(&format!("{base}/microsoftgraphapi?api-version={v}"))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            b["properties"]["partnerRegistrationImmutableId"],
+            "c02e0126-707c-436d-b6a1-175d2748fb58"
         );
         let (s, _) = h.get(&format!("{base}/Contoso?api-version={v}")).await;
         assert_eq!(s, StatusCode::NOT_FOUND);

@@ -1,7 +1,7 @@
 //! Router tests (no socket) for the emulated Microsoft Graph subscriptions API: tokens and
 //! ownership, what Graph refuses in a body, the lifetime table and the 45-minute floor, renewal,
-//! expiry on the emulator clock and paging. The partner side (partner topics, events) is in
-//! `graph_partner.rs`.
+//! expiry on the emulator clock, paging and injected faults. The partner side (partner topics,
+//! events) is in `graph_partner.rs`.
 
 use crate::support::router::*;
 use axum::http::{Method, StatusCode};
@@ -411,4 +411,37 @@ async fn graph_lists_page_with_an_odata_next_link() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), page + 1, "every subscription once");
+}
+
+#[tokio::test]
+async fn graph_answers_injected_faults_with_retry_after() {
+    let faulty = |spec: &str| Config {
+        faults: gridform::emulator::FaultSpec::parse(spec).unwrap(),
+        ..Config::default()
+    };
+    let h = Harness::with_config(faulty("429=1")).await;
+    let token = graph_token(&h).await;
+    let auth = format!("Bearer {token}");
+    let (s, headers, b) = h
+        .raw(
+            Method::GET,
+            GRAPH,
+            &[("authorization", auth.as_str())],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests")
+    );
+    assert_eq!(headers["retry-after"], "1");
+    let h = Harness::with_config(faulty("5xx=1")).await;
+    let token = graph_token(&h).await;
+    let (s, b) = graph(&h, &token, Method::GET, GRAPH, None).await;
+    let expected = match s.as_u16() {
+        503 => "serviceNotAvailable",
+        _ => "generalException",
+    };
+    assert!(matches!(s.as_u16(), 500 | 503), "{s}");
+    assert_eq!(code(&b), expected);
 }
