@@ -16,7 +16,11 @@ pub(super) const SUB: &str = "00000000-0000-0000-0000-000000000000";
 fn group_of(set: &Path) -> String {
     let re = regex::Regex::new(r"\$\{env:[A-Za-z0-9_]+:-([^}]*)\}").unwrap();
     for e in std::fs::read_dir(set).unwrap() {
-        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        let path = e.unwrap().path();
+        if path.extension().is_none_or(|x| x != "yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).unwrap();
         for doc in serde_yaml::Deserializer::from_str(&text) {
             let v: serde_yaml::Value = serde::Deserialize::deserialize(doc).unwrap();
             if v["kind"].as_str() == Some("Stack") {
