@@ -11,6 +11,7 @@ mod examples;
 mod export;
 mod export_sdk;
 mod fuzz_manifests;
+mod graph_partner;
 mod guarantees;
 mod hostile_manifests;
 mod hostile_server;
