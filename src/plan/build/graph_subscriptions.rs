@@ -139,21 +139,20 @@ impl<'a> Builder<'a> {
             self.ready.insert((r.kind, r.name.clone()), i);
             return;
         }
-        self.renew_or_update(r, s, graph_id, live, &body, changes, deps);
+        self.renew_or_update(r, s, (graph_id, live), &body, deps);
     }
 
-    /// A PATCH when the notification URL changed or the expiry is within `renewBefore`.
-    #[allow(clippy::too_many_arguments)]
+    /// A PATCH when the notification URL changed or the expiry is within `renewBefore`; the
+    /// changes are then only those Graph patches in place.
     fn renew_or_update(
         &mut self,
         r: &DesiredResource,
         s: &GraphSubscriptionSpec,
-        graph_id: String,
-        live: &Value,
+        (graph_id, live): (String, &Value),
         body: &Value,
-        mut changes: Vec<Change>,
         deps: Vec<usize>,
     ) {
+        let mut changes = graph_changes(live, body);
         let mut patch = Map::new();
         if !changes.is_empty() {
             patch.insert("notificationUrl".into(), body["notificationUrl"].clone());

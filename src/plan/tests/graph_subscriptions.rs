@@ -523,6 +523,22 @@ fn a_recorded_subscription_that_expired_is_created_again() {
 }
 
 #[test]
+fn show_lists_each_subscription_by_graph_id_and_the_client_state_is_a_run_secret() {
+    let d = reference();
+    let live = applied(&d);
+    let items = crate::plan::inventory::inventory(&d, &live);
+    let users = items.iter().find(|i| i.name == "entra-users").unwrap();
+    assert!(users.exists);
+    assert_eq!(
+        users.id.as_deref(),
+        Some(live_sub(&live, "graph-users").0.as_str())
+    );
+    assert_eq!(users.values["expirationDateTime"], "2026-11-04T12:00:00Z");
+    assert!(!format!("{items:?}").contains(CLIENT_STATE));
+    assert!(crate::model::secret::secrets_of(&d).contains(&CLIENT_STATE.to_string()));
+}
+
+#[test]
 fn a_graph_partner_topic_needs_a_connected_graph_application() {
     let p = plan(&reference(), &LiveState::default(), &opts());
     let e = p
