@@ -598,3 +598,24 @@ fn human_plan_snapshot_with_graph_subscriptions() {
         "{first}\n--- after apply: one expiring, one clientState rotated ---\n{second}"
     ));
 }
+
+#[test]
+fn a_saved_json_plan_with_graph_actions_reads_back_for_show() {
+    let d = reference();
+    let mut live = applied(&d);
+    set_expiry(&mut live, "graph-users", opts().now);
+    let p = plan(&d, &live, &opts());
+    let json = crate::render::json::plan_value(&p);
+    let back = crate::render::json::read_plan(&json).unwrap();
+    let mut shown = Vec::new();
+    crate::render::human::write_plan(&back, &Default::default(), &mut shown).unwrap();
+    let shown = String::from_utf8(shown).unwrap();
+    let id = live_sub(&live, "graph-users").0;
+    assert!(
+        shown.contains(&format!(
+            "~ renew GraphSubscription `entra-users` (Graph subscription `{id}`)"
+        )),
+        "{shown}"
+    );
+    assert!(shown.contains("# expires in 0s (expired)"), "{shown}");
+}
