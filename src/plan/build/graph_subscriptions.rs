@@ -87,6 +87,13 @@ impl<'a> Builder<'a> {
     }
 
     pub(super) fn graph_subscription(&mut self, r: &DesiredResource, s: &GraphSubscriptionSpec) {
+        // Without a Graph application the live subscriptions are unknown: planning a create
+        // could make a second one.
+        if self.live.graph_source.is_none() {
+            self.error(r, "no Microsoft Graph application is connected, so gridform cannot read the Graph subscriptions".into(),
+                Some("give gridform Microsoft Graph credentials (the same service principal, with the Graph permissions the resource needs)"));
+            return;
+        }
         let target = self.graph_target(r, s);
         let rg = target.resource_group.clone();
         let Some(record) = self.graph_record_of(&rg) else {

@@ -321,7 +321,7 @@ fn show_lists_each_subscription_by_graph_id_and_the_client_state_is_a_run_secret
 }
 
 #[test]
-fn a_graph_partner_topic_needs_a_connected_graph_application() {
+fn graph_subscriptions_and_their_topics_need_a_connected_graph_application() {
     let p = plan(&reference(), &LiveState::default(), &opts());
     let e = p
         .errors
@@ -329,6 +329,21 @@ fn a_graph_partner_topic_needs_a_connected_graph_application() {
         .find(|e| e.target == "PartnerTopic `graph-users`")
         .unwrap_or_else(|| panic!("{:?}", p.errors));
     assert!(e.message.contains("Microsoft Graph"), "{}", e.message);
+    let e = p
+        .errors
+        .iter()
+        .find(|e| e.target == "GraphSubscription `entra-users`")
+        .unwrap_or_else(|| panic!("{:?}", p.errors));
+    assert!(
+        e.message.contains("cannot read the Graph subscriptions"),
+        "{}",
+        e.message
+    );
+    assert!(
+        !p.actions
+            .iter()
+            .any(|a| a.target.kind == ResourceKind::GraphSubscription)
+    );
 }
 
 #[test]
