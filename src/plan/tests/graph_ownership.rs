@@ -127,11 +127,7 @@ fn a_foreign_subscription_on_a_declared_topic_is_an_error_and_adopt_takes_it_ove
     live.graph_subscriptions
         .insert("foreign-1".into(), foreign("graph-users"));
     let p = plan(&reference(), &live, &opts());
-    let e = p
-        .errors
-        .iter()
-        .find(|e| e.target == "GraphSubscription `entra-users`")
-        .unwrap_or_else(|| panic!("{:?}", p.errors));
+    let e = error_of(&p, "GraphSubscription `entra-users`");
     assert!(
         e.message.contains("foreign-1") && e.message.contains("graph-users"),
         "{}",
@@ -182,8 +178,7 @@ fn a_crash_after_the_intent_and_before_the_create_creates_it_and_keeps_the_entry
             .any(|a| a.target.id.as_ref() == Some(&config)),
         "the entry is kept"
     );
-    fake_apply(&p, &mut live);
-    assert!(plan(&d, &live, &opts()).actions.is_empty());
+    apply_and_expect_no_change(&p, &d, &mut live);
 }
 
 #[test]
@@ -210,8 +205,7 @@ fn a_crash_after_the_create_and_before_the_id_is_recorded_takes_no_second_subscr
         .unwrap();
     assert_eq!(change.before, Some(json!(CREATING)));
     assert_eq!(change.after, Some(json!(live_sub(&live, "graph-users").0)));
-    fake_apply(&p, &mut live);
-    assert!(plan(&d, &live, &opts()).actions.is_empty());
+    apply_and_expect_no_change(&p, &d, &mut live);
 }
 
 #[test]
@@ -222,6 +216,5 @@ fn a_recorded_subscription_that_expired_is_created_again() {
     live.graph_subscriptions.remove(&id);
     let p = plan(&d, &live, &opts());
     assert_eq!(graph_actions(&p), [(ActionKind::Create, "entra-groups")]);
-    fake_apply(&p, &mut live);
-    assert!(plan(&d, &live, &opts()).actions.is_empty());
+    apply_and_expect_no_change(&p, &d, &mut live);
 }

@@ -62,6 +62,24 @@ pub(super) fn live_sub<'l>(live: &'l LiveState, topic: &str) -> (String, &'l Val
         })
 }
 
+/// Applies `p` through the fake and checks that the next plan does nothing.
+pub(super) fn apply_and_expect_no_change(p: &Plan, d: &DesiredState, live: &mut LiveState) {
+    fake_apply(p, live);
+    let next = plan(d, live, &opts());
+    assert!(
+        next.errors.is_empty() && next.actions.is_empty(),
+        "{next:#?}"
+    );
+}
+
+/// The plan error about `target`.
+pub(super) fn error_of<'p>(p: &'p Plan, target: &str) -> &'p PlanError {
+    p.errors
+        .iter()
+        .find(|e| e.target == target)
+        .unwrap_or_else(|| panic!("{:?}", p.errors))
+}
+
 pub(super) fn graph_actions(p: &Plan) -> Vec<(ActionKind, &str)> {
     p.actions
         .iter()
@@ -173,8 +191,7 @@ fn renewal_starts_exactly_when_less_than_renew_before_remains() {
         panic!()
     };
     assert_eq!(body, &json!({"expirationDateTime": "2026-11-04T12:00:00Z"}));
-    fake_apply(&p, &mut live);
-    assert!(plan(&d, &live, &opts()).actions.is_empty());
+    apply_and_expect_no_change(&p, &d, &mut live);
 }
 
 #[test]
@@ -286,8 +303,7 @@ fn a_notification_url_change_alone_is_an_update_in_place() {
             .ends_with("location=westcentralus")
     );
     assert!(body.get("expirationDateTime").is_none());
-    fake_apply(&p, &mut live);
-    assert!(plan(&d, &live, &opts()).actions.is_empty());
+    apply_and_expect_no_change(&p, &d, &mut live);
 }
 
 #[test]
@@ -323,17 +339,9 @@ fn show_lists_each_subscription_by_graph_id_and_the_client_state_is_a_run_secret
 #[test]
 fn graph_subscriptions_and_their_topics_need_a_connected_graph_application() {
     let p = plan(&reference(), &LiveState::default(), &opts());
-    let e = p
-        .errors
-        .iter()
-        .find(|e| e.target == "PartnerTopic `graph-users`")
-        .unwrap_or_else(|| panic!("{:?}", p.errors));
+    let e = error_of(&p, "PartnerTopic `graph-users`");
     assert!(e.message.contains("Microsoft Graph"), "{}", e.message);
-    let e = p
-        .errors
-        .iter()
-        .find(|e| e.target == "GraphSubscription `entra-users`")
-        .unwrap_or_else(|| panic!("{:?}", p.errors));
+    let e = error_of(&p, "GraphSubscription `entra-users`");
     assert!(
         e.message.contains("cannot read the Graph subscriptions"),
         "{}",
