@@ -424,3 +424,18 @@ fn a_saved_json_plan_with_graph_actions_reads_back_for_show() {
     );
     assert!(shown.contains("# expires in 0s (expired)"), "{shown}");
 }
+
+#[test]
+fn replace_flag_recreates_a_graph_subscription() {
+    let d = reference();
+    let live = applied(&d);
+    let mut o = opts();
+    o.force_replace = vec![(ResourceKind::GraphSubscription, "entra-groups".into())];
+    let p = plan(&d, &live, &o);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert_eq!(graph_actions(&p), [(ActionKind::Replace, "entra-groups")]);
+    assert_eq!(
+        p.actions[0].reason.as_deref(),
+        Some("replacement requested")
+    );
+}
