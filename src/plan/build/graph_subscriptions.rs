@@ -419,7 +419,8 @@ fn graph_changes(live: &Value, body: &Value) -> Vec<Change> {
         same_url("lifecycleNotificationUrl"),
     );
     field("notificationUrl", same_url("notificationUrl"));
-    if live["clientState"] != body["clientState"] {
+    // A subscription read without its clientState (null) cannot be compared: not a change.
+    if !live["clientState"].is_null() && live["clientState"] != body["clientState"] {
         out.push(client_state_change(
             super::super::immutable::forces_replacement(kind, "clientState"),
         ));

@@ -307,7 +307,7 @@ fn a_notification_url_change_alone_is_an_update_in_place() {
 }
 
 #[test]
-fn a_subscription_graph_echoes_without_location_is_no_change() {
+fn a_subscription_graph_echoes_without_location_or_client_state_is_no_change() {
     let d = reference();
     let mut live = applied(&d);
     let (id, body) = live_sub(&live, "graph-users");
@@ -317,6 +317,7 @@ fn a_subscription_graph_echoes_without_location_is_no_change() {
         .replace("&location=westus2", "");
     live.graph_subscriptions.get_mut(&id).unwrap()["notificationUrl"] = json!(short);
     live.graph_subscriptions.get_mut(&id).unwrap()["changeType"] = json!("updated,deleted");
+    live.graph_subscriptions.get_mut(&id).unwrap()["clientState"] = Value::Null;
     assert!(plan(&d, &live, &opts()).actions.is_empty());
 }
 
