@@ -370,6 +370,27 @@ fn saved_plans_pin_graph_subscriptions_and_the_graph_source() {
         crate::plan::build::fingerprint(&live),
         crate::plan::build::fingerprint(&renewed)
     );
+    // A saved plan made before the outside renewal is refused, naming the subscription.
+    let inputs = saved::PlanInputs {
+        paths: vec!["/m".into()],
+        files: vec![],
+        variables: vec![],
+    };
+    let record = |live: &LiveState| {
+        let p = plan(&d, live, &opts());
+        let shown = crate::render::json::plan_value(&p);
+        saved::SavedPlan::record(&p, shown, &inputs, &opts())
+    };
+    let differences = record(&live).differences(&record(&renewed));
+    assert!(
+        differences.iter().any(|d| d.contains(&id)),
+        "{differences:?}"
+    );
+    assert!(
+        !serde_json::to_string(&record(&live))
+            .unwrap()
+            .contains(CLIENT_STATE)
+    );
 }
 
 #[test]
