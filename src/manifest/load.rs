@@ -197,10 +197,14 @@ fn interpolate_all(
     diags: &mut Vec<Diagnostic>,
 ) -> Interpolated {
     // Secret variable names come from the Stack before interpolation, so they apply everywhere.
-    // Without a readable Stack nobody can say which are secret: then every variable is.
-    let has_stack = raws
-        .iter()
-        .any(|r| r.root.get("kind").and_then(Node::as_str) == Some("Stack"));
+    // Without a readable Stack (one whose `spec` is a mapping) nobody can say which are secret:
+    // then every variable is.
+    let has_stack = raws.iter().any(|r| {
+        r.root.get("kind").and_then(Node::as_str) == Some("Stack")
+            && r.root
+                .get("spec")
+                .is_some_and(|s| matches!(s.value, yaml::Value::Map(_)))
+    });
     if !has_stack {
         let every = every_variable_named(sources);
         return interpolate_with(raws, sources, env, &every, diags);

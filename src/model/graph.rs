@@ -222,6 +222,17 @@ mod tests {
     }
 
     #[test]
+    fn lifetime_defaults_to_the_table_and_renewal_to_a_quarter_of_it() {
+        let spec: GraphSubscriptionSpec = serde_json::from_value(serde_json::json!({
+            "resource": "groups", "changeType": ["updated"], "clientState": "x"
+        }))
+        .unwrap();
+        assert_eq!(spec.lifetime(), Duration::from_secs(41_760 * 60));
+        assert_eq!(spec.renew_window(), Duration::from_secs(41_760 * 15));
+        assert!(spec.lifecycle() && !spec.resource_data());
+    }
+
+    #[test]
     fn change_types_are_a_set() {
         let text = change_type_text(["updated", "Deleted", "updated", ""].into_iter());
         assert_eq!(text, "deleted,updated");

@@ -15,6 +15,7 @@ use crate::model::live::LiveState;
 use crate::model::{DesiredState, ResourceKind};
 
 mod auth0_streams;
+mod graph_ownership;
 mod graph_subscriptions;
 mod quirks;
 mod takeovers;

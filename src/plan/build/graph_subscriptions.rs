@@ -87,6 +87,13 @@ impl<'a> Builder<'a> {
     }
 
     pub(super) fn graph_subscription(&mut self, r: &DesiredResource, s: &GraphSubscriptionSpec) {
+        // Without a Graph application the live subscriptions are unknown: planning a create
+        // could make a second one.
+        if self.live.graph_source.is_none() {
+            self.error(r, "no Microsoft Graph application is connected, so gridform cannot read the Graph subscriptions".into(),
+                Some("give gridform Microsoft Graph credentials (the same service principal, with the Graph permissions the resource needs)"));
+            return;
+        }
         let target = self.graph_target(r, s);
         let rg = target.resource_group.clone();
         let Some(record) = self.graph_record_of(&rg) else {
@@ -139,21 +146,20 @@ impl<'a> Builder<'a> {
             self.ready.insert((r.kind, r.name.clone()), i);
             return;
         }
-        self.renew_or_update(r, s, graph_id, live, &body, changes, deps);
+        self.renew_or_update(r, s, (graph_id, live), &body, deps);
     }
 
-    /// A PATCH when the notification URL changed or the expiry is within `renewBefore`.
-    #[allow(clippy::too_many_arguments)]
+    /// A PATCH when the notification URL changed or the expiry is within `renewBefore`; the
+    /// changes are then only those Graph patches in place.
     fn renew_or_update(
         &mut self,
         r: &DesiredResource,
         s: &GraphSubscriptionSpec,
-        graph_id: String,
-        live: &Value,
+        (graph_id, live): (String, &Value),
         body: &Value,
-        mut changes: Vec<Change>,
         deps: Vec<usize>,
     ) {
+        let mut changes = graph_changes(live, body);
         let mut patch = Map::new();
         if !changes.is_empty() {
             patch.insert("notificationUrl".into(), body["notificationUrl"].clone());
@@ -413,7 +419,8 @@ fn graph_changes(live: &Value, body: &Value) -> Vec<Change> {
         same_url("lifecycleNotificationUrl"),
     );
     field("notificationUrl", same_url("notificationUrl"));
-    if live["clientState"] != body["clientState"] {
+    // A subscription read without its clientState (null) cannot be compared: not a change.
+    if !live["clientState"].is_null() && live["clientState"] != body["clientState"] {
         out.push(client_state_change(
             super::super::immutable::forces_replacement(kind, "clientState"),
         ));

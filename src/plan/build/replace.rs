@@ -30,7 +30,7 @@ impl Builder<'_> {
                         "the partner creates its topic: replace the Auth0LogStream that asks for it"
                     }
                     _ => {
-                        "only Topic, SystemTopic, EventSubscription and Auth0LogStream can be replaced"
+                        "only Topic, SystemTopic, EventSubscription, Auth0LogStream and GraphSubscription can be replaced"
                     }
                 };
                 self.errors.push(PlanError {

@@ -1,25 +1,24 @@
 //! Planner tests of Microsoft Graph subscriptions (docs/graph-partner.md): create in order,
 //! renew at the `renewBefore` boundary, replace per immutable field, update of the notification
-//! URL in place, renames, foreign subscriptions (error, adopt, never deleted), destroy, the crash
-//! windows around the record, and `clientState` never shown.
+//! URL in place, `clientState` never shown, show and saved plans; and the helpers the ownership
+//! tests (`graph_ownership.rs`) share.
 
 use serde_json::{Value, json};
 
 use super::*;
-use crate::plan::destroy::destroy_plan;
-use crate::plan::graph_record::{CREATING, EventGridTarget, record_id, record_key};
+use crate::plan::graph_record::{EventGridTarget, record_id};
 
-const SUB: &str = "00000000-0000-0000-0000-000000000000";
-const GROUP: &str = "entra-events";
-const CLIENT_STATE: &str = "local-dev-client-state";
+pub(super) const SUB: &str = "00000000-0000-0000-0000-000000000000";
+pub(super) const GROUP: &str = "entra-events";
+pub(super) const CLIENT_STATE: &str = "local-dev-client-state";
 
 type Edit = fn(&mut crate::model::spec::GraphSubscriptionSpec);
 
-fn reference() -> DesiredState {
+pub(super) fn reference() -> DesiredState {
     repo_manifests("manifests/graph-partner")
 }
 
-fn graph_spec<'d>(
+pub(super) fn graph_spec<'d>(
     d: &'d mut DesiredState,
     handle: &str,
 ) -> &'d mut crate::model::spec::GraphSubscriptionSpec {
@@ -33,7 +32,7 @@ fn graph_spec<'d>(
 }
 
 /// The reference set applied through the fake, its group listed as a real read lists it.
-fn applied(d: &DesiredState) -> LiveState {
+pub(super) fn applied(d: &DesiredState) -> LiveState {
     let (_, mut live) = converge(d);
     live.listed_groups = vec![GROUP.into()];
     let again = plan(d, &live, &opts());
@@ -45,7 +44,7 @@ fn applied(d: &DesiredState) -> LiveState {
 }
 
 /// The live Graph subscription (id, body) notifying `topic`.
-fn live_sub<'l>(live: &'l LiveState, topic: &str) -> (String, &'l Value) {
+pub(super) fn live_sub<'l>(live: &'l LiveState, topic: &str) -> (String, &'l Value) {
     live.graph_subscriptions
         .iter()
         .find(|(_, b)| {
@@ -63,7 +62,25 @@ fn live_sub<'l>(live: &'l LiveState, topic: &str) -> (String, &'l Value) {
         })
 }
 
-fn graph_actions(p: &Plan) -> Vec<(ActionKind, &str)> {
+/// Applies `p` through the fake and checks that the next plan does nothing.
+pub(super) fn apply_and_expect_no_change(p: &Plan, d: &DesiredState, live: &mut LiveState) {
+    fake_apply(p, live);
+    let next = plan(d, live, &opts());
+    assert!(
+        next.errors.is_empty() && next.actions.is_empty(),
+        "{next:#?}"
+    );
+}
+
+/// The plan error about `target`.
+pub(super) fn error_of<'p>(p: &'p Plan, target: &str) -> &'p PlanError {
+    p.errors
+        .iter()
+        .find(|e| e.target == target)
+        .unwrap_or_else(|| panic!("{:?}", p.errors))
+}
+
+pub(super) fn graph_actions(p: &Plan) -> Vec<(ActionKind, &str)> {
     p.actions
         .iter()
         .filter(|a| a.target.kind == ResourceKind::GraphSubscription)
@@ -71,13 +88,13 @@ fn graph_actions(p: &Plan) -> Vec<(ActionKind, &str)> {
         .collect()
 }
 
-fn set_expiry(live: &mut LiveState, topic: &str, at: chrono::DateTime<Utc>) {
+pub(super) fn set_expiry(live: &mut LiveState, topic: &str, at: chrono::DateTime<Utc>) {
     let (id, _) = live_sub(live, topic);
     live.graph_subscriptions.get_mut(&id).unwrap()["expirationDateTime"] =
         json!(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
 }
 
-fn foreign(topic: &str) -> Value {
+pub(super) fn foreign(topic: &str) -> Value {
     let url = EventGridTarget {
         subscription: SUB.into(),
         resource_group: GROUP.into(),
@@ -174,8 +191,7 @@ fn renewal_starts_exactly_when_less_than_renew_before_remains() {
         panic!()
     };
     assert_eq!(body, &json!({"expirationDateTime": "2026-11-04T12:00:00Z"}));
-    fake_apply(&p, &mut live);
-    assert!(plan(&d, &live, &opts()).actions.is_empty());
+    apply_and_expect_no_change(&p, &d, &mut live);
 }
 
 #[test]
@@ -287,12 +303,11 @@ fn a_notification_url_change_alone_is_an_update_in_place() {
             .ends_with("location=westcentralus")
     );
     assert!(body.get("expirationDateTime").is_none());
-    fake_apply(&p, &mut live);
-    assert!(plan(&d, &live, &opts()).actions.is_empty());
+    apply_and_expect_no_change(&p, &d, &mut live);
 }
 
 #[test]
-fn a_subscription_graph_echoes_without_location_is_no_change() {
+fn a_subscription_graph_echoes_without_location_or_client_state_is_no_change() {
     let d = reference();
     let mut live = applied(&d);
     let (id, body) = live_sub(&live, "graph-users");
@@ -302,235 +317,42 @@ fn a_subscription_graph_echoes_without_location_is_no_change() {
         .replace("&location=westus2", "");
     live.graph_subscriptions.get_mut(&id).unwrap()["notificationUrl"] = json!(short);
     live.graph_subscriptions.get_mut(&id).unwrap()["changeType"] = json!("updated,deleted");
+    live.graph_subscriptions.get_mut(&id).unwrap()["clientState"] = Value::Null;
     assert!(plan(&d, &live, &opts()).actions.is_empty());
 }
 
 #[test]
-fn a_rename_creates_the_new_subscription_and_deletes_the_old_one() {
-    let mut live = applied(&reference());
-    let (old_id, _) = live_sub(&live, "graph-users");
-    let mut d = reference();
-    for r in &mut d.resources {
-        match &mut r.spec {
-            crate::model::ResourceSpec::GraphSubscription(_) if r.name == "entra-users" => {
-                r.name = "users-v2".into()
-            }
-            crate::model::ResourceSpec::PartnerTopic(t) if r.name == "graph-users" => {
-                t.from_graph_subscription = Some("users-v2".into())
-            }
-            _ => {}
-        }
-    }
-    let p = plan(&d, &live, &opts());
-    assert!(p.errors.is_empty(), "{:?}", p.errors);
+fn show_lists_each_subscription_by_graph_id_and_the_client_state_is_a_run_secret() {
+    let d = reference();
+    let live = applied(&d);
+    let items = crate::plan::inventory::inventory(&d, &live);
+    let users = items.iter().find(|i| i.name == "entra-users").unwrap();
+    assert!(users.exists);
     assert_eq!(
-        graph_actions(&p),
-        [
-            (ActionKind::Create, "users-v2"),
-            (ActionKind::Delete, "entra-users")
-        ]
+        users.id.as_deref(),
+        Some(live_sub(&live, "graph-users").0.as_str())
     );
-    assert!(
-        !p.actions
-            .iter()
-            .any(|a| a.target.kind == ResourceKind::PartnerTopic && a.kind == ActionKind::Delete),
-        "the topic is still declared"
-    );
-    fake_apply(&p, &mut live);
-    assert!(!live.graph_subscriptions.contains_key(&old_id));
-    let config = &live.resources[&record_id(SUB, GROUP)];
-    assert!(
-        config["tags"].get(record_key("entra-users")).is_none(),
-        "{config}"
-    );
-    assert!(plan(&d, &live, &opts()).actions.is_empty());
+    assert_eq!(users.values["expirationDateTime"], "2026-11-04T12:00:00Z");
+    assert!(!format!("{items:?}").contains(CLIENT_STATE));
+    assert!(crate::model::secret::secrets_of(&d).contains(&CLIENT_STATE.to_string()));
 }
 
 #[test]
-fn removing_the_documents_deletes_the_subscription_and_its_partner_topic_but_no_foreign_one() {
-    let mut live = applied(&reference());
-    live.graph_subscriptions
-        .insert("foreign-1".into(), foreign("someone-elses"));
-    let mut d = reference();
-    d.resources
-        .retain(|r| !(r.name.contains("users") || r.name == "user-changes"));
-    let p = plan(&d, &live, &opts());
-    assert!(p.errors.is_empty(), "{:?}", p.errors);
-    assert_eq!(graph_actions(&p), [(ActionKind::Delete, "entra-users")]);
-    let topic = p
-        .actions
-        .iter()
-        .position(|a| a.target.name == "graph-users" && a.kind == ActionKind::Delete)
-        .unwrap();
-    let sub = p
-        .actions
-        .iter()
-        .position(|a| a.target.kind == ResourceKind::GraphSubscription)
-        .unwrap();
-    assert!(p.actions[sub].depends_on.contains(&topic));
-    fake_apply(&p, &mut live);
-    assert!(live.graph_subscriptions.contains_key("foreign-1"));
-    assert_eq!(live.graph_subscriptions.len(), 2);
-    assert!(plan(&d, &live, &opts()).actions.is_empty());
-}
-
-#[test]
-fn destroy_deletes_only_this_stacks_subscriptions_topic_then_subscription_then_record() {
-    let mut live = applied(&reference());
-    live.graph_subscriptions
-        .insert("foreign-1".into(), foreign("someone-elses"));
-    let p = destroy_plan(&reference(), &live, &opts());
-    let deleted: Vec<&str> = p
-        .actions
-        .iter()
-        .filter_map(|a| match &a.operation {
-            Operation::DeleteGraphSubscription { graph_id, .. } => Some(graph_id.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(deleted.len(), 2);
-    assert!(!deleted.contains(&"foreign-1"));
-    let config = p
-        .actions
-        .iter()
-        .position(|a| a.target.id.as_ref() == Some(&record_id(SUB, GROUP)))
-        .unwrap();
-    for (i, a) in p.actions.iter().enumerate() {
-        assert!(a.depends_on.iter().all(|d| *d < a.index), "{a:?}");
-        if let Operation::DeleteGraphSubscription { partner_topic, .. } = &a.operation {
-            assert!(p.actions[config].depends_on.contains(&i));
-            let t = p
-                .actions
-                .iter()
-                .position(|b| b.target.id == *partner_topic)
-                .unwrap();
-            assert!(a.depends_on.contains(&t));
-        }
-    }
-    fake_apply(&p, &mut live);
-    assert_eq!(
-        live.graph_subscriptions.keys().collect::<Vec<_>>(),
-        ["foreign-1"]
-    );
-}
-
-#[test]
-fn a_foreign_subscription_on_a_declared_topic_is_an_error_and_adopt_takes_it_over() {
-    let mut live = LiveState {
-        graph_source: Some(GRAPH_SOURCE.into()),
-        ..Default::default()
-    };
-    live.graph_subscriptions
-        .insert("foreign-1".into(), foreign("graph-users"));
-    let p = plan(&reference(), &live, &opts());
-    let e = p
-        .errors
-        .iter()
-        .find(|e| e.target == "GraphSubscription `entra-users`")
-        .unwrap_or_else(|| panic!("{:?}", p.errors));
+fn graph_subscriptions_and_their_topics_need_a_connected_graph_application() {
+    let p = plan(&reference(), &LiveState::default(), &opts());
+    let e = error_of(&p, "PartnerTopic `graph-users`");
+    assert!(e.message.contains("Microsoft Graph"), "{}", e.message);
+    let e = error_of(&p, "GraphSubscription `entra-users`");
     assert!(
-        e.message.contains("foreign-1") && e.message.contains("graph-users"),
+        e.message.contains("cannot read the Graph subscriptions"),
         "{}",
         e.message
     );
-    assert!(e.hint.as_deref().unwrap().contains("metadata.adopt: true"));
-
-    let mut d = reference();
-    for r in &mut d.resources {
-        if r.name == "entra-users" {
-            r.metadata.adopt = true;
-        }
-    }
-    let p = plan(&d, &live, &opts());
-    assert!(p.errors.is_empty(), "{:?}", p.errors);
-    let config = p
-        .actions
-        .iter()
-        .find(|a| a.target.id.as_ref() == Some(&record_id(SUB, GROUP)))
-        .unwrap();
-    let Operation::Put { body, .. } = &config.operation else {
-        panic!()
-    };
-    assert_eq!(body["tags"][record_key("entra-users")], "foreign-1");
-    // Its clientState differs from ours: taken over, then replaced.
-    assert_eq!(
-        graph_actions(&p),
-        [
-            (ActionKind::Replace, "entra-users"),
-            (ActionKind::Create, "entra-groups")
-        ]
-    );
-}
-
-#[test]
-fn a_crash_after_the_intent_and_before_the_create_creates_it_and_keeps_the_entry() {
-    let d = reference();
-    let mut live = applied(&d);
-    let (id, _) = live_sub(&live, "graph-users");
-    live.graph_subscriptions.remove(&id);
-    let config = record_id(SUB, GROUP);
-    live.resources.get_mut(&config).unwrap()["tags"][record_key("entra-users")] = json!(CREATING);
-    let p = plan(&d, &live, &opts());
-    assert_eq!(graph_actions(&p), [(ActionKind::Create, "entra-users")]);
     assert!(
         !p.actions
             .iter()
-            .any(|a| a.target.id.as_ref() == Some(&config)),
-        "the entry is kept"
+            .any(|a| a.target.kind == ResourceKind::GraphSubscription)
     );
-    fake_apply(&p, &mut live);
-    assert!(plan(&d, &live, &opts()).actions.is_empty());
-}
-
-#[test]
-fn a_crash_after_the_create_and_before_the_id_is_recorded_takes_no_second_subscription() {
-    let d = reference();
-    let mut live = applied(&d);
-    let config = record_id(SUB, GROUP);
-    live.resources.get_mut(&config).unwrap()["tags"][record_key("entra-users")] = json!(CREATING);
-    // The partner topic was never activated (no marker): ours by the intent alone.
-    let topic = ResourceId::parse(&format!("/subscriptions/{SUB}/resourceGroups/{GROUP}/providers/Microsoft.EventGrid/partnerTopics/graph-users")).unwrap();
-    live.resources.get_mut(&topic).unwrap()["tags"] = Value::Null;
-    let p = plan(&d, &live, &opts());
-    assert!(p.errors.is_empty(), "{:?}", p.errors);
-    assert!(graph_actions(&p).is_empty(), "{:?}", graph_actions(&p));
-    let record = p
-        .actions
-        .iter()
-        .find(|a| a.target.id.as_ref() == Some(&config))
-        .unwrap();
-    let change = record
-        .changes
-        .iter()
-        .find(|c| c.path.contains(&record_key("entra-users")))
-        .unwrap();
-    assert_eq!(change.before, Some(json!(CREATING)));
-    assert_eq!(change.after, Some(json!(live_sub(&live, "graph-users").0)));
-    fake_apply(&p, &mut live);
-    assert!(plan(&d, &live, &opts()).actions.is_empty());
-}
-
-#[test]
-fn a_recorded_subscription_that_expired_is_created_again() {
-    let d = reference();
-    let mut live = applied(&d);
-    let (id, _) = live_sub(&live, "graph-groups");
-    live.graph_subscriptions.remove(&id);
-    let p = plan(&d, &live, &opts());
-    assert_eq!(graph_actions(&p), [(ActionKind::Create, "entra-groups")]);
-    fake_apply(&p, &mut live);
-    assert!(plan(&d, &live, &opts()).actions.is_empty());
-}
-
-#[test]
-fn a_graph_partner_topic_needs_a_connected_graph_application() {
-    let p = plan(&reference(), &LiveState::default(), &opts());
-    let e = p
-        .errors
-        .iter()
-        .find(|e| e.target == "PartnerTopic `graph-users`")
-        .unwrap_or_else(|| panic!("{:?}", p.errors));
-    assert!(e.message.contains("Microsoft Graph"), "{}", e.message);
 }
 
 #[test]
@@ -547,6 +369,27 @@ fn saved_plans_pin_graph_subscriptions_and_the_graph_source() {
     assert_ne!(
         crate::plan::build::fingerprint(&live),
         crate::plan::build::fingerprint(&renewed)
+    );
+    // A saved plan made before the outside renewal is refused, naming the subscription.
+    let inputs = saved::PlanInputs {
+        paths: vec!["/m".into()],
+        files: vec![],
+        variables: vec![],
+    };
+    let record = |live: &LiveState| {
+        let p = plan(&d, live, &opts());
+        let shown = crate::render::json::plan_value(&p);
+        saved::SavedPlan::record(&p, shown, &inputs, &opts())
+    };
+    let differences = record(&live).differences(&record(&renewed));
+    assert!(
+        differences.iter().any(|d| d.contains(&id)),
+        "{differences:?}"
+    );
+    assert!(
+        !serde_json::to_string(&record(&live))
+            .unwrap()
+            .contains(CLIENT_STATE)
     );
 }
 
@@ -581,4 +424,40 @@ fn human_plan_snapshot_with_graph_subscriptions() {
     insta::assert_snapshot!(format!(
         "{first}\n--- after apply: one expiring, one clientState rotated ---\n{second}"
     ));
+}
+
+#[test]
+fn a_saved_json_plan_with_graph_actions_reads_back_for_show() {
+    let d = reference();
+    let mut live = applied(&d);
+    set_expiry(&mut live, "graph-users", opts().now);
+    let p = plan(&d, &live, &opts());
+    let json = crate::render::json::plan_value(&p);
+    let back = crate::render::json::read_plan(&json).unwrap();
+    let mut shown = Vec::new();
+    crate::render::human::write_plan(&back, &Default::default(), &mut shown).unwrap();
+    let shown = String::from_utf8(shown).unwrap();
+    let id = live_sub(&live, "graph-users").0;
+    assert!(
+        shown.contains(&format!(
+            "~ renew GraphSubscription `entra-users` (Graph subscription `{id}`)"
+        )),
+        "{shown}"
+    );
+    assert!(shown.contains("# expires in 0s (expired)"), "{shown}");
+}
+
+#[test]
+fn replace_flag_recreates_a_graph_subscription() {
+    let d = reference();
+    let live = applied(&d);
+    let mut o = opts();
+    o.force_replace = vec![(ResourceKind::GraphSubscription, "entra-groups".into())];
+    let p = plan(&d, &live, &o);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert_eq!(graph_actions(&p), [(ActionKind::Replace, "entra-groups")]);
+    assert_eq!(
+        p.actions[0].reason.as_deref(),
+        Some("replacement requested")
+    );
 }
