@@ -66,11 +66,15 @@ impl Unreadable<'_> {
 }
 
 pub(super) fn text_at(node: &Node, path: &[&str]) -> Option<String> {
+    node_at(node, path)?.as_str().map(str::to_string)
+}
+
+fn node_at<'n>(node: &'n Node, path: &[&str]) -> Option<&'n Node> {
     let mut cur = node;
     for p in path {
         cur = cur.get(p)?;
     }
-    cur.as_str().map(str::to_string)
+    Some(cur)
 }
 
 /// The Stack's defaults: all of them when the first Stack is schema-valid (`typed`); otherwise
@@ -249,6 +253,11 @@ pub fn check_delivery_schemas(declared: &[Declared]) -> Vec<FileProblem> {
         if schema == CLOUD_EVENTS {
             continue;
         }
+        // A value from a secret variable is never quoted.
+        let schema = match node_at(d.root, &["spec", "eventDeliverySchema"]) {
+            Some(node) => super::words::shown(node, &schema),
+            None => schema,
+        };
         out.push((
             d.file,
             Problem {

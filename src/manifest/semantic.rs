@@ -35,6 +35,11 @@ pub type FileProblem = (usize, Problem);
 /// The key position of `path` (dot-separated, numeric segments index lists) in `root`, or of
 /// the deepest part of it that exists.
 pub fn locate(root: &Node, path: &str) -> Pos {
+    walk_to(root, path).0
+}
+
+/// The position and node at `path`, or the deepest ones on the way when it does not resolve.
+fn walk_to<'n>(root: &'n Node, path: &str) -> (Pos, &'n Node) {
     let mut node = root;
     let mut pos = root.pos;
     for seg in path.split('.') {
@@ -58,7 +63,7 @@ pub fn locate(root: &Node, path: &str) -> Pos {
             None => break,
         }
     }
-    pos
+    (pos, node)
 }
 
 struct Sink<'a> {
@@ -78,6 +83,11 @@ impl<'a> Sink<'a> {
                 },
             ));
         }
+    }
+
+    /// Whether the value at `path` came from a secret variable (then never quote it).
+    fn secret_at(&self, path: &str) -> bool {
+        self.doc.is_some_and(|d| walk_to(d.root, path).1.secret)
     }
 }
 
@@ -446,7 +456,12 @@ fn check_subscription(sink: &mut Sink, s: &EventSubscriptionSpec) {
 
 fn check_arm_id(sink: &mut Sink, id: &str, path: &str) {
     if let Err(e) = ResourceId::parse(id) {
-        sink.at(path, format!("invalid `{path}`: {e}"), None);
+        let message = if sink.secret_at(path) {
+            format!("invalid `{path}`: the value (sensitive) is not an ARM resource id")
+        } else {
+            format!("invalid `{path}`: {e}")
+        };
+        sink.at(path, message, None);
     }
 }
 

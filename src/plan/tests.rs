@@ -22,7 +22,7 @@ mod takeovers;
 use quirks::sub_body;
 mod saved_plans;
 
-pub(super) fn opts() -> PlanOptions {
+pub(crate) fn opts() -> PlanOptions {
     PlanOptions {
         now: Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap(),
         salt: "s4lt".into(),

@@ -9,6 +9,7 @@ mod partners;
 mod prune;
 mod replace;
 mod scopes;
+mod secret_values;
 mod subscriptions;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -114,6 +115,12 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
     order_auth0_deletes(&mut b.actions);
     b.order_freed_names();
     b.record_scopes();
+    secret_values::hide_secret_values(
+        &mut b.actions,
+        &mut b.errors,
+        &mut b.warnings,
+        &desired.secret_values,
+    );
     let live_digests = live_digests(live);
     let fingerprint = fingerprint(live);
     Plan {

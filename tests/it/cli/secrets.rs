@@ -111,3 +111,29 @@ fn canary_is_absent_from_validate_stdout_and_stderr() {
         "{stdout}{stderr}"
     );
 }
+
+#[test]
+fn a_secret_resource_id_that_is_not_one_is_reported_without_its_value() {
+    let broken = r#"
+apiVersion: gridform/v1
+kind: EventSubscription
+metadata: {name: sub-4}
+spec:
+  topic: {kind: Topic, name: orders}
+  destination: {endpointType: WebHook, endpointUrl: "https://hooks.example.com/x"}
+  deadLetterDestination:
+    endpointType: StorageBlob
+    resourceId: "${env:BAD_SECRET}"
+    blobContainerName: dead
+"#;
+    let sources = [
+        ("m.yaml".into(), MANIFEST.to_string()),
+        ("d.yaml".into(), broken.to_string()),
+    ];
+    let loaded = manifest::parse_sources(&sources, &env);
+    let text: Vec<String> = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
+    let text = text.join("\n");
+    assert!(text.contains("deadLetterDestination.resourceId"), "{text}");
+    assert!(text.contains("(sensitive)"), "{text}");
+    assert!(!text.contains(CANARY), "{text}");
+}

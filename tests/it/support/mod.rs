@@ -19,13 +19,8 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Reference sets that the end-to-end runs skip for now: `manifests/graph-partner` needs the
-/// emulator's Microsoft Graph API and the Graph client (issue 17), which land separately.
-pub const PENDING_SETS: [&str; 1] = ["manifests/graph-partner"];
-
 /// Every manifest set of the repository: the directories of `manifests/` and `examples/` that
-/// hold YAML at their top level (`examples/ci` is a workflow, not a manifest set), sorted;
-/// [`PENDING_SETS`] left out.
+/// hold YAML at their top level (`examples/ci` is a workflow, not a manifest set), sorted.
 pub fn manifest_sets() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     for parent in ["manifests", "examples"] {
@@ -36,7 +31,7 @@ pub fn manifest_sets() -> Vec<PathBuf> {
                     let p = f.unwrap().path();
                     p.extension().is_some_and(|e| e == "yaml" || e == "yml")
                 });
-            if has_manifest && !PENDING_SETS.iter().any(|p| dir.ends_with(p)) {
+            if has_manifest {
                 dirs.push(dir);
             }
         }
