@@ -8,6 +8,7 @@ pub(crate) mod check;
 pub(crate) mod declared;
 pub(crate) mod diagnostic;
 pub(crate) mod interpolate;
+mod keywords;
 pub(crate) mod load;
 #[cfg(test)]
 mod scale_tests;
