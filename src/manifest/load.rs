@@ -19,7 +19,9 @@ use super::diagnostic::Diagnostic;
 use super::interpolate::{Interpolated, interpolate};
 use super::schema::manifest_schema;
 use super::semantic::{TypedDoc, check_all};
-use super::typing::{TopicIndex, build_resource, origin, stack_spec, to_typed};
+use super::typing::{
+    Placement, TopicIndex, build_resource, origin, placement, stack_spec, to_typed,
+};
 use super::yaml::{self, Node, Pos};
 use crate::model::spec::*;
 use crate::model::{DesiredState, ResourceKind, Sensitive, Stack};
@@ -377,11 +379,17 @@ pub fn parse_sources(
                 spec,
                 origin: origin(sources, raw.file, &raw.root),
             };
-            let parents = TopicIndex::new(&docs);
+            let placements: Vec<Placement> = {
+                let parents = TopicIndex::new(&docs);
+                docs.iter()
+                    .map(|d| placement(d, &stack, &parents))
+                    .collect()
+            };
             let resources = docs
-                .iter()
-                .filter(|d| d.kind != ResourceKind::Stack)
-                .filter_map(|d| build_resource(d, sources, &stack, &parents))
+                .into_iter()
+                .zip(placements)
+                .filter(|(d, _)| d.kind != ResourceKind::Stack)
+                .filter_map(|(d, placed)| build_resource(d, placed, sources))
                 .collect();
             let secret_values = interpolated
                 .secret_values
