@@ -92,7 +92,7 @@ impl<'s> Checker<'s> {
             let (part, part_kw) = self.schema.resolved(part);
             let sub = match (part_kw.condition, part_kw.then) {
                 (Some(cond), Some(then)) => {
-                    let mut scratch = Problems::trial();
+                    let mut scratch = Problems::condition();
                     self.walk(cond, node, ctx, &mut scratch);
                     if !scratch.is_empty() {
                         continue;
@@ -229,10 +229,14 @@ impl<'s> Checker<'s> {
             };
             if let Some(sub) = props.and_then(|p| p.get(&entry.key)) {
                 let v = self.walk(sub, &entry.value, &child_ctx, out);
-                result.insert(entry.key.clone(), v);
+                if out.wants_values() {
+                    result.insert(entry.key.clone(), v);
+                }
             } else if let Some(extra @ Value::Object(_)) = additional {
                 let v = self.walk(extra, &entry.value, &child_ctx, out);
-                result.insert(entry.key.clone(), v);
+                if out.wants_values() {
+                    result.insert(entry.key.clone(), v);
+                }
             } else if additional == Some(&Value::Bool(false)) {
                 out.push(|| {
                     let known: Vec<&str> = props
