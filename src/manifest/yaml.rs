@@ -297,9 +297,9 @@ impl Builder {
             Some(Frame::Seq(_, _, items)) => items.push(node),
             Some(Frame::Map(_, _, entries, pending)) => match pending.take() {
                 None => {
-                    // This node is a key: its text is moved out (no copy per key).
-                    let key = match node.value {
-                        Value::Scalar { text, .. } => text,
+                    // This node is a key.
+                    let key = match &node.value {
+                        Value::Scalar { text, .. } => text.clone(),
                         _ => {
                             self.problems.push(YamlProblem {
                                 pos: node.pos,
