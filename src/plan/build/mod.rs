@@ -82,7 +82,8 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
         live,
         opts,
         stack: &desired.stack.name,
-        actions: Vec::new(),
+        // About one action per resource: sized once instead of doubling (10k actions).
+        actions: Vec::with_capacity(desired.resources.len()),
         errors: Vec::new(),
         warnings: Vec::new(),
         ready: HashMap::new(),
