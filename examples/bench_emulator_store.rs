@@ -1,16 +1,19 @@
 //! The emulator's state database benchmark (issue 14): the per-write cost curve with 0, 2,500,
-//! 5,000 and 10,000 resources present (median of several runs, ratio to the empty world) and the
-//! `kill -9` durability count (N acknowledged writes, how many a restarted emulator finds).
-//! Results and the reading of them: docs/benchmark.md.
+//! 5,000 and 10,000 resources present (medians over interleaved rounds, ratio to the empty
+//! world) and the `kill -9` durability count (N acknowledged writes, how many a restarted
+//! emulator finds). Results and the reading of them: docs/benchmark.md.
 //!
 //! Run with `cargo run --release --example bench_emulator_store -- [--runs R] [--writes W]
 //! [--killed N]`. The world has an estate's shape: topics of 99 webhook event subscriptions each
-//! (100 resources per topic) in one resource group. A measured write is an event-subscription
-//! `PUT` over HTTP to an emulator on 127.0.0.1:0 with `--state` (one SQLite transaction,
-//! committed before the response), into a topic of its own per run (created untimed). The
-//! durability part runs the emulator in a child process (this example started with
-//! `--serve-child STATE`), kills it with SIGKILL right after the last acknowledgement, restarts
-//! it on the same file and GETs every acknowledged group.
+//! (100 resources per topic) in one resource group; one emulator on 127.0.0.1:0 with `--state`
+//! per size, all built before measuring. A measured write is an event-subscription `PUT` over
+//! HTTP (one SQLite transaction, committed before the response). Each of the R rounds measures
+//! a batch of W writes in every world, the worlds in a rotating order, each batch into a topic
+//! of its own that is deleted afterwards (untimed), so the sizes stay what they say; a size's
+//! figure is the median of its rounds, its ratio the median of the rounds' ratios to the empty
+//! world's batch of the same round. The durability part runs the emulator in a child process
+//! (this example started with `--serve-child STATE`), kills it with SIGKILL right after the last
+//! acknowledgement, restarts it on the same file and GETs every acknowledged group.
 
 use std::io::{BufRead, BufReader, Write as _};
 use std::path::{Path, PathBuf};
@@ -34,8 +37,8 @@ struct Params {
 
 fn parse_args() -> anyhow::Result<Result<Params, PathBuf>> {
     let mut p = Params {
-        runs: 5,
-        writes: 200,
+        runs: 9,
+        writes: 300,
         killed: 1_000,
     };
     let mut args = std::env::args().skip(1);
@@ -129,25 +132,56 @@ fn median(mut values: Vec<f64>) -> f64 {
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// Median per-write milliseconds with `present` resources in the world, and each run's figure.
-async fn write_cost(p: &Params, present: usize) -> anyhow::Result<(f64, Vec<f64>)> {
+/// One emulator per size with its world built (untimed), each on its own database.
+struct World {
+    running: emulator::Running,
+    _dir: tempfile::TempDir,
+}
+
+async fn open_world(present: usize) -> anyhow::Result<World> {
     let dir = tempfile::tempdir()?;
     let running = emulator::spawn_local(config(&dir.path().join("emulator.db"))).await?;
-    let http = reqwest::Client::new();
-    let base = running.base_url.clone();
-    build_world(&http, &base, present).await?;
-    let mut per_write = Vec::new();
-    for run in 0..p.runs {
-        let topic = format!("measured-{run}");
-        put_topic(&http, &base, &topic).await?;
-        let started = Instant::now();
-        for i in 0..p.writes {
-            put_hook(&http, &base, &topic, &format!("hook-{i}")).await?;
-        }
-        per_write.push(started.elapsed().as_secs_f64() * 1000.0 / p.writes as f64);
+    build_world(&reqwest::Client::new(), &running.base_url, present).await?;
+    Ok(World { running, _dir: dir })
+}
+
+/// Mean ms per write of one batch: `writes` event subscriptions PUT into a topic of its own,
+/// which is deleted afterwards (untimed; its subscriptions go with it), so that the world keeps
+/// its size from batch to batch.
+async fn batch(http: &reqwest::Client, base: &str, writes: usize, n: usize) -> anyhow::Result<f64> {
+    let topic = format!("measured-{n}");
+    put_topic(http, base, &topic).await?;
+    let started = Instant::now();
+    for i in 0..writes {
+        put_hook(http, base, &topic, &format!("hook-{i}")).await?;
     }
-    running.shutdown().await?;
-    Ok((median(per_write.clone()), per_write))
+    let ms = started.elapsed().as_secs_f64() * 1000.0 / writes as f64;
+    let url = format!("{}?{EG}", topic_url(base, &topic));
+    send(http, reqwest::Method::DELETE, url, "").await?;
+    Ok(ms)
+}
+
+/// Per size (in `SIZES` order), each round's ms per write. The rounds interleave the sizes (in
+/// a rotating order), so that a slow spell of the shared machine hits every size alike instead
+/// of whichever size was being measured at the time.
+async fn write_costs(p: &Params) -> anyhow::Result<Vec<Vec<f64>>> {
+    let mut worlds = Vec::new();
+    for present in SIZES {
+        worlds.push(open_world(present).await?);
+    }
+    let http = reqwest::Client::new();
+    let mut costs = vec![Vec::new(); worlds.len()];
+    for round in 0..p.runs.max(1) {
+        for k in 0..worlds.len() {
+            let w = (round + k) % worlds.len();
+            let ms = batch(&http, &worlds[w].running.base_url, p.writes, round).await?;
+            costs[w].push(ms);
+        }
+    }
+    for w in worlds {
+        w.running.shutdown().await?;
+    }
+    Ok(costs)
 }
 
 fn spawn_child(state: &Path) -> anyhow::Result<(Child, String)> {
@@ -208,7 +242,7 @@ fn main() -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "emulator state database: {} runs of {} event-subscription PUTs per size (median per write)",
+        "emulator state database: {} interleaved rounds of {} event-subscription PUTs per size (medians)",
         p.runs, p.writes
     )?;
     writeln!(
@@ -216,16 +250,18 @@ fn main() -> anyhow::Result<()> {
         "{:>9}  {:>12}  {:>8}  runs (ms/write)",
         "present", "ms/write", "ratio"
     )?;
-    let mut base_cost = None;
-    for present in SIZES {
-        let (cost, runs) = rt.block_on(write_cost(&p, present))?;
-        let base = *base_cost.get_or_insert(cost);
-        let runs: Vec<String> = runs.iter().map(|r| format!("{r:.3}")).collect();
+    let costs = rt.block_on(write_costs(&p))?;
+    let empty = costs.first().cloned().unwrap_or_default();
+    for (present, runs) in SIZES.iter().zip(&costs) {
+        // Each round's ratio to the empty world's batch of the same round, then the median.
+        let ratios: Vec<f64> = runs.iter().zip(&empty).map(|(c, e)| c / e).collect();
+        let shown: Vec<String> = runs.iter().map(|r| format!("{r:.3}")).collect();
         writeln!(
             out,
-            "{present:>9}  {cost:>12.3}  {:>7.2}x  {}",
-            cost / base,
-            runs.join(" ")
+            "{present:>9}  {:>12.3}  {:>7.2}x  {}",
+            median(runs.clone()),
+            median(ratios),
+            shown.join(" ")
         )?;
     }
     let started = Instant::now();

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use super::keywords::{CompiledSchema, Keywords, Types};
 use super::schema::name_rule;
 use super::walk::{Ctx, Problems, Step};
 use super::words::{describe, shown, type_words};
@@ -42,9 +43,9 @@ thread_local! {
 /// Checks nodes against one root schema.
 pub struct Checker<'s> {
     root: &'s Value,
-    regexes: RefCell<HashMap<String, Option<Regex>>>,
-    /// `$ref` targets, resolved once instead of walking a JSON pointer at every node.
-    refs: RefCell<HashMap<String, &'s Value>>,
+    /// Every schema object's keywords, read once (not per YAML node).
+    schema: CompiledSchema<'s>,
+    regexes: RefCell<HashMap<&'s str, Option<Regex>>>,
 }
 
 impl<'s> Checker<'s> {
@@ -52,8 +53,8 @@ impl<'s> Checker<'s> {
     pub fn new(root: &'s Value) -> Self {
         Self {
             root,
+            schema: CompiledSchema::new(root),
             regexes: RefCell::new(HashMap::new()),
-            refs: RefCell::new(HashMap::new()),
         }
     }
 
@@ -69,96 +70,82 @@ impl<'s> Checker<'s> {
         (value, problems.list)
     }
 
-    fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
-        match schema.get("$ref").and_then(Value::as_str) {
-            Some(r) => self.target_of(r).unwrap_or(&Value::Bool(true)),
-            None => schema,
-        }
-    }
-
-    /// The schema a `$ref` names (itself resolved), cached per reference.
-    fn target_of(&self, reference: &str) -> Option<&'s Value> {
-        if let Some(found) = self.refs.borrow().get(reference) {
-            return Some(found);
-        }
-        let root: &'s Value = self.root;
-        let mut target = root.pointer(reference.strip_prefix('#')?)?;
-        // A chain of bare `$ref`s; a cycle resolves to nothing (as `true`), not a hang.
-        for _ in 0..32 {
-            let Some(next) = target.get("$ref").and_then(Value::as_str) else {
-                self.refs.borrow_mut().insert(reference.to_string(), target);
-                return Some(target);
-            };
-            target = root.pointer(next.strip_prefix('#')?)?;
-        }
-        None
-    }
-
-    fn walk(&self, schema: &Value, node: &Node, ctx: &Ctx, out: &mut Problems) -> Value {
+    fn walk(&self, schema: &'s Value, node: &Node, ctx: &Ctx, out: &mut Problems) -> Value {
         #[cfg(test)]
         WALKS.with(|n| n.set(n.get() + 1));
-        let schema = self.resolve(schema);
-        if let Some(branches) = schema.get("anyOf").and_then(Value::as_array) {
+        let (schema, kw) = self.schema.resolved(schema);
+        if let Some(branches) = kw.any_of {
             return self.walk_any_of(branches, node, ctx, out);
         }
-        let mut value = match schema.get("type") {
-            Some(t) => self.check_type(schema, t, node, ctx, out),
-            None => self.convert_untyped(schema, node, ctx, out),
+        let mut value = if kw.typed {
+            self.check_type(schema, kw, node, ctx, out)
+        } else {
+            self.convert_untyped(kw, node, ctx, out)
         };
-        if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
+        if let Some(allowed) = kw.enumeration {
             self.check_enum(allowed, &value, node, ctx, out);
         }
-        if let Some(expected) = schema.get("const") {
+        if let Some(expected) = kw.constant {
             self.check_enum(std::slice::from_ref(expected), &value, node, ctx, out);
         }
-        if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
-            for part in parts {
-                let part = self.resolve(part);
-                let sub = match (part.get("if"), part.get("then")) {
-                    (Some(cond), Some(then)) => {
-                        let mut scratch = Problems::trial();
-                        self.walk(cond, node, ctx, &mut scratch);
-                        if !scratch.is_empty() {
-                            continue;
-                        }
-                        self.walk(then, node, ctx, out)
+        for part in kw.all_of.unwrap_or_default() {
+            let (part, part_kw) = self.schema.resolved(part);
+            let sub = match (part_kw.condition, part_kw.then) {
+                (Some(cond), Some(then)) => {
+                    let mut scratch = Problems::condition();
+                    self.walk(cond, node, ctx, &mut scratch);
+                    if !scratch.is_empty() {
+                        continue;
                     }
-                    _ => self.walk(part, node, ctx, out),
-                };
-                merge(&mut value, sub);
-            }
+                    self.walk(then, node, ctx, out)
+                }
+                _ => self.walk(part, node, ctx, out),
+            };
+            merge(&mut value, sub);
         }
         value
     }
 
-    fn walk_any_of(&self, branches: &[Value], node: &Node, ctx: &Ctx, out: &mut Problems) -> Value {
-        let is_null_schema = |b: &Value| b.get("type").and_then(Value::as_str) == Some("null");
+    fn walk_any_of(
+        &self,
+        branches: &'s [Value],
+        node: &Node,
+        ctx: &Ctx,
+        out: &mut Problems,
+    ) -> Value {
+        let is_null_schema = |b: &Value| self.schema.get(b).null_only;
         if is_null(node) && branches.iter().any(is_null_schema) {
             return Value::Null;
         }
-        let real: Vec<&Value> = branches.iter().filter(|b| !is_null_schema(b)).collect();
-        for branch in &real {
+        let mut real = branches.iter().filter(|b| !is_null_schema(b));
+        for branch in real.clone() {
             let mut scratch = Problems::trial();
             let value = self.walk(branch, node, ctx, &mut scratch);
             if scratch.is_empty() {
                 return value;
             }
         }
-        match real.first() {
+        match real.next() {
             Some(first) => self.walk(first, node, ctx, out),
             None => Value::Null,
         }
     }
 
     /// Objects without `type` (the `if` of a branch, the name-rule overlay).
-    fn convert_untyped(&self, schema: &Value, node: &Node, ctx: &Ctx, out: &mut Problems) -> Value {
-        if schema.get("properties").is_some() || schema.get("required").is_some() {
+    fn convert_untyped(
+        &self,
+        kw: &Keywords<'s>,
+        node: &Node,
+        ctx: &Ctx,
+        out: &mut Problems,
+    ) -> Value {
+        if kw.has_properties || kw.has_required {
             if let Yaml::Map(_) = node.value {
-                return self.check_object(schema, node, ctx, out);
+                return self.check_object(kw, node, ctx, out);
             }
             return Value::Null;
         }
-        if schema.get("enum").is_some() || schema.get("const").is_some() {
+        if kw.enumeration.is_some() || kw.constant.is_some() {
             return scalar_as_json(node);
         }
         Value::Null
@@ -166,26 +153,22 @@ impl<'s> Checker<'s> {
 
     fn check_type(
         &self,
-        schema: &Value,
-        t: &Value,
+        schema: &'s Value,
+        kw: &Keywords<'s>,
         node: &Node,
         ctx: &Ctx,
         out: &mut Problems,
     ) -> Value {
-        let types: Vec<&str> = match t {
-            Value::String(s) => vec![s.as_str()],
-            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-            _ => vec![],
-        };
-        if types.contains(&"null") && is_null(node) {
+        let types = kw.types;
+        if types.has(Types::NULL) && is_null(node) {
             return Value::Null;
         }
         match &node.value {
-            Yaml::Map(_) if types.contains(&"object") => {
-                return self.check_object(schema, node, ctx, out);
+            Yaml::Map(_) if types.has(Types::OBJECT) => {
+                return self.check_object(kw, node, ctx, out);
             }
-            Yaml::Seq(items) if types.contains(&"array") => {
-                return self.check_array(schema, items, node, ctx, out);
+            Yaml::Seq(items) if types.has(Types::ARRAY) => {
+                return self.check_array(kw, items, node, ctx, out);
             }
             Yaml::Scalar { text, plain } => {
                 let resolved = if *plain {
@@ -193,47 +176,47 @@ impl<'s> Checker<'s> {
                 } else {
                     Plain::Str
                 };
-                if types.contains(&"integer")
+                if types.has(Types::INTEGER)
                     && let Plain::Int(n) = resolved
                 {
-                    self.check_range(schema, n as f64, node, ctx, out);
+                    self.check_range(kw, n as f64, node, ctx, out);
                     return Value::from(n);
                 }
-                if types.contains(&"number") {
+                if types.has(Types::NUMBER) {
                     let n = match resolved {
                         Plain::Int(n) => Some(n as f64),
                         Plain::Float(f) => Some(f),
                         _ => None,
                     };
                     if let Some(n) = n {
-                        self.check_range(schema, n, node, ctx, out);
+                        self.check_range(kw, n, node, ctx, out);
                         return serde_json::Number::from_f64(n)
                             .map(Value::Number)
                             .unwrap_or(Value::Null);
                     }
                 }
-                if types.contains(&"boolean")
+                if types.has(Types::BOOLEAN)
                     && let Plain::Bool(b) = resolved
                 {
                     return Value::Bool(b);
                 }
-                if types.contains(&"string") && resolved != Plain::Null {
-                    self.check_string(schema, text, node, ctx, out);
+                if types.has(Types::STRING) && resolved != Plain::Null {
+                    self.check_string(schema, kw, text, node, ctx, out);
                     return Value::String(text.clone());
                 }
             }
             _ => {}
         }
-        out.push(|| wrong_type(&types, node, ctx));
+        out.push(|| wrong_type(&kw.type_names, node, ctx));
         Value::Null
     }
 
-    fn check_object(&self, schema: &Value, node: &Node, ctx: &Ctx, out: &mut Problems) -> Value {
+    fn check_object(&self, kw: &Keywords<'s>, node: &Node, ctx: &Ctx, out: &mut Problems) -> Value {
         let Some(entries) = node.entries() else {
             return Value::Null;
         };
-        let props = schema.get("properties").and_then(Value::as_object);
-        let additional = schema.get("additionalProperties");
+        let props = kw.properties;
+        let additional = kw.additional;
         let mut result = Map::new();
         // Fields that an unknown key was taken for: their "missing required field" would only
         // repeat the "did you mean" of the unknown key (`values` on `BoolEquals`).
@@ -246,10 +229,14 @@ impl<'s> Checker<'s> {
             };
             if let Some(sub) = props.and_then(|p| p.get(&entry.key)) {
                 let v = self.walk(sub, &entry.value, &child_ctx, out);
-                result.insert(entry.key.clone(), v);
+                if out.wants_values() {
+                    result.insert(entry.key.clone(), v);
+                }
             } else if let Some(extra @ Value::Object(_)) = additional {
                 let v = self.walk(extra, &entry.value, &child_ctx, out);
-                result.insert(entry.key.clone(), v);
+                if out.wants_values() {
+                    result.insert(entry.key.clone(), v);
+                }
             } else if additional == Some(&Value::Bool(false)) {
                 out.push(|| {
                     let known: Vec<&str> = props
@@ -270,7 +257,7 @@ impl<'s> Checker<'s> {
                 });
             }
         }
-        if let Some(required) = schema.get("required").and_then(Value::as_array) {
+        if let Some(required) = kw.required {
             for name in required.iter().filter_map(Value::as_str) {
                 if node.entry(name).is_none() && !suggested.contains(&name) {
                     out.push(|| Problem {
@@ -286,14 +273,14 @@ impl<'s> Checker<'s> {
 
     fn check_array(
         &self,
-        schema: &Value,
+        kw: &Keywords<'s>,
         items: &[Node],
         node: &Node,
         ctx: &Ctx,
         out: &mut Problems,
     ) -> Value {
         let n = items.len() as u64;
-        if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
+        if let Some(max) = kw.max_items
             && n > max
         {
             out.push(|| Problem {
@@ -305,7 +292,7 @@ impl<'s> Checker<'s> {
                 hint: None,
             });
         }
-        if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
+        if let Some(min) = kw.min_items
             && n < min
         {
             out.push(|| Problem {
@@ -317,7 +304,7 @@ impl<'s> Checker<'s> {
                 hint: None,
             });
         }
-        let item_schema = schema.get("items");
+        let item_schema = kw.items;
         let values = items
             .iter()
             .enumerate()
@@ -336,9 +323,8 @@ impl<'s> Checker<'s> {
         Value::Array(values)
     }
 
-    fn check_range(&self, schema: &Value, n: f64, node: &Node, ctx: &Ctx, out: &mut Problems) {
-        let min = schema.get("minimum").and_then(Value::as_f64);
-        let max = schema.get("maximum").and_then(Value::as_f64);
+    fn check_range(&self, kw: &Keywords<'s>, n: f64, node: &Node, ctx: &Ctx, out: &mut Problems) {
+        let (min, max) = (kw.minimum, kw.maximum);
         let below = min.is_some_and(|m| n < m);
         let above = max.is_some_and(|m| n > m);
         if !(below || above) {
@@ -361,9 +347,17 @@ impl<'s> Checker<'s> {
         });
     }
 
-    fn check_string(&self, schema: &Value, text: &str, node: &Node, ctx: &Ctx, out: &mut Problems) {
+    fn check_string(
+        &self,
+        schema: &Value,
+        kw: &Keywords<'s>,
+        text: &str,
+        node: &Node,
+        ctx: &Ctx,
+        out: &mut Problems,
+    ) {
         let len = text.chars().count() as u64;
-        if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
+        if let Some(max) = kw.max_length
             && len > max
         {
             out.push(|| Problem {
@@ -375,7 +369,7 @@ impl<'s> Checker<'s> {
                 hint: None,
             });
         }
-        if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
+        if let Some(min) = kw.min_length
             && len < min
         {
             out.push(|| Problem {
@@ -387,7 +381,7 @@ impl<'s> Checker<'s> {
                 hint: None,
             });
         }
-        if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
+        if let Some(pattern) = kw.pattern
             && !self.matches(pattern, text)
         {
             out.push(|| Problem {
@@ -401,9 +395,7 @@ impl<'s> Checker<'s> {
                 hint: None,
             });
         }
-        if schema.get("format").and_then(Value::as_str) == Some("date-time")
-            && chrono::DateTime::parse_from_rfc3339(text).is_err()
-        {
+        if kw.date_time && chrono::DateTime::parse_from_rfc3339(text).is_err() {
             out.push(|| Problem {
                 pos: node.pos,
                 message: format!("`{}` is not an RFC 3339 date-time", ctx.path()),
@@ -412,10 +404,10 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn matches(&self, pattern: &str, text: &str) -> bool {
+    fn matches(&self, pattern: &'s str, text: &str) -> bool {
         let mut cache = self.regexes.borrow_mut();
         let re = cache
-            .entry(pattern.to_string())
+            .entry(pattern)
             .or_insert_with(|| Regex::new(pattern).ok());
         re.as_ref().is_none_or(|re| re.is_match(text))
     }

@@ -20,7 +20,9 @@ use super::graph_checks::check_graph_documents;
 use super::interpolate::{Interpolated, interpolate};
 use super::schema::manifest_schema;
 use super::semantic::{TypedDoc, check_all};
-use super::typing::{TopicIndex, build_resource, origin, stack_spec, to_typed};
+use super::typing::{
+    Placement, TopicIndex, build_resource, origin, placement, stack_spec, to_typed,
+};
 use super::yaml::{self, Node, Pos};
 use crate::model::spec::*;
 use crate::model::{DesiredState, ResourceKind, Sensitive, Stack};
@@ -332,7 +334,8 @@ pub fn parse_sources(
         );
     }
     let interpolated = interpolate_all(&mut raws, sources, env, &mut diags);
-    let mut docs = Vec::new();
+    // One typed document per schema-valid raw one (~1.5 kB each): sized once, not doubled.
+    let mut docs = Vec::with_capacity(raws.len());
     let mut stacks: Vec<(usize, String, StackSpec)> = Vec::new();
     schema_check(&raws, sources, &mut diags, &mut |i, json, diags| {
         let raw = &raws[i];
@@ -383,12 +386,20 @@ pub fn parse_sources(
                 spec,
                 origin: origin(sources, raw.file, &raw.root),
             };
-            let parents = TopicIndex::new(&docs);
-            let resources = docs
-                .iter()
-                .filter(|d| d.kind != ResourceKind::Stack)
-                .filter_map(|d| build_resource(d, sources, &stack, &parents))
-                .collect();
+            let placements: Vec<Placement> = {
+                let parents = TopicIndex::new(&docs);
+                docs.iter()
+                    .map(|d| placement(d, &stack, &parents))
+                    .collect()
+            };
+            // Sized up front: grown by doubling, 10k resources of ~1.5 kB left ~9 MB unused.
+            let mut resources = Vec::with_capacity(docs.len());
+            resources.extend(
+                docs.into_iter()
+                    .zip(placements)
+                    .filter(|(d, _)| d.kind != ResourceKind::Stack)
+                    .filter_map(|(d, placed)| build_resource(d, placed, sources)),
+            );
             let secret_values = interpolated
                 .secret_values
                 .into_iter()

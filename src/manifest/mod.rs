@@ -9,6 +9,7 @@ pub(crate) mod declared;
 pub(crate) mod diagnostic;
 mod graph_checks;
 pub(crate) mod interpolate;
+mod keywords;
 pub(crate) mod load;
 #[cfg(test)]
 mod scale_tests;

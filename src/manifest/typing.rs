@@ -89,13 +89,8 @@ fn wrap<S>((m, s): (Metadata, S), f: fn(S) -> ResourceSpec) -> (Metadata, Option
 
 const EG: &str = crate::model::EVENT_GRID_NAMESPACE;
 
-pub(super) fn build_resource(
-    d: &TypedDoc,
-    sources: &[(PathBuf, String)],
-    stack: &Stack,
-    parents: &TopicIndex,
-) -> Option<DesiredResource> {
-    let spec = d.spec.clone()?;
+/// Where a typed document's resource lives: resource group, location and id.
+pub(super) fn placement(d: &TypedDoc, stack: &Stack, parents: &TopicIndex) -> Placement {
     let sub = &stack.spec.subscription_id;
     let rg = d
         .resource_group
@@ -103,7 +98,10 @@ pub(super) fn build_resource(
         .or_else(|| stack.spec.resource_group.clone());
     let stack_loc = stack.spec.location.clone();
     let rg_id = |rg: &Option<String>| rg.as_ref().map(|g| ResourceId::resource_group(sub, g));
-    let (resource_group, location, id) = match &spec {
+    let Some(spec) = &d.spec else {
+        return (None, None, None);
+    };
+    match spec {
         ResourceSpec::ProviderRegistration => {
             (None, None, Some(ResourceId::provider(sub, &d.name)))
         }
@@ -139,20 +137,30 @@ pub(super) fn build_resource(
         ResourceSpec::EventSubscription(s) => {
             subscription_placement(s, &d.name, sub, stack, parents)
         }
-    };
+    }
+}
+
+/// The desired resource of a typed document placed by [`placement`]; its spec is moved, not
+/// copied (10k specs are ~15 MB).
+pub(super) fn build_resource(
+    d: TypedDoc,
+    (resource_group, location, id): Placement,
+    sources: &[(PathBuf, String)],
+) -> Option<DesiredResource> {
+    let origin = origin(sources, d.file, d.root);
     Some(DesiredResource {
         kind: d.kind,
-        name: d.name.clone(),
-        metadata: d.metadata.clone(),
+        name: d.name,
+        metadata: d.metadata,
         resource_group,
         location,
         id,
-        spec,
-        origin: origin(sources, d.file, d.root),
+        spec: d.spec?,
+        origin,
     })
 }
 
-type Placement = (Option<String>, Option<String>, Option<ResourceId>);
+pub(super) type Placement = (Option<String>, Option<String>, Option<ResourceId>);
 
 fn subscription_placement(
     s: &EventSubscriptionSpec,

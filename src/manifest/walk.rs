@@ -54,6 +54,8 @@ impl Ctx<'_> {
 pub(super) struct Problems {
     pub(super) list: Vec<Problem>,
     trial: bool,
+    /// The walk's JSON is thrown away (an `if` condition): mappings need not be built.
+    condition: bool,
     found: usize,
 }
 
@@ -62,6 +64,7 @@ impl Problems {
         Self {
             list: Vec::new(),
             trial: false,
+            condition: false,
             found: 0,
         }
     }
@@ -71,6 +74,19 @@ impl Problems {
             trial: true,
             ..Self::collect()
         }
+    }
+
+    /// A trial walk whose JSON is not used, only whether it found a problem.
+    pub(super) fn condition() -> Self {
+        Self {
+            condition: true,
+            ..Self::trial()
+        }
+    }
+
+    /// Whether the walk's JSON is used (mappings are built only then).
+    pub(super) fn wants_values(&self) -> bool {
+        !self.condition
     }
 
     pub(super) fn push(&mut self, make: impl FnOnce() -> Problem) {

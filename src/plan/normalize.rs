@@ -357,6 +357,11 @@ pub(crate) fn prune_empty(v: &mut Value) -> bool {
 
 /// Flattens a normalized value into `(path, leaf)` pairs; lists of scalars stay whole.
 pub fn flatten(v: &Value) -> Map<String, Value> {
+    flatten_owned(v.clone())
+}
+
+/// As [`flatten`], moving the leaves out of `v` instead of copying them.
+pub fn flatten_owned(v: Value) -> Map<String, Value> {
     let mut out = Map::new();
     // An empty body has no attributes; without this it would show as one change at path "".
     if v.as_object().is_some_and(Map::is_empty) {
@@ -368,7 +373,7 @@ pub fn flatten(v: &Value) -> Map<String, Value> {
 
 /// `prefix` is the path so far; it is extended in place and restored before returning, so
 /// paths are built without a new string per level.
-fn flatten_into(v: &Value, prefix: &mut String, out: &mut Map<String, Value>) {
+fn flatten_into(v: Value, prefix: &mut String, out: &mut Map<String, Value>) {
     let len = prefix.len();
     match v {
         Value::Object(map) if !map.is_empty() => {
@@ -376,13 +381,13 @@ fn flatten_into(v: &Value, prefix: &mut String, out: &mut Map<String, Value>) {
                 if len > 0 {
                     prefix.push('.');
                 }
-                prefix.push_str(k);
+                prefix.push_str(&k);
                 flatten_into(child, prefix, out);
                 prefix.truncate(len);
             }
         }
         Value::Array(items) if items.iter().any(|i| i.is_object() || i.is_array()) => {
-            for (i, child) in items.iter().enumerate() {
+            for (i, child) in items.into_iter().enumerate() {
                 prefix.push('[');
                 prefix.push_str(&i.to_string());
                 prefix.push(']');
@@ -390,8 +395,8 @@ fn flatten_into(v: &Value, prefix: &mut String, out: &mut Map<String, Value>) {
                 prefix.truncate(len);
             }
         }
-        _ => {
-            out.insert(prefix.clone(), v.clone());
+        leaf => {
+            out.insert(prefix.clone(), leaf);
         }
     }
 }
