@@ -201,13 +201,14 @@ fn whole(seconds: u64) -> u64 {
 
 /// `renewBefore` for a subscription whose `validFor` is `valid_for` and that has `remaining`
 /// seconds left (docs/export.md): a quarter of `valid_for` — the planner's default — in whole
-/// hours, unless that is not an hour shorter than what remains, when it is half of what
-/// remains. The planner renews when less than `renewBefore` remains, so the first plan after
+/// hours, unless that is not an hour (or, for short lifetimes, a quarter) shorter than what
+/// remains, when it is half of what remains. The planner renews when less than `renewBefore` remains, so the first plan after
 /// the export renews nothing; an expired subscription (nothing remains) is renewed.
 pub fn renew_window(valid_for: Duration, remaining: i64) -> Duration {
     let quarter = whole(valid_for.as_secs() / 4);
     let remaining = u64::try_from(remaining).unwrap_or(0);
-    if remaining > quarter.saturating_add(HOUR) {
+    // The margin leaves time for the plan that follows the export.
+    if remaining > quarter.saturating_add(quarter.min(HOUR)) {
         Duration::from_secs(quarter)
     } else {
         Duration::from_secs(whole(remaining / 2))

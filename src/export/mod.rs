@@ -15,6 +15,8 @@ mod write;
 mod yaml_out;
 
 #[cfg(test)]
+mod graph_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;

@@ -111,7 +111,7 @@ pub async fn read_group(
 /// Whether the group's partner configuration (`body`) authorizes Microsoft Graph (by name or
 /// immutable id) or records Graph subscriptions a stack created: only then can a partner topic
 /// of Graph's be in the group, and only then is Graph asked.
-fn graph_may_notify(body: &Value) -> bool {
+pub(super) fn graph_may_notify(body: &Value) -> bool {
     let authorizes = body
         .pointer("/properties/partnerAuthorization/authorizedPartnersList")
         .and_then(Value::as_array)

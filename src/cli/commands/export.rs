@@ -83,7 +83,7 @@ fn summary(request: &ExportRequest, r: &ExportReport) -> String {
     ));
     if r.graph_requests > 0 {
         out.push_str(&format!(
-            "Read Microsoft Graph subscriptions with {} Graph requests.\n",
+            "Listed Microsoft Graph subscriptions with {} Graph request(s).\n",
             r.graph_requests
         ));
     }
