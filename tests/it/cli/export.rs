@@ -398,6 +398,9 @@ fn a_graph_subscription_made_outside_gridform_exports_as_an_adopt() {
     let plan = w.run_with(cwd.path(), &["plan", "--format", "json", &out], &vars);
     let (stdout, stderr) = texts(&plan);
     assert_eq!(plan.status.code(), Some(0), "{stdout}{stderr}");
+    for text in [texts(&run).0, texts(&run).1, stdout.clone(), stderr.clone()] {
+        assert!(!text.contains("foreign-canary-state"), "{text}");
+    }
     let planned = actions(&stdout);
     assert!(
         planned.iter().all(|a| a.starts_with("\"adopt\"")),
