@@ -202,7 +202,7 @@ fn whole(seconds: u64) -> u64 {
 /// `renewBefore` for a subscription whose `validFor` is `valid_for` and that has `remaining`
 /// seconds left (docs/export.md): a quarter of `valid_for` — the planner's default — in whole
 /// hours, unless that is not an hour (or, for short lifetimes, a quarter) shorter than what
-/// remains, when it is half of what remains. The planner renews when less than `renewBefore` remains, so the first plan after
+/// remains, when it is half of what remains less a minute. The planner renews when less than `renewBefore` remains, so the first plan after
 /// the export renews nothing; an expired subscription (nothing remains) is renewed.
 pub fn renew_window(valid_for: Duration, remaining: i64) -> Duration {
     let quarter = whole(valid_for.as_secs() / 4);
@@ -211,6 +211,8 @@ pub fn renew_window(valid_for: Duration, remaining: i64) -> Duration {
     if remaining > quarter.saturating_add(quarter.min(HOUR)) {
         Duration::from_secs(quarter)
     } else {
-        Duration::from_secs(whole(remaining / 2))
+        // Less a minute: a subscription exported within seconds of its creation, whose
+        // remainder is a round lifetime, rounds like one exported a little later.
+        Duration::from_secs(whole(remaining.saturating_sub(MINUTE) / 2))
     }
 }

@@ -153,7 +153,7 @@ fn graph_subscriptions_export_by_handle_or_topic_and_adopt_what_no_stack_owns() 
         "partnerTopic: graph-users",
         "clientState: \"${env:ENTRA_USERS_CLIENT_STATE}\"",
         "validFor: 29d",
-        "renewBefore: 36h",
+        "renewBefore: 35h",
     ] {
         assert!(users.contains(wanted), "`{wanted}` in\n{users}");
     }

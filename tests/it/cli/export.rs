@@ -2,7 +2,9 @@
 //! 127.0.0.1:0. Every manifest set applies, exports and plans empty with the exported files
 //! (and exports again byte for byte); a world built with SDK-shaped ARM requests exports as
 //! adopts, applies and then plans empty, its canary secret only ever in `DIR/.env`; a
-//! non-empty directory is refused without `--force`; the exported files are snapshots.
+//! non-empty directory is refused without `--force`; the exported files are snapshots. Microsoft
+//! Graph: a subscription made outside gridform exports as an adopt, and one close to expiry
+//! exports a renew window that the next plan respects and a later one renews.
 
 use std::path::Path;
 
@@ -416,4 +418,41 @@ fn a_graph_subscription_made_outside_gridform_exports_as_an_adopt() {
     let (stdout, stderr) = texts(&again);
     assert_eq!(again.status.code(), Some(0), "{stdout}{stderr}");
     assert!(stdout.starts_with("No changes."), "{stdout}");
+}
+
+/// Moves the emulator's clock `seconds` ahead.
+fn advance_clock(w: &World, seconds: u64) {
+    let body = serde_json::json!({"advanceSeconds": seconds});
+    let moved = w.control(reqwest::Method::POST, "/_emulator/clock", &body);
+    assert!(moved.is_success(), "{moved}");
+}
+
+#[test]
+fn a_graph_subscription_close_to_expiry_exports_a_window_that_renews_only_later() {
+    let w = World::start();
+    let cwd = tempfile::tempdir().unwrap();
+    let set = repo().join("manifests/graph-partner").display().to_string();
+    let apply = w.run(cwd.path(), &["apply", "--auto-approve", &set]);
+    assert_eq!(apply.status.code(), Some(0), "{:?}", texts(&apply));
+    // `entra-users` lasts 3d: 12 hours are left, less than a quarter of Graph's 29 days.
+    advance_clock(&w, 60 * 3600);
+    let dir = cwd.path().join("exported");
+    let run = export(&w, cwd.path(), "entra-events", &dir, &[]);
+    assert_eq!(run.status.code(), Some(0), "{:?}", texts(&run));
+    let partner = std::fs::read_to_string(dir.join("partner.yaml")).unwrap();
+    assert!(
+        partner.contains("renewBefore: 5h"),
+        "half of what is left:\n{partner}"
+    );
+    let (code, out, err) = plan_exported(&w, cwd.path(), &dir, &["--detailed-exitcode"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.starts_with("No changes."), "{out}");
+    advance_clock(&w, 7 * 3600);
+    let (code, out, err) = plan_exported(&w, cwd.path(), &dir, &["--detailed-exitcode"]);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(
+        out.contains("~ renew GraphSubscription `entra-users`"),
+        "{out}"
+    );
+    assert!(!out.contains("entra-groups"), "{out}");
 }
