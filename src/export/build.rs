@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use super::convert::{self, owner_of, protected};
+use super::convert::{self, TopicCreator, owner_of, protected};
+use super::graph::{GraphScope, graph_documents};
 use super::subscription::{SecretParts, SecretVars, env_name, subscription_spec};
 use super::{ExportError, yaml_out};
 use crate::model::live::LiveState;
@@ -153,6 +154,7 @@ pub fn build(input: &BuildInput<'_>) -> Result<Exported, ExportError> {
         },
         docs: BTreeMap::new(),
         topics: BTreeMap::new(),
+        graph_topics: BTreeMap::new(),
     };
     b.collect();
     b.finish()
@@ -181,6 +183,8 @@ struct Builder<'a> {
     docs: BTreeMap<String, Vec<Doc>>,
     /// Exported topics by id: (kind, name).
     topics: BTreeMap<ResourceId, (ResourceKind, String)>,
+    /// Partner topic name (lowercase) → the `GraphSubscription` document notifying it.
+    graph_topics: BTreeMap<String, String>,
 }
 
 impl Builder<'_> {
@@ -242,6 +246,8 @@ impl Builder<'_> {
             };
             self.push("stack.yaml", doc);
         }
+        // Before the partner topics, which name the Graph subscription that made them.
+        self.graph_subscriptions(&location);
         for (id, body) in &live.resources {
             let Some(kind) = kind_of(id) else { continue };
             if kind == ResourceKind::EventSubscription {
@@ -297,8 +303,41 @@ impl Builder<'_> {
     }
 
     fn partner_topic(&self, id: &ResourceId, body: &Value, owned: bool) -> Value {
+        let graph = self.graph_topics.get(&id.name().to_ascii_lowercase());
+        if let Some(g) = graph {
+            let implied = self.input.live.graph_source.as_deref();
+            let creator = Some(TopicCreator::GraphSubscription(g));
+            return convert::partner_topic_spec(body, creator, implied, owned);
+        }
         let tenant = self.tenant();
-        convert::partner_topic_spec(body, self.stream_of(id), tenant.as_deref(), owned)
+        let creator = self.stream_of(id).map(TopicCreator::Auth0Stream);
+        convert::partner_topic_spec(body, creator, tenant.as_deref(), owned)
+    }
+
+    /// The Graph subscriptions notifying a partner topic of the group (read when a Graph
+    /// client is connected), as `GraphSubscription` documents.
+    fn graph_subscriptions(&mut self, location: &str) {
+        let scope = GraphScope {
+            live: self.input.live,
+            stack: &self.stack,
+            subscription: self.input.subscription,
+            group: self.input.group,
+            location,
+            now: self.input.now,
+        };
+        let graph = graph_documents(&scope, &mut self.out.secrets);
+        self.out.skipped.extend(graph.skipped);
+        self.graph_topics = graph.topics;
+        for (name, adopt, spec) in graph.docs {
+            let doc = Doc {
+                kind: ResourceKind::GraphSubscription,
+                name,
+                adopt,
+                protect: false,
+                spec,
+            };
+            self.push("partner.yaml", doc);
+        }
     }
 
     fn streams(&mut self) {

@@ -318,22 +318,38 @@ pub fn partner_configuration_spec(body: &Value, now: DateTime<Utc>, owned: bool)
     Value::Object(spec)
 }
 
-/// A partner topic's spec: `fromAuth0LogStream` when a stream created it, otherwise found by
-/// name with its `expectedSource`; the source is written whenever it is not what the stream's
-/// tenant implies.
+/// The partner that created a partner topic, as the topic's document names it.
+#[derive(Debug, Clone, Copy)]
+pub enum TopicCreator<'a> {
+    /// `fromAuth0LogStream: NAME`.
+    Auth0Stream(&'a str),
+    /// `fromGraphSubscription: NAME`.
+    GraphSubscription(&'a str),
+}
+
+/// A partner topic's spec: `fromAuth0LogStream` / `fromGraphSubscription` when a stream or a
+/// Graph subscription created it, otherwise found by name with its `expectedSource`; the source
+/// is written whenever it is not what the creator implies (`implied`: the stream's tenant, the
+/// source Graph stamps for the connected application).
 pub fn partner_topic_spec(
     body: &Value,
-    stream: Option<&str>,
-    tenant: Option<&str>,
+    creator: Option<TopicCreator<'_>>,
+    implied: Option<&str>,
     owned: bool,
 ) -> Value {
     let mut spec = Map::new();
     let props = body.get("properties").cloned().unwrap_or(Value::Null);
     let source = props["source"].as_str().unwrap_or_default();
-    if let Some(s) = stream {
-        spec.insert("fromAuth0LogStream".into(), json!(s));
+    match creator {
+        Some(TopicCreator::Auth0Stream(s)) => {
+            spec.insert("fromAuth0LogStream".into(), json!(s));
+        }
+        Some(TopicCreator::GraphSubscription(g)) => {
+            spec.insert("fromGraphSubscription".into(), json!(g));
+        }
+        None => {}
     }
-    let implied = stream.and(tenant);
+    let implied = creator.and(implied);
     if !implied.is_some_and(|t| t.eq_ignore_ascii_case(source)) {
         spec.insert("expectedSource".into(), json!(source.replace("${", "$${")));
     }

@@ -8,11 +8,14 @@
 
 mod build;
 mod convert;
+mod graph;
 mod read;
 mod subscription;
 mod write;
 mod yaml_out;
 
+#[cfg(test)]
+mod graph_tests;
 #[cfg(test)]
 mod tests;
 
@@ -55,6 +58,8 @@ pub struct ExportReport {
     pub secret_names: Vec<String>,
     /// ARM requests spent.
     pub requests: RequestCounts,
+    /// Microsoft Graph requests spent (0 when Graph was not read).
+    pub graph_requests: u64,
 }
 
 /// Why an export failed.
@@ -99,6 +104,15 @@ pub enum ExportError {
         /// The client's error.
         #[source]
         source: Box<crate::auth0::Auth0ApiError>,
+    },
+    /// Microsoft Graph could not be read.
+    #[error("{what}")]
+    Graph {
+        /// What was being done.
+        what: String,
+        /// The client's error.
+        #[source]
+        source: Box<crate::graph::GraphApiError>,
     },
     /// A file could not be written.
     #[error("{what} `{path}`")]
@@ -170,5 +184,6 @@ pub async fn export(
         skipped: exported.skipped,
         secret_names: exported.secrets.values.keys().cloned().collect(),
         requests: snapshot.live.requests,
+        graph_requests: snapshot.graph_requests,
     })
 }

@@ -1,7 +1,9 @@
 //! Reading what `gridform export` turns into manifests: one resource group's Event Grid
 //! resources through the same list-based reads as `plan`'s refresh (`arm::read_live`), the
 //! secret parts that GET never returns (`getFullUrl`, `getDeliveryAttributes`: POSTs, only for
-//! the subscriptions that may hold a secret) and the Auth0 log streams whose sink is the group.
+//! the subscriptions that may hold a secret), the Auth0 log streams whose sink is the group,
+//! and — when a Graph client is connected and the group's partner configuration authorizes or
+//! records Microsoft Graph — the Graph subscriptions notifying a partner topic in the group.
 //!
 //! Read-only: no PUT, PATCH or DELETE, no lease. It must not decide what the manifests say
 //! (`build` does) and never logs a secret value.
@@ -13,8 +15,11 @@ use super::ExportError;
 use crate::apply::remote::Remote;
 use crate::arm::read::READ_CONCURRENCY;
 use crate::arm::{self, LiveScope};
+use crate::manifest::{GRAPH_PARTNER_ID, GRAPH_PARTNER_NAME};
+use crate::model::graph_url::EventGridTarget;
 use crate::model::live::LiveState;
 use crate::model::{EVENT_GRID_NAMESPACE, ResourceId};
+use crate::plan::graph_record::{RECORD_PREFIX as GRAPH_RECORD_PREFIX, record_id};
 use crate::plan::wire::{MARKER, SECRETS_LABEL};
 
 /// What was read: the live state (bodies, full URLs, delivery attributes, Auth0 streams of the
@@ -24,6 +29,8 @@ pub struct Snapshot {
     pub live: LiveState,
     /// The Auth0 tenant domain, when Auth0 was read.
     pub auth0_domain: Option<String>,
+    /// Microsoft Graph requests spent (0 when Graph was not read).
+    pub graph_requests: u64,
 }
 
 fn arm_error(what: String) -> impl FnOnce(arm::ArmError) -> ExportError {
@@ -93,7 +100,85 @@ pub async fn read_group(
         None => None,
     };
     live.requests = remote.arm.request_counts().since(&before);
-    Ok(Snapshot { live, auth0_domain })
+    let graph_requests = read_graph(remote, subscription, group, &mut live).await?;
+    Ok(Snapshot {
+        live,
+        auth0_domain,
+        graph_requests,
+    })
+}
+
+/// Whether the group's partner configuration (`body`) authorizes Microsoft Graph (by name or
+/// immutable id) or records Graph subscriptions a stack created: only then can a partner topic
+/// of Graph's be in the group, and only then is Graph asked.
+pub(super) fn graph_may_notify(body: &Value) -> bool {
+    let authorizes = body
+        .pointer("/properties/partnerAuthorization/authorizedPartnersList")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|p| {
+            p["partnerName"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(GRAPH_PARTNER_NAME))
+                || p["partnerRegistrationImmutableId"]
+                    .as_str()
+                    .is_some_and(|i| i.eq_ignore_ascii_case(GRAPH_PARTNER_ID))
+        });
+    let records = body
+        .get("tags")
+        .and_then(Value::as_object)
+        .is_some_and(|tags| {
+            tags.keys()
+                .any(|k| k.to_ascii_lowercase().starts_with(GRAPH_RECORD_PREFIX))
+        });
+    authorizes || records
+}
+
+/// Lists the Graph subscriptions once (every page) and keeps, by id, those whose
+/// `EventGrid:?` notification URL names a partner topic of `group` in `subscription`; also the
+/// `source` Graph stamps for the connected application. Returns the Graph requests spent.
+async fn read_graph(
+    remote: &Remote,
+    subscription: &str,
+    group: &str,
+    live: &mut LiveState,
+) -> Result<u64, ExportError> {
+    let Some(graph) = &remote.graph else {
+        return Ok(0);
+    };
+    let config = live.get(&record_id(subscription, group));
+    if !config.is_some_and(graph_may_notify) {
+        return Ok(0);
+    }
+    let before = graph.request_counts();
+    let graph_error = |what: &str| {
+        let what = what.to_string();
+        move |source| ExportError::Graph {
+            what,
+            source: Box::new(source),
+        }
+    };
+    let listed = graph
+        .list_subscriptions()
+        .await
+        .map_err(graph_error("cannot list Microsoft Graph subscriptions"))?;
+    for body in listed {
+        let here = body["notificationUrl"]
+            .as_str()
+            .and_then(EventGridTarget::parse)
+            .is_some_and(|t| {
+                t.subscription.eq_ignore_ascii_case(subscription)
+                    && t.resource_group.eq_ignore_ascii_case(group)
+            });
+        if let (true, Some(id)) = (here, body["id"].as_str()) {
+            live.graph_subscriptions.insert(id.to_string(), body);
+        }
+    }
+    live.graph_source = Some(graph.source().await.map_err(graph_error(
+        "cannot tell which Microsoft Graph application this is",
+    ))?);
+    Ok(graph.request_counts().since(&before).total())
 }
 
 /// The destination of a subscription body (direct or with the topic's identity).

@@ -23,6 +23,10 @@ const FIRST_KEYS: &[&str] = &[
     "type",
     "key",
     "topic",
+    // A GraphSubscription's what-and-where.
+    "resource",
+    "changeType",
+    "partnerTopic",
 ];
 
 fn key_rank(key: &str) -> (usize, &str) {

@@ -22,6 +22,8 @@ pub use words::did_you_mean;
 pub(crate) mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};
+/// Microsoft Graph's partner name and immutable id (also read by `export`).
+pub(crate) use graph_checks::{GRAPH_PARTNER_ID, GRAPH_PARTNER_NAME};
 pub use load::{Loaded, load, parse_sources};
 
 /// Reads `${env:…}` from the process environment.

@@ -81,6 +81,12 @@ fn summary(request: &ExportRequest, r: &ExportReport) -> String {
         r.requests.reads,
         r.requests.writes
     ));
+    if r.graph_requests > 0 {
+        out.push_str(&format!(
+            "Listed Microsoft Graph subscriptions with {} Graph request(s).\n",
+            r.graph_requests
+        ));
+    }
     out.push_str(&format!(
         "Next: review the files, then `gridform plan {dir}`.\n"
     ));

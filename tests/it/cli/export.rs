@@ -2,7 +2,9 @@
 //! 127.0.0.1:0. Every manifest set applies, exports and plans empty with the exported files
 //! (and exports again byte for byte); a world built with SDK-shaped ARM requests exports as
 //! adopts, applies and then plans empty, its canary secret only ever in `DIR/.env`; a
-//! non-empty directory is refused without `--force`; the exported files are snapshots.
+//! non-empty directory is refused without `--force`; the exported files are snapshots. Microsoft
+//! Graph: a subscription made outside gridform exports as an adopt, and one close to expiry
+//! exports a renew window that the next plan respects and a later one renews.
 
 use std::path::Path;
 
@@ -267,4 +269,190 @@ pub(super) fn actions(plan_json: &str) -> Vec<String> {
         .iter()
         .map(|a| format!("{} {} {}", a["action"], a["kind"], a["name"]))
         .collect()
+}
+
+#[test]
+fn exported_files_of_the_graph_reference_set() {
+    let text = exported_snapshot("manifests/graph-partner");
+    // The snapshot holds the files but `.env` (names only): the clientState value is nowhere.
+    assert!(!text.contains("local-dev-client-state"), "{text}");
+    assert!(text.contains("${env:ENTRA_USERS_CLIENT_STATE}"), "{text}");
+    insta::assert_snapshot!("export_graph_partner", text);
+}
+
+const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+const FOREIGN_GROUP: &str = "foreign-graph";
+/// The application `World::token` is for: the exporting runs use the same one, since Graph lists
+/// only the calling application's subscriptions.
+const SAME_APPLICATION: [(&str, &str); 2] =
+    [("AZURE_TENANT_ID", "tenant"), ("AZURE_CLIENT_ID", "test")];
+
+/// Sends `method` `path` with a token for `scope` and `body`: the status and JSON answer.
+fn send(w: &World, method: reqwest::Method, path: &str, scope: &str, body: Value) -> (u16, Value) {
+    let token = w.token(scope);
+    let url = format!("{}{path}", w.base_url);
+    w.block_on(async move {
+        let resp = reqwest::Client::new()
+            .request(method, url)
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    })
+}
+
+/// A group whose partner configuration authorizes Graph, and a Graph subscription created
+/// outside gridform (straight to the emulator's Graph API) once Graph made its partner topic.
+fn foreign_graph_subscription(w: &World) {
+    let eg = "api-version=2025-02-15";
+    let group = format!("/subscriptions/{SUB}/resourceGroups/{FOREIGN_GROUP}");
+    let register = format!(
+        "/subscriptions/{SUB}/providers/Microsoft.EventGrid/register?api-version=2021-04-01"
+    );
+    let arm = crate::support::world::ARM_SCOPE;
+    assert_eq!(
+        send(w, reqwest::Method::POST, &register, arm, Value::Null).0,
+        200
+    );
+    let rg = format!("{group}?api-version=2021-04-01");
+    assert!(
+        w.arm_put(&rg, &serde_json::json!({"location": "westus2"}))
+            .is_success()
+    );
+    let cfg = format!("{group}/providers/Microsoft.EventGrid/partnerConfigurations/default?{eg}");
+    let partners = serde_json::json!({"properties": {"partnerAuthorization": {
+        "defaultMaximumExpirationTimeInDays": 30,
+        "authorizedPartnersList": [{"partnerName": "MicrosoftGraphAPI",
+            "authorizationExpirationTimeInUtc": (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339()}]}}});
+    assert!(w.arm_put(&cfg, &partners).is_success());
+    let url = format!(
+        "EventGrid:?azuresubscriptionid={SUB}&resourcegroup={FOREIGN_GROUP}&partnertopic=foreign-users&location=westus2"
+    );
+    let expiry = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    let body = serde_json::json!({"changeType": "updated", "resource": "users",
+        "notificationUrl": url, "expirationDateTime": expiry, "clientState": "foreign-canary-state"});
+    let (status, created) = send(
+        w,
+        reqwest::Method::POST,
+        "/graph/v1.0/subscriptions",
+        GRAPH_SCOPE,
+        body,
+    );
+    assert_eq!(status, 201, "{created}");
+    let topic = format!("{group}/providers/Microsoft.EventGrid/partnerTopics/foreign-users?{eg}");
+    w.wait_until("Graph created the partner topic", || {
+        w.arm_get(&topic)["properties"]["activationState"] == "NeverActivated"
+    });
+}
+
+#[test]
+fn a_graph_subscription_made_outside_gridform_exports_as_an_adopt() {
+    let w = World::start();
+    let cwd = tempfile::tempdir().unwrap();
+    foreign_graph_subscription(&w);
+    let dir = cwd.path().join("exported");
+    let out = dir.display().to_string();
+    let args = [
+        "export",
+        "--resource-group",
+        FOREIGN_GROUP,
+        "--subscription",
+        SUB,
+        "--out",
+        &out,
+    ];
+    let run = w.run_with(cwd.path(), &args, &SAME_APPLICATION);
+    let (stdout, stderr) = texts(&run);
+    assert_eq!(run.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("GraphSubscription: 1"), "{stdout}");
+    let partner = std::fs::read_to_string(dir.join("partner.yaml")).unwrap();
+    for wanted in [
+        "kind: GraphSubscription\nmetadata:\n  name: foreign-users\n  adopt: true",
+        "resource: users",
+        "changeType:\n    - updated",
+        "clientState: \"${env:FOREIGN_USERS_CLIENT_STATE}\"",
+        "lifecycleNotifications: false",
+        "validFor: 29d",
+        "fromGraphSubscription: foreign-users",
+    ] {
+        assert!(partner.contains(wanted), "`{wanted}` missing:\n{partner}");
+    }
+    assert!(
+        !partner.contains("expectedSource"),
+        "the source is Graph's for this application:\n{partner}"
+    );
+    for (name, bytes) in files_of(&dir) {
+        let text = String::from_utf8_lossy(&bytes);
+        assert_eq!(
+            text.contains("foreign-canary-state"),
+            name == ".env",
+            "{name}"
+        );
+    }
+    // The plan adopts the group, the configuration (recording the Graph subscription) and the
+    // partner topic; the Graph subscription itself is neither renewed nor replaced.
+    let env = dot_env(&dir);
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    vars.extend_from_slice(&SAME_APPLICATION);
+    let plan = w.run_with(cwd.path(), &["plan", "--format", "json", &out], &vars);
+    let (stdout, stderr) = texts(&plan);
+    assert_eq!(plan.status.code(), Some(0), "{stdout}{stderr}");
+    for text in [texts(&run).0, texts(&run).1, stdout.clone(), stderr.clone()] {
+        assert!(!text.contains("foreign-canary-state"), "{text}");
+    }
+    let planned = actions(&stdout);
+    assert!(
+        planned.iter().all(|a| a.starts_with("\"adopt\"")),
+        "{planned:?}"
+    );
+    assert!(
+        stdout.contains("tags.gridform-graph-subscription:foreign-users"),
+        "{stdout}"
+    );
+    let apply = w.run_with(cwd.path(), &["apply", "--auto-approve", &out], &vars);
+    assert_eq!(apply.status.code(), Some(0), "{:?}", texts(&apply));
+    let again = w.run_with(cwd.path(), &["plan", "--detailed-exitcode", &out], &vars);
+    let (stdout, stderr) = texts(&again);
+    assert_eq!(again.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.starts_with("No changes."), "{stdout}");
+}
+
+/// Moves the emulator's clock `seconds` ahead.
+fn advance_clock(w: &World, seconds: u64) {
+    let body = serde_json::json!({"advanceSeconds": seconds});
+    let moved = w.control(reqwest::Method::POST, "/_emulator/clock", &body);
+    assert!(moved.is_success(), "{moved}");
+}
+
+#[test]
+fn a_graph_subscription_close_to_expiry_exports_a_window_that_renews_only_later() {
+    let w = World::start();
+    let cwd = tempfile::tempdir().unwrap();
+    let set = repo().join("manifests/graph-partner").display().to_string();
+    let apply = w.run(cwd.path(), &["apply", "--auto-approve", &set]);
+    assert_eq!(apply.status.code(), Some(0), "{:?}", texts(&apply));
+    // `entra-users` lasts 3d: 12 hours are left, less than a quarter of Graph's 29 days.
+    advance_clock(&w, 60 * 3600);
+    let dir = cwd.path().join("exported");
+    let run = export(&w, cwd.path(), "entra-events", &dir, &[]);
+    assert_eq!(run.status.code(), Some(0), "{:?}", texts(&run));
+    let partner = std::fs::read_to_string(dir.join("partner.yaml")).unwrap();
+    assert!(
+        partner.contains("renewBefore: 5h"),
+        "half of what is left:\n{partner}"
+    );
+    let (code, out, err) = plan_exported(&w, cwd.path(), &dir, &["--detailed-exitcode"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.starts_with("No changes."), "{out}");
+    advance_clock(&w, 7 * 3600);
+    let (code, out, err) = plan_exported(&w, cwd.path(), &dir, &["--detailed-exitcode"]);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(
+        out.contains("~ renew GraphSubscription `entra-users`"),
+        "{out}"
+    );
+    assert!(!out.contains("entra-groups"), "{out}");
 }
