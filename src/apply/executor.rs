@@ -510,6 +510,11 @@ async fn wait_for_partner<B: Backend>(
 ) -> Result<(), Failure> {
     let learned = &ctx.learned;
     let deadline = deadline_after(Duration::from_secs(timeout_secs));
+    tracing::info!(
+        stream = at.stream().unwrap_or_default(),
+        timeout_secs,
+        "waiting for the partner to create its partner topic"
+    );
     loop {
         let id = match at.stream() {
             None => at.resolve(None),

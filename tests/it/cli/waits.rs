@@ -210,13 +210,17 @@ fn ctrl_c_ends_the_wait_for_an_unauthorized_partner_and_says_what_it_interrupted
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("stack.yaml"), UNAUTHORIZED).unwrap();
     let mut child = w
-        .command(dir.path(), &["apply", "--auto-approve", "."])
+        .command(dir.path(), &["-v", "apply", "--auto-approve", "."])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The stream is created (its progress line printed): the wait for the partner has begun.
-    let (mut stderr, mut seen) = stderr_until(&mut child, "create log stream Auth0LogStream");
+    // The wait for the partner has begun (its log line; the stream's progress line alone came
+    // before the wait started, so an interrupt in between stopped a run with no wait running).
+    let (mut stderr, mut seen) = stderr_until(
+        &mut child,
+        "waiting for the partner to create its partner topic",
+    );
     interrupt(&child);
     stderr.read_to_string(&mut seen).unwrap();
     let out = child.wait_with_output().unwrap();
