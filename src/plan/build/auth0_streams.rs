@@ -61,13 +61,8 @@ impl Builder<'_> {
     /// The partner configuration that records this stream, when the manifests declare it.
     pub(super) fn record_of(&self, r: &DesiredResource) -> Option<ResourceId> {
         let rg = r.resource_group.as_deref()?;
-        let declared = self.desired.resources.iter().any(|d| {
-            d.kind == ResourceKind::PartnerConfiguration
-                && d.resource_group
-                    .as_deref()
-                    .is_some_and(|g| g.eq_ignore_ascii_case(rg))
-        });
-        declared.then(|| record_id(&self.desired.stack.spec.subscription_id, rg))
+        self.declared_config_in(rg)
+            .map(|_| record_id(&self.desired.stack.spec.subscription_id, rg))
     }
 
     /// The record tags the partner configuration `id` (resource group `rg`) should carry: every

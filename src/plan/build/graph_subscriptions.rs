@@ -221,27 +221,8 @@ impl<'a> Builder<'a> {
 
     /// The partner configuration recording Graph subscriptions in `rg`, when it is declared.
     fn graph_record_of(&self, rg: &str) -> Option<ResourceId> {
-        let declared = self.desired.resources.iter().any(|d| {
-            d.kind == ResourceKind::PartnerConfiguration
-                && d.resource_group
-                    .as_deref()
-                    .is_some_and(|g| g.eq_ignore_ascii_case(rg))
-        });
-        declared.then(|| record_id(&self.desired.stack.spec.subscription_id, rg))
-    }
-
-    /// The planned action on the declared partner configuration of `rg`, if any.
-    fn config_action_in(&self, rg: &str) -> Option<usize> {
-        self.desired
-            .resources
-            .iter()
-            .filter(|d| {
-                d.kind == ResourceKind::PartnerConfiguration
-                    && d.resource_group
-                        .as_deref()
-                        .is_some_and(|g| g.eq_ignore_ascii_case(rg))
-            })
-            .find_map(|d| self.dep(d.kind, &d.name))
+        self.declared_config_in(rg)
+            .map(|_| record_id(&self.desired.stack.spec.subscription_id, rg))
     }
 
     /// The Graph record tags the partner configuration of `rg` should carry: every declared

@@ -10,6 +10,22 @@ use crate::model::{DesiredResource, ResourceSpec};
 use crate::plan::build::auth0_streams;
 
 impl Builder<'_> {
+    /// The `PartnerConfiguration` document of resource group `rg`, if the manifests declare it.
+    pub(super) fn declared_config_in(&self, rg: &str) -> Option<&DesiredResource> {
+        self.desired.resources.iter().find(|d| {
+            d.kind == ResourceKind::PartnerConfiguration
+                && d.resource_group
+                    .as_deref()
+                    .is_some_and(|g| g.eq_ignore_ascii_case(rg))
+        })
+    }
+
+    /// The planned action on the declared partner configuration of `rg`, if any.
+    pub(super) fn config_action_in(&self, rg: &str) -> Option<usize> {
+        self.declared_config_in(rg)
+            .and_then(|d| self.dep(d.kind, &d.name))
+    }
+
     pub(super) fn partner_configuration(
         &mut self,
         r: &DesiredResource,
@@ -309,18 +325,7 @@ impl Builder<'_> {
         let Some(live) = live else {
             let mut deps: Vec<usize> = stream_dep.into_iter().collect();
             deps.extend(self.group_deps(Some(&rg)));
-            deps.extend(
-                self.desired
-                    .resources
-                    .iter()
-                    .filter(|d| {
-                        d.kind == ResourceKind::PartnerConfiguration
-                            && d.resource_group
-                                .as_deref()
-                                .is_some_and(|g| g.eq_ignore_ascii_case(&rg))
-                    })
-                    .filter_map(|d| self.dep(d.kind, &d.name)),
-            );
+            deps.extend(self.config_action_in(&rg));
             let timeout_secs = s.wait_for_partner.map(|d| d.as_secs()).unwrap_or(600);
             let wait = self.push(
                 ActionKind::WaitForPartner,
