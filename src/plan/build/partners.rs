@@ -363,8 +363,19 @@ impl Builder<'_> {
             .and_then(Value::as_str)
             .unwrap_or_default();
         if !source.eq_ignore_ascii_case(&expected) {
-            self.error(r, format!("partner topic `{}` has source `{source}`, expected `{expected}`", id.as_ref().map(|i| i.name()).unwrap_or_default()),
-                Some("gridform activates a partner topic only when its source is the expected partner; check `spec.expectedSource` and the Auth0 tenant"));
+            let hint = if s.from_graph_subscription.is_some() {
+                "gridform activates a partner topic only when its source is the expected partner: another Microsoft Graph application (or tenant) created this one; give the GraphSubscription another `partnerTopic` (and the PartnerTopic that name), or check the Graph credentials (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`)"
+            } else {
+                "gridform activates a partner topic only when its source is the expected partner; check `spec.expectedSource` and the Auth0 tenant"
+            };
+            self.error(
+                r,
+                format!(
+                    "partner topic `{}` has source `{source}`, expected `{expected}`",
+                    id.as_ref().map(|i| i.name()).unwrap_or_default()
+                ),
+                Some(hint),
+            );
             return;
         }
         let state = live

@@ -3,7 +3,8 @@
 //! flow; the server's clock moved past `renewBefore` makes the plan renew, and the renewal
 //! converges; a changed `resource` replaces the Graph subscription; removing the documents
 //! deletes the Graph subscription and its partner topic, while a Graph subscription gridform
-//! did not create (same application, same group) survives that and `destroy`.
+//! did not create (same application, same group) survives that and `destroy`; a partner topic
+//! another Graph application created under our name is refused, never activated.
 
 use std::path::Path;
 
@@ -49,10 +50,14 @@ fn assert_plan_empty(w: &World, dir: &Path) {
 /// A Graph token for the application the binary uses against the emulator (tenant `emulator`,
 /// client `gridform`): Graph lists only the caller's own subscriptions.
 fn graph_token(w: &World) -> String {
+    graph_token_of(w, "gridform")
+}
+
+fn graph_token_of(w: &World, client: &'static str) -> String {
     let url = format!("{}/emulator/oauth2/v2.0/token", w.base_url);
     let form = [
         ("grant_type", "client_credentials"),
-        ("client_id", "gridform"),
+        ("client_id", client),
         ("client_secret", "emulator"),
         ("scope", "https://graph.microsoft.com/.default"),
     ];
@@ -86,6 +91,11 @@ fn notifying(w: &World, topic: &str) -> Vec<Value> {
 
 /// Creates a Graph subscription outside gridform (same application) notifying `topic`.
 fn create_foreign(w: &World, topic: &str) -> String {
+    create_as(w, "gridform", topic)
+}
+
+/// Creates a Graph subscription as application `client` notifying `topic`.
+fn create_as(w: &World, client: &'static str, topic: &str) -> String {
     let url = format!("{}/graph/v1.0/subscriptions", w.base_url);
     let target = format!(
         "EventGrid:?azuresubscriptionid={SUB}&resourcegroup=entra-events&partnertopic={topic}&location=westus2"
@@ -94,7 +104,7 @@ fn create_foreign(w: &World, topic: &str) -> String {
     let body = json!({"changeType": "updated", "resource": "users", "notificationUrl": target,
         "lifecycleNotificationUrl": target, "expirationDateTime": expiry,
         "clientState": "someone-elses-state"});
-    let token = graph_token(w);
+    let token = graph_token_of(w, client);
     let created: Value = w.block_on(async move {
         let resp = reqwest::Client::new()
             .post(url)
@@ -331,4 +341,43 @@ fn the_client_state_never_prints_and_a_saved_plan_pins_it() {
     assert_eq!(notifying(&w, "graph-users")[0]["clientState"], ROTATED);
     let (code, out, err) = with(ROTATED, &["drift", "."]);
     assert_eq!(code, Some(0), "{out}{err}");
+}
+
+#[test]
+fn a_partner_topic_another_graph_application_created_under_our_name_is_never_activated() {
+    let w = World::start();
+    let dir = tempfile::tempdir().unwrap();
+    // The group and its authorization first, then another application's Graph subscription
+    // takes the name `graph-users`.
+    reference_copy(dir.path(), &|_, t| t.to_string());
+    for f in ["graph.yaml", "subscriptions.yaml"] {
+        std::fs::remove_file(dir.path().join(f)).unwrap();
+    }
+    apply(&w, dir.path());
+    create_as(&w, "other-team", "graph-users");
+    w.wait_until("the other application's partner topic", || {
+        partner_topic_names(&w).contains(&"graph-users".to_string())
+    });
+
+    reference_copy(dir.path(), &|_, t| t.to_string());
+    let (code, out, err) = run(&w, dir.path(), &["apply", "--auto-approve", "."]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    let text = format!("{out}{err}");
+    for part in [
+        "partner topic `graph-users` has source",
+        "/applications/other-team",
+        "/applications/gridform",
+        "another Microsoft Graph application",
+    ] {
+        assert!(text.contains(part), "`{part}` missing:\n{text}");
+    }
+    assert!(
+        graph_subscriptions(&w).is_empty(),
+        "the refused plan created something"
+    );
+    let topic = partner_topics(&w)
+        .into_iter()
+        .find(|t| t["name"] == "graph-users")
+        .unwrap();
+    assert_eq!(topic["properties"]["activationState"], "NeverActivated");
 }
