@@ -137,6 +137,12 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
     }
 }
 
+/// The fingerprint a plan of `live` carries (for tests that compare two live states).
+#[cfg(test)]
+pub(crate) fn fingerprint(live: &LiveState) -> String {
+    fingerprint_of(&live_digests(live))
+}
+
 /// A digest of the normalized live state (over its [`live_digests`], so that the live state
 /// is normalized once): a saved plan is refused when it changes.
 fn fingerprint_of(digests: &BTreeMap<String, String>) -> String {
@@ -482,7 +488,10 @@ impl<'a> Builder<'a> {
                 Some(id),
                 changes,
                 deps,
-                Operation::Put { at, body },
+                Operation::Put {
+                    at,
+                    body: body.into(),
+                },
             );
             self.ready.insert((r.kind, r.name.clone()), i);
             return Some(i);
@@ -511,9 +520,27 @@ impl<'a> Builder<'a> {
             return None;
         }
         let (kind, op) = match (immutable || requested, adopting) {
-            (true, _) => (ActionKind::Replace, Operation::Replace { at, body }),
-            (false, true) => (ActionKind::Adopt, Operation::Put { at, body }),
-            (false, false) => (ActionKind::Update, Operation::Put { at, body }),
+            (true, _) => (
+                ActionKind::Replace,
+                Operation::Replace {
+                    at,
+                    body: body.into(),
+                },
+            ),
+            (false, true) => (
+                ActionKind::Adopt,
+                Operation::Put {
+                    at,
+                    body: body.into(),
+                },
+            ),
+            (false, false) => (
+                ActionKind::Update,
+                Operation::Put {
+                    at,
+                    body: body.into(),
+                },
+            ),
         };
         let i = self.push(kind, r, Some(id), changes, deps, op);
         if requested && !immutable {

@@ -144,7 +144,10 @@ impl Builder<'_> {
             Some(id),
             changes,
             deps,
-            Operation::Put { at, body },
+            Operation::Put {
+                at,
+                body: body.into(),
+            },
         );
         if !reasons.is_empty() {
             self.actions[i].reason = Some(reasons.join("; "));
@@ -419,7 +422,10 @@ impl Builder<'_> {
                 id.clone(),
                 tag_changes,
                 deps,
-                Operation::Patch { at, body: tags },
+                Operation::Patch {
+                    at,
+                    body: tags.into(),
+                },
             ));
         }
         if let Some(l) = last {

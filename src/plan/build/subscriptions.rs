@@ -89,7 +89,10 @@ impl Builder<'_> {
                 live_id,
                 changes,
                 deps,
-                Operation::Put { at, body },
+                Operation::Put {
+                    at,
+                    body: body.into(),
+                },
             );
             self.ready.insert((r.kind, r.name.clone()), i);
             return;
@@ -122,8 +125,14 @@ impl Builder<'_> {
             }
             // A replaced topic takes its subscriptions with it: only the create is left.
             let op = match why {
-                Why::WithTopic => Operation::Put { at, body },
-                _ => Operation::Replace { at, body },
+                Why::WithTopic => Operation::Put {
+                    at,
+                    body: body.into(),
+                },
+                _ => Operation::Replace {
+                    at,
+                    body: body.into(),
+                },
             };
             let i = self.push(ActionKind::Replace, r, live_id, changes, deps, op);
             self.actions[i].reason = why.reason().map(str::to_string);
@@ -135,11 +144,27 @@ impl Builder<'_> {
         }
         let (kind, operation) = match pending {
             // Azure keeps a subscription whose manual validation lapsed `Failed`: recreate it.
-            Some(state) if must_recreate(state) => {
-                (ActionKind::Replace, Operation::Replace { at, body })
-            }
-            _ if adopting => (ActionKind::Adopt, Operation::Put { at, body }),
-            _ => (ActionKind::Update, Operation::Put { at, body }),
+            Some(state) if must_recreate(state) => (
+                ActionKind::Replace,
+                Operation::Replace {
+                    at,
+                    body: body.into(),
+                },
+            ),
+            _ if adopting => (
+                ActionKind::Adopt,
+                Operation::Put {
+                    at,
+                    body: body.into(),
+                },
+            ),
+            _ => (
+                ActionKind::Update,
+                Operation::Put {
+                    at,
+                    body: body.into(),
+                },
+            ),
         };
         let i = self.push(kind, r, live_id, changes, deps, operation);
         if let Some(state) = pending {
