@@ -137,12 +137,6 @@ pub fn plan(desired: &DesiredState, live: &LiveState, opts: &PlanOptions) -> Pla
     }
 }
 
-/// The fingerprint a plan of `live` carries (for tests that compare two live states).
-#[cfg(test)]
-pub(crate) fn fingerprint(live: &LiveState) -> String {
-    fingerprint_of(&live_digests(live))
-}
-
 /// A digest of the normalized live state (over its [`live_digests`], so that the live state
 /// is normalized once): a saved plan is refused when it changes.
 fn fingerprint_of(digests: &BTreeMap<String, String>) -> String {
@@ -482,16 +476,14 @@ impl<'a> Builder<'a> {
         let body = self.with_owned_tags(r, body, self.live.get(&id), protect);
         let Some(live) = self.live.get(&id) else {
             let changes = diff(r.kind, None, &body);
+            let body = RequestBody::from(body);
             let i = self.push(
                 ActionKind::Create,
                 r,
                 Some(id),
                 changes,
                 deps,
-                Operation::Put {
-                    at,
-                    body: body.into(),
-                },
+                Operation::Put { at, body },
             );
             self.ready.insert((r.kind, r.name.clone()), i);
             return Some(i);
@@ -519,28 +511,11 @@ impl<'a> Builder<'a> {
         if (immutable || requested) && !self.may_replace(r, &id) {
             return None;
         }
+        let body = RequestBody::from(body);
         let (kind, op) = match (immutable || requested, adopting) {
-            (true, _) => (
-                ActionKind::Replace,
-                Operation::Replace {
-                    at,
-                    body: body.into(),
-                },
-            ),
-            (false, true) => (
-                ActionKind::Adopt,
-                Operation::Put {
-                    at,
-                    body: body.into(),
-                },
-            ),
-            (false, false) => (
-                ActionKind::Update,
-                Operation::Put {
-                    at,
-                    body: body.into(),
-                },
-            ),
+            (true, _) => (ActionKind::Replace, Operation::Replace { at, body }),
+            (false, true) => (ActionKind::Adopt, Operation::Put { at, body }),
+            (false, false) => (ActionKind::Update, Operation::Put { at, body }),
         };
         let i = self.push(kind, r, Some(id), changes, deps, op);
         if requested && !immutable {

@@ -138,16 +138,14 @@ impl Builder<'_> {
         if changes.is_empty() && live.is_some() {
             return;
         }
+        let body = RequestBody::from(body);
         let i = self.push(
             action_kind,
             r,
             Some(id),
             changes,
             deps,
-            Operation::Put {
-                at,
-                body: body.into(),
-            },
+            Operation::Put { at, body },
         );
         if !reasons.is_empty() {
             self.actions[i].reason = Some(reasons.join("; "));
@@ -416,16 +414,14 @@ impl Builder<'_> {
             } else {
                 ActionKind::Update
             };
+            let tags = RequestBody::from(tags);
             last = Some(self.push(
                 kind,
                 r,
                 id.clone(),
                 tag_changes,
                 deps,
-                Operation::Patch {
-                    at,
-                    body: tags.into(),
-                },
+                Operation::Patch { at, body: tags },
             ));
         }
         if let Some(l) = last {

@@ -83,16 +83,14 @@ impl Builder<'_> {
             if digest.is_some() {
                 changes.push(secret_change());
             }
+            let body = RequestBody::from(body);
             let i = self.push(
                 ActionKind::Create,
                 r,
                 live_id,
                 changes,
                 deps,
-                Operation::Put {
-                    at,
-                    body: body.into(),
-                },
+                Operation::Put { at, body },
             );
             self.ready.insert((r.kind, r.name.clone()), i);
             return;
@@ -110,6 +108,7 @@ impl Builder<'_> {
         }
         // Not `Succeeded` (a webhook handshake left undone, a failed provisioning): still to do.
         let pending = unfinished_state(live);
+        let body = RequestBody::from(body);
         if let Some(state) = pending {
             changes.push(Change {
                 path: "properties.provisioningState".into(),
@@ -125,14 +124,8 @@ impl Builder<'_> {
             }
             // A replaced topic takes its subscriptions with it: only the create is left.
             let op = match why {
-                Why::WithTopic => Operation::Put {
-                    at,
-                    body: body.into(),
-                },
-                _ => Operation::Replace {
-                    at,
-                    body: body.into(),
-                },
+                Why::WithTopic => Operation::Put { at, body },
+                _ => Operation::Replace { at, body },
             };
             let i = self.push(ActionKind::Replace, r, live_id, changes, deps, op);
             self.actions[i].reason = why.reason().map(str::to_string);
@@ -144,27 +137,11 @@ impl Builder<'_> {
         }
         let (kind, operation) = match pending {
             // Azure keeps a subscription whose manual validation lapsed `Failed`: recreate it.
-            Some(state) if must_recreate(state) => (
-                ActionKind::Replace,
-                Operation::Replace {
-                    at,
-                    body: body.into(),
-                },
-            ),
-            _ if adopting => (
-                ActionKind::Adopt,
-                Operation::Put {
-                    at,
-                    body: body.into(),
-                },
-            ),
-            _ => (
-                ActionKind::Update,
-                Operation::Put {
-                    at,
-                    body: body.into(),
-                },
-            ),
+            Some(state) if must_recreate(state) => {
+                (ActionKind::Replace, Operation::Replace { at, body })
+            }
+            _ if adopting => (ActionKind::Adopt, Operation::Put { at, body }),
+            _ => (ActionKind::Update, Operation::Put { at, body }),
         };
         let i = self.push(kind, r, live_id, changes, deps, operation);
         if let Some(state) = pending {

@@ -367,8 +367,8 @@ fn saved_plans_pin_graph_subscriptions_and_the_graph_source() {
     renewed.graph_subscriptions.get_mut(&id).unwrap()["expirationDateTime"] =
         json!("2027-01-01T00:00:00Z");
     assert_ne!(
-        crate::plan::build::fingerprint(&live),
-        crate::plan::build::fingerprint(&renewed)
+        crate::plan::build::live_digests(&live),
+        crate::plan::build::live_digests(&renewed)
     );
     // A saved plan made before the outside renewal is refused, naming the subscription.
     let inputs = saved::PlanInputs {
