@@ -394,17 +394,17 @@ async fn run_action<B: Backend>(
         }
         Operation::Put { at, body } => {
             let id = resolve(at, backend, learned).await.map_err(fail)?;
-            let done = backend.put(&id, body).await.map_err(fail)?;
+            let done = backend.put(&id, &body.as_value()).await.map_err(fail)?;
             provisioned(action, &done)
         }
         Operation::Patch { at, body } => {
             let id = resolve(at, backend, learned).await.map_err(fail)?;
-            backend.patch(&id, body).await.map_err(fail)
+            backend.patch(&id, &body.as_value()).await.map_err(fail)
         }
         Operation::Replace { at, body } => {
             let id = resolve(at, backend, learned).await.map_err(fail)?;
             backend.delete(&id).await.map_err(fail)?;
-            let done = backend.put(&id, body).await.map_err(fail)?;
+            let done = backend.put(&id, &body.as_value()).await.map_err(fail)?;
             provisioned(action, &done)
         }
         Operation::Delete { at } => {

@@ -88,7 +88,7 @@ fn foreign_tags_cause_no_diff_and_ride_along_in_the_put() {
     let Operation::Put { body, .. } = &p.actions[0].operation else {
         panic!("{:?}", p.actions[0]);
     };
-    assert_eq!(body["tags"]["CostCenter"], "42");
+    assert_eq!(body.as_value()["tags"]["CostCenter"], "42");
     assert!(
         !p.actions[0]
             .changes
@@ -110,6 +110,7 @@ fn a_declared_tag_removed_from_the_manifests_is_removed() {
     let Operation::Put { body, .. } = &p.actions[0].operation else {
         panic!("{:?}", p.actions[0]);
     };
+    let body = body.as_value();
     assert!(body["tags"].get("env").is_none(), "{body}");
 }
 

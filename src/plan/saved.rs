@@ -118,9 +118,9 @@ fn operation_digest(op: &Operation, salt: &str) -> String {
             subscription_id,
             namespace,
         } => format!("register {subscription_id} {namespace}"),
-        Operation::Put { at: l, body } => format!("put {} {body}", at(l)),
-        Operation::Patch { at: l, body } => format!("patch {} {body}", at(l)),
-        Operation::Replace { at: l, body } => format!("replace {} {body}", at(l)),
+        Operation::Put { at: l, body } => format!("put {} {}", at(l), body.as_json()),
+        Operation::Patch { at: l, body } => format!("patch {} {}", at(l), body.as_json()),
+        Operation::Replace { at: l, body } => format!("replace {} {}", at(l), body.as_json()),
         Operation::Delete { at: l } => format!("delete {}", at(l)),
         Operation::SetActivation {
             at: l,

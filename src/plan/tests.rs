@@ -77,15 +77,15 @@ pub(super) fn fake_apply(plan: &Plan, live: &mut LiveState) {
         match &a.operation {
             Operation::Register { namespace, .. } => fake::register(live, namespace),
             Operation::Put { at, body } => {
-                fake::put(live, &resolve(at, live), body);
+                fake::put(live, &resolve(at, live), &body.as_value());
             }
             Operation::Replace { at, body } => {
                 let id = resolve(at, live);
                 remove_tree(live, &id);
-                fake::put(live, &id, body);
+                fake::put(live, &id, &body.as_value());
             }
             Operation::Patch { at, body } => {
-                assert!(fake::patch_tags(live, &resolve(at, live), body));
+                assert!(fake::patch_tags(live, &resolve(at, live), &body.as_value()));
             }
             Operation::Delete { at } => remove_tree(live, &resolve(at, live)),
             Operation::Recorded { .. } => panic!("a recorded action is never executed"),

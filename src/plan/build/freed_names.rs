@@ -36,6 +36,7 @@ impl Builder<'_> {
             else {
                 continue;
             };
+            let body = body.as_value();
             let Some(location) = body.get("location").and_then(Value::as_str) else {
                 continue;
             };

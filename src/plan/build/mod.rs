@@ -476,6 +476,7 @@ impl<'a> Builder<'a> {
         let body = self.with_owned_tags(r, body, self.live.get(&id), protect);
         let Some(live) = self.live.get(&id) else {
             let changes = diff(r.kind, None, &body);
+            let body = RequestBody::from(body);
             let i = self.push(
                 ActionKind::Create,
                 r,
@@ -510,6 +511,7 @@ impl<'a> Builder<'a> {
         if (immutable || requested) && !self.may_replace(r, &id) {
             return None;
         }
+        let body = RequestBody::from(body);
         let (kind, op) = match (immutable || requested, adopting) {
             (true, _) => (ActionKind::Replace, Operation::Replace { at, body }),
             (false, true) => (ActionKind::Adopt, Operation::Put { at, body }),

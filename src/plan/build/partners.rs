@@ -154,6 +154,7 @@ impl Builder<'_> {
         if changes.is_empty() && live.is_some() {
             return;
         }
+        let body = RequestBody::from(body);
         let i = self.push(
             action_kind,
             r,
@@ -429,6 +430,7 @@ impl Builder<'_> {
             } else {
                 ActionKind::Update
             };
+            let tags = RequestBody::from(tags);
             last = Some(self.push(
                 kind,
                 r,

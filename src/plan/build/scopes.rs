@@ -85,7 +85,7 @@ impl Builder<'_> {
             .iter()
             .position(|a| a.target.id.as_ref() == Some(&group) && a.kind != ActionKind::Delete);
         let base = match group_action.map(|i| &self.actions[i].operation) {
-            Some(Operation::Put { body, .. } | Operation::Replace { body, .. }) => body.clone(),
+            Some(Operation::Put { body, .. } | Operation::Replace { body, .. }) => body.as_value(),
             _ => match self.live.get(&group) {
                 Some(live) => live.clone(),
                 // No group to record on (and nothing recorded): the subscriptions are
@@ -147,7 +147,7 @@ impl Builder<'_> {
             reason: Some("record where this stack's extension event subscriptions live".into()),
             operation: Operation::Patch {
                 at: Locator::Id(group),
-                body: json!({ "tags": tags }),
+                body: json!({ "tags": tags }).into(),
             },
         });
         for c in creates {

@@ -83,6 +83,7 @@ impl Builder<'_> {
             if digest.is_some() {
                 changes.push(secret_change());
             }
+            let body = RequestBody::from(body);
             let i = self.push(
                 ActionKind::Create,
                 r,
@@ -107,6 +108,7 @@ impl Builder<'_> {
         }
         // Not `Succeeded` (a webhook handshake left undone, a failed provisioning): still to do.
         let pending = unfinished_state(live);
+        let body = RequestBody::from(body);
         if let Some(state) = pending {
             changes.push(Change {
                 path: "properties.provisioningState".into(),

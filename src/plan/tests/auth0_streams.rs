@@ -107,7 +107,10 @@ fn adopt_takes_a_foreign_stream_over_and_records_it() {
     let Operation::Put { body, .. } = &config.operation else {
         panic!("{config:?}")
     };
-    assert_eq!(body["tags"][record_key("azure-events")], "lst_foreign");
+    assert_eq!(
+        body.as_value()["tags"][record_key("azure-events")],
+        "lst_foreign"
+    );
     assert!(
         !p.actions
             .iter()

@@ -151,7 +151,10 @@ fn a_foreign_subscription_on_a_declared_topic_is_an_error_and_adopt_takes_it_ove
     let Operation::Put { body, .. } = &config.operation else {
         panic!()
     };
-    assert_eq!(body["tags"][record_key("entra-users")], "foreign-1");
+    assert_eq!(
+        body.as_value()["tags"][record_key("entra-users")],
+        "foreign-1"
+    );
     // Its clientState differs from ours: taken over, then replaced.
     assert_eq!(
         graph_actions(&p),

@@ -111,3 +111,21 @@ fn saved_plan_is_refused_when_live_state_changes() {
     assert!(diffs[0].contains("live state changed"), "{diffs:?}");
     assert!(diffs[0].contains("topics/orders` changed"), "{diffs:?}");
 }
+
+#[test]
+fn a_request_body_keeps_the_digested_text_round_trips_and_hides_itself() {
+    let value = json!({
+        "properties": {"destination": {"endpointUrl": "https://h/?code=canary-k3y"}},
+        "tags": {"n": 1.5, "big": u64::MAX, "neg": -3, "list": ["a", null, true]}
+    });
+    let body = RequestBody::from(&value);
+    // A saved plan's request digest hashed `Value`'s Display before bodies became text.
+    assert_eq!(body.as_json(), value.to_string());
+    assert_eq!(body.as_value(), value);
+    let op = Operation::Put {
+        at: Locator::Id(ResourceId::resource_group("s", "g")),
+        body,
+    };
+    let shown = format!("{op:?} {:?}", RequestBody::from(value));
+    assert!(!shown.contains("canary"), "{shown}");
+}

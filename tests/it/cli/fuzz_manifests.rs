@@ -188,7 +188,7 @@ fn live_after_first_plan(desired: &DesiredState) -> LiveState {
     let mut live = LiveState::default();
     for action in &first.actions {
         if let (Some(id), Operation::Put { body, .. }) = (&action.target.id, &action.operation) {
-            live.resources.insert(id.clone(), body.clone());
+            live.resources.insert(id.clone(), body.as_value());
         }
     }
     live.listed_groups = desired
