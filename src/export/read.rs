@@ -16,7 +16,7 @@ use crate::apply::remote::Remote;
 use crate::arm::read::READ_CONCURRENCY;
 use crate::arm::{self, LiveScope};
 use crate::manifest::{GRAPH_PARTNER_ID, GRAPH_PARTNER_NAME};
-use crate::model::graph_url::EventGridTarget;
+use crate::model::graph_url::event_grid_subscriptions;
 use crate::model::live::LiveState;
 use crate::model::{EVENT_GRID_NAMESPACE, ResourceId};
 use crate::plan::graph_record::{RECORD_PREFIX as GRAPH_RECORD_PREFIX, record_id};
@@ -163,18 +163,7 @@ async fn read_graph(
         .list_subscriptions()
         .await
         .map_err(graph_error("cannot list Microsoft Graph subscriptions"))?;
-    for body in listed {
-        let here = body["notificationUrl"]
-            .as_str()
-            .and_then(EventGridTarget::parse)
-            .is_some_and(|t| {
-                t.subscription.eq_ignore_ascii_case(subscription)
-                    && t.resource_group.eq_ignore_ascii_case(group)
-            });
-        if let (true, Some(id)) = (here, body["id"].as_str()) {
-            live.graph_subscriptions.insert(id.to_string(), body);
-        }
-    }
+    live.graph_subscriptions = event_grid_subscriptions(listed, subscription, Some(group));
     live.graph_source = Some(graph.source().await.map_err(graph_error(
         "cannot tell which Microsoft Graph application this is",
     ))?);

@@ -90,6 +90,25 @@ impl EventGridTarget {
     }
 }
 
+/// Keeps, by Graph id, the Graph subscriptions whose `notificationUrl` is an `EventGrid:?` URL
+/// naming Azure subscription `subscription_id` (and resource group `group`, when given).
+pub fn event_grid_subscriptions(
+    listed: Vec<serde_json::Value>,
+    subscription_id: &str,
+    group: Option<&str>,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    listed
+        .into_iter()
+        .filter_map(|s| {
+            let target = EventGridTarget::parse(s.get("notificationUrl")?.as_str()?)?;
+            let id = s.get("id")?.as_str()?.to_string();
+            let here = target.subscription.eq_ignore_ascii_case(subscription_id)
+                && group.is_none_or(|g| target.resource_group.eq_ignore_ascii_case(g));
+            here.then_some((id, s))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +144,32 @@ mod tests {
         );
         assert_eq!(EventGridTarget::parse("Event"), None);
         assert_eq!(EventGridTarget::parse("EventGrid€?x"), None);
+    }
+
+    #[test]
+    fn only_event_grid_subscriptions_to_the_azure_subscription_and_group_are_kept() {
+        let sub = |id: &str, url: &str| serde_json::json!({"id": id, "notificationUrl": url, "resource": "users"});
+        let listed = || {
+            vec![
+                sub(
+                    "g1",
+                    "EventGrid:?azuresubscriptionid=S1&resourcegroup=rg&partnertopic=t&location=westeurope",
+                ),
+                sub(
+                    "g2",
+                    "eventgrid:?AzureSubscriptionId=s1&ResourceGroup=other-rg&PartnerTopic=u",
+                ),
+                sub(
+                    "g3",
+                    "EventGrid:?azuresubscriptionid=other&resourcegroup=rg&partnertopic=t",
+                ),
+                sub("g4", "https://hooks.example.com/graph"),
+                serde_json::json!({"notificationUrl": "EventGrid:?azuresubscriptionid=s1&resourcegroup=rg&partnertopic=t"}),
+            ]
+        };
+        let all = event_grid_subscriptions(listed(), "s1", None);
+        assert_eq!(all.keys().collect::<Vec<_>>(), vec!["g1", "g2"]);
+        let group = event_grid_subscriptions(listed(), "s1", Some("RG"));
+        assert_eq!(group.keys().collect::<Vec<_>>(), vec!["g1"]);
     }
 }

@@ -12,7 +12,7 @@ use super::SessionError;
 use crate::apply::remote::Remote;
 use crate::arm::{self, ArmApi, LiveScope};
 use crate::auth0::LogStream;
-use crate::model::graph_url::EventGridTarget;
+use crate::model::graph_url::event_grid_subscriptions;
 use crate::model::live::LiveState;
 use crate::model::spec::{DeliveryAttributeMapping, Destination};
 use crate::model::{DesiredState, ResourceId, ResourceKind, ResourceSpec};
@@ -163,28 +163,6 @@ fn records_graph(live: &LiveState) -> bool {
     })
 }
 
-/// Keeps, by Graph id, the subscriptions whose `notificationUrl` is an `EventGrid:?` URL naming
-/// the Azure subscription `subscription_id`. Pure.
-fn keep_graph_subscriptions(
-    subscriptions: Vec<Value>,
-    subscription_id: &str,
-) -> std::collections::BTreeMap<String, Value> {
-    subscriptions
-        .into_iter()
-        .filter_map(|s| {
-            let target = s
-                .get("notificationUrl")
-                .and_then(Value::as_str)
-                .and_then(EventGridTarget::parse)?;
-            let id = s.get("id").and_then(Value::as_str)?.to_string();
-            target
-                .subscription
-                .eq_ignore_ascii_case(subscription_id)
-                .then_some((id, s))
-        })
-        .collect()
-}
-
 /// Lists the Graph subscriptions (every page, one request per page) when the manifests declare
 /// some or a partner configuration records some, and the `source` Graph stamps for us. Its
 /// requests count as the refresh's reads.
@@ -212,7 +190,7 @@ async fn read_graph(
         .await
         .map_err(graph_error("cannot list Microsoft Graph subscriptions"))?;
     live.graph_subscriptions =
-        keep_graph_subscriptions(subscriptions, &desired.stack.spec.subscription_id);
+        event_grid_subscriptions(subscriptions, &desired.stack.spec.subscription_id, None);
     live.graph_source = Some(
         graph
             .source()
@@ -393,32 +371,6 @@ async fn read_secret_parts(
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn only_event_grid_subscriptions_to_our_azure_subscription_are_kept() {
-        let sub =
-            |id: &str, url: &str| json!({"id": id, "notificationUrl": url, "resource": "users"});
-        let kept = keep_graph_subscriptions(
-            vec![
-                sub(
-                    "g1",
-                    "EventGrid:?azuresubscriptionid=S1&resourcegroup=rg&partnertopic=t&location=westeurope",
-                ),
-                sub(
-                    "g2",
-                    "eventgrid:?AzureSubscriptionId=s1&ResourceGroup=rg&PartnerTopic=u",
-                ),
-                sub(
-                    "g3",
-                    "EventGrid:?azuresubscriptionid=other&resourcegroup=rg&partnertopic=t",
-                ),
-                sub("g4", "https://hooks.example.com/graph"),
-                json!({"notificationUrl": "EventGrid:?azuresubscriptionid=s1&resourcegroup=rg&partnertopic=t"}),
-            ],
-            "s1",
-        );
-        assert_eq!(kept.keys().collect::<Vec<_>>(), vec!["g1", "g2"]);
-    }
 
     #[test]
     fn a_graph_record_on_a_partner_configuration_is_noticed() {

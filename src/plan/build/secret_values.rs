@@ -24,12 +24,7 @@ pub(super) fn hide_secret_values(
     if secrets.is_empty() {
         return;
     }
-    let holds = |v: &Option<Value>| {
-        v.as_ref().is_some_and(|v| {
-            let text = v.to_string();
-            secrets.iter().any(|s| text.contains(s.expose().as_str()))
-        })
-    };
+    let holds = |v: &Option<Value>| v.as_ref().is_some_and(|v| holds_secret(v, &secrets));
     for a in actions.iter_mut() {
         for c in &mut a.changes {
             if !c.sensitive && (holds(&c.before) || holds(&c.after)) {
@@ -47,6 +42,20 @@ pub(super) fn hide_secret_values(
     }
     for w in warnings.iter_mut() {
         *w = scrub(w, &secrets);
+    }
+}
+
+/// Whether a string anywhere in `v` contains one of `secrets` (no serialization: plans are
+/// large, and a secret with a quote in it would not be found in JSON text).
+fn holds_secret(v: &Value, secrets: &[Sensitive<String>]) -> bool {
+    let in_text = |text: &str| secrets.iter().any(|s| text.contains(s.expose().as_str()));
+    match v {
+        Value::String(text) => in_text(text),
+        Value::Array(items) => items.iter().any(|i| holds_secret(i, secrets)),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, i)| in_text(k) || holds_secret(i, secrets)),
+        _ => false,
     }
 }
 
