@@ -381,3 +381,32 @@ fn a_partner_topic_another_graph_application_created_under_our_name_is_never_act
         .unwrap();
     assert_eq!(topic["properties"]["activationState"], "NeverActivated");
 }
+
+/// Two simultaneous *first* applies run without a lease (docs/locking.md) and may both create a
+/// Graph subscription for one handle: the extra one notifies the stack's own (marked) partner
+/// topic, so the next plan finds it as the stack's and deletes it, and then plans empty.
+#[test]
+fn a_duplicate_graph_subscription_on_the_stacks_own_topic_is_deleted_by_the_next_apply() {
+    let w = World::start();
+    let dir = tempfile::tempdir().unwrap();
+    reference_copy(dir.path(), &|_, t| t.to_string());
+    apply(&w, dir.path());
+    let recorded = notifying(&w, "graph-users")[0]["id"].clone();
+    let extra = create_foreign(&w, "graph-users");
+
+    let (code, out, err) = run(&w, dir.path(), &["plan", "--detailed-exitcode", "."]);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(
+        out.contains(&format!("- delete GraphSubscription `{extra}`")),
+        "{out}"
+    );
+    assert!(
+        out.contains("0 to add, 0 to change, 0 to replace, 1 to destroy"),
+        "{out}"
+    );
+    apply(&w, dir.path());
+    assert_plan_empty(&w, dir.path());
+    let left = notifying(&w, "graph-users");
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["id"], recorded);
+}
